@@ -1,0 +1,31 @@
+# Two commands do all set-up: `make lab` starts the workshop, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.gluelab-installed
+LAB_ARGS ?=
+TEST_ARGS ?=
+
+.PHONY: lab test notebooks bench cloud-stop clean
+
+$(STAMP): pyproject.toml scripts/bootstrap.py
+	$(PYTHON) scripts/bootstrap.py $(VENV)
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/gluelab lab $(LAB_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(TEST_ARGS)
+
+notebooks: $(STAMP)
+	$(BIN)/gluelab notebooks build
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+cloud-stop: $(STAMP)
+	$(BIN)/gluelab cloud stop
+
+clean:
+	rm -rf $(VENV) .gluelab workspace

@@ -1,0 +1,31 @@
+"""The `gluelab` command. Each concern registers its own sub-commands."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules that expose add_commands(subparsers); each sub-command sets `func`.
+COMMAND_MODULES = (
+    "gluelab.launcher",
+    "gluelab.cloud.process",
+    "gluelab.notebooks",
+    "checks.runner",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gluelab", description="Serverless Glue Workshop tools")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Persistence: the local cloud keeps a journal of the AWS API calls that changed something
+and replays it on start, so stacks, functions, tables, items, parameters and secrets survive
+`gluelab cloud stop` / `start`.
+
+moto keeps everything in memory. Replaying the calls that built that memory is the one
+restore path that stays correct across moto's many models. Every journaled call runs with
+a recorded seed for moto's random source, so ids (API ids, hence API URLs) come back the
+same. Calls with side effects beyond state (Lambda Invoke, StartExecution) are not replayed:
+a restart must not send an SMS twice.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import threading
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from werkzeug.test import EnvironBuilder
+from werkzeug.wsgi import get_input_stream
+
+log = logging.getLogger("gluelab.persistence")
+
+JOURNAL = "journal.jsonl"
+READ_PREFIXES = ("Describe", "Get", "List", "Query", "Scan", "BatchGet", "Validate",
+                 "Estimate", "Search", "Test", "Head")
+SIDE_EFFECTS = {"Invoke", "InvokeAsync", "InvokeWithResponseStream", "StartExecution",
+                "StartSyncExecution", "SendTaskSuccess", "SendTaskFailure",
+                "SendTaskHeartbeat", "AdminInitiateAuth", "InitiateAuth",
+                "RespondToAuthChallenge"}
+NOT_AWS = ("/_gluelab", "/moto-api", "/restapis/", "/2010-04-01/Accounts")
+LAMBDA_INVOKE_SUFFIXES = ("/invocations", "/invoke-async", "/response-streaming-invocations")
+
+
+def action_of(environ: dict, body: bytes) -> str | None:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    for source in (environ.get("QUERY_STRING", ""), _form_text(environ, body)):
+        values = parse_qs(source).get("Action")
+        if values:
+            return values[0]
+    return None
+
+
+def _form_text(environ: dict, body: bytes) -> str:
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        return body.decode("utf-8", "replace")
+    return ""
+
+
+def changes_state(environ: dict, body: bytes) -> bool:
+    method = environ["REQUEST_METHOD"]
+    path = environ.get("PATH_INFO", "")
+    if method in ("GET", "HEAD", "OPTIONS") or path.startswith(NOT_AWS):
+        return False
+    if path.endswith(LAMBDA_INVOKE_SUFFIXES):
+        return False
+    action = action_of(environ, body)
+    if action is None:  # REST-style services (S3, Lambda, API Gateway): the method says it
+        return True
+    return action not in SIDE_EFFECTS and not action.startswith(READ_PREFIXES)
+
+
+def _headers(environ: dict) -> dict[str, str]:
+    headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items()
+               if k.startswith("HTTP_")}
+    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+        if environ.get(key):
+            headers[name] = environ[key]
+    return headers
+
+
+class Journal:
+    def __init__(self, app, path: Path):
+        self.app = app
+        self.path = path
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def _seed(self, seed: int) -> None:
+        from moto.moto_api._internal import mock_random
+        mock_random.seed(seed)
+
+    def replay(self) -> tuple[int, list[str]]:
+        """Re-run every journaled call; returns how many ran and what failed, in words."""
+        if not self.path.exists():
+            return 0, []
+        failures = []
+        for number, line in enumerate(self.path.read_text().splitlines(), 1):
+            entry = json.loads(line)
+            self._seed(entry["seed"])
+            builder = EnvironBuilder(
+                path=entry["path"], method=entry["method"], query_string=entry["query"],
+                headers=entry["headers"], data=base64.b64decode(entry["body"]))
+            status = []
+            chunks = self.app(builder.get_environ(), lambda s, h, e=None: status.append(s))
+            b"".join(chunks)
+            if not status or not status[0].startswith(("2", "3")):
+                failures.append(f"journal entry {number} ({entry['method']} {entry['path']}) "
+                                f"answered {status[0] if status else 'nothing'}")
+            self.count = number
+        return self.count, failures
+
+    def __call__(self, environ, start_response):
+        body = get_input_stream(environ).read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        if not changes_state(environ, body):
+            return self.app(environ, start_response)
+        with self.lock:
+            self.count += 1
+            seed = self.count
+            self._seed(seed)
+            status = []
+
+            def recording_start_response(s, headers, exc_info=None):
+                status.append(s)
+                return start_response(s, headers, exc_info)
+
+            response = b"".join(self.app(environ, recording_start_response))
+            if status and status[0].startswith(("2", "3")):
+                entry = {"seed": seed, "method": environ["REQUEST_METHOD"],
+                         "path": environ.get("PATH_INFO", ""),
+                         "query": environ.get("QUERY_STRING", ""),
+                         "headers": _headers(environ),
+                         "body": base64.b64encode(body).decode()}
+                with self.path.open("a") as journal:
+                    journal.write(json.dumps(entry) + "\n")
+            return [response]
+
+
+def wrap(app, context):
+    journal = Journal(app, context.state_dir / JOURNAL)
+    replayed, failures = journal.replay()
+    if replayed:
+        print(f"restored {replayed} saved API calls from {journal.path}", flush=True)
+    for failure in failures:
+        print(f"warning: could not restore {failure}", flush=True)
+    context.restored = {"calls": replayed, "failures": failures}
+    return journal

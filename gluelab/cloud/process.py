@@ -1,0 +1,178 @@
+"""Start, stop and inspect the local cloud process (`gluelab cloud ...`)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from gluelab.config import Settings, local_environment, settings
+
+READY_TIMEOUT_S = 30
+
+
+class CloudError(RuntimeError):
+    """The local cloud could not be started or reached; the message says what to do."""
+
+
+def _pidfile(s: Settings):
+    return s.state_dir / "cloud.pid"
+
+
+def _logfile(s: Settings):
+    return s.state_dir / "cloud.log"
+
+
+def _get(s: Settings, name: str, timeout: float = 2.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"{s.endpoint}/_gluelab/{name}", timeout=timeout) as reply:
+            return json.loads(reply.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _pid(s: Settings) -> int | None:
+    try:
+        pid = int(_pidfile(s).read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _log_tail(s: Settings, lines: int = 15) -> str:
+    try:
+        return "\n".join(_logfile(s).read_text().splitlines()[-lines:])
+    except OSError:
+        return "(no log yet)"
+
+
+def start(s: Settings | None = None, quiet: bool = False) -> dict:
+    """Start the local cloud unless it already runs; return its health once it answers."""
+    s = s or settings()
+    health = _get(s, "health")
+    if health:
+        return health
+    if _port_taken(s.port):
+        raise CloudError(
+            f"Port {s.port} is taken by another program, so the local cloud cannot start. "
+            f"Pick a free port with `export GLUELAB_PORT=4750` (or `gluelab cloud start --port 4750`).")
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    log = _logfile(s).open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gluelab.cloud.server", "--port", str(s.port),
+         "--state-dir", str(s.state_dir)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True, env={**os.environ, **local_environment(s)})
+    _pidfile(s).write_text(str(process.pid))
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        health = _get(s, "health", timeout=0.5)
+        if health:
+            if not quiet:
+                print(f"Local cloud ready on {s.endpoint}")
+            return health
+        if process.poll() is not None:
+            raise CloudError(f"The local cloud stopped while starting. Its log says:\n"
+                             f"{_log_tail(s)}\nFix what it names, then run `gluelab cloud start`.")
+        time.sleep(0.02)
+    raise CloudError(f"The local cloud did not answer within {READY_TIMEOUT_S} s. "
+                     f"See `gluelab cloud logs`; `gluelab cloud stop` then start to retry.")
+
+
+def stop(s: Settings | None = None) -> bool:
+    """Stop the local cloud; True if one was running. State stays on disk."""
+    s = s or settings()
+    pid = _pid(s)
+    if pid is None:
+        return False
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _pid(s) is not None:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.02)
+    if _pid(s) is not None:
+        os.killpg(pid, signal.SIGKILL)
+    _pidfile(s).unlink(missing_ok=True)
+    return True
+
+
+def reset(s: Settings | None = None) -> None:
+    """Wipe everything the local cloud holds; restart it if it was running."""
+    s = s or settings()
+    was_running = stop(s)
+    for name in ("journal.jsonl", "twilio.json"):
+        (s.state_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(s.state_dir / "lambda", ignore_errors=True)
+    if was_running:
+        start(s)
+
+
+def status(s: Settings | None = None) -> dict | None:
+    return _get(s or settings(), "status", timeout=10)
+
+
+def connect() -> Settings:
+    """One call for notebooks: make sure the active target is reachable and say which it is."""
+    s = settings()
+    if s.is_local:
+        start(s, quiet=True)
+    return s
+
+
+def add_commands(subparsers) -> None:
+    cloud = subparsers.add_parser("cloud", help="start, stop and inspect the local cloud")
+    cloud.add_argument("action", choices=["start", "stop", "status", "logs", "reset"])
+    cloud.add_argument("--port", type=int, help="port to serve on (default: GLUELAB_PORT or 4747)")
+    cloud.set_defaults(func=_cloud_command)
+    env = subparsers.add_parser("env", help="print shell exports that point tools at the local cloud")
+    env.set_defaults(func=_env_command)
+
+
+def _cloud_command(args) -> int:
+    if args.port:
+        os.environ["GLUELAB_PORT"] = str(args.port)
+    s = settings()
+    try:
+        if args.action == "start":
+            health = start(s, quiet=True)
+            print(f"Local cloud ready on {s.endpoint} (pid {health['pid']})")
+        elif args.action == "stop":
+            print("Local cloud stopped." if stop(s) else "The local cloud was not running.")
+        elif args.action == "reset":
+            reset(s)
+            print("Local cloud reset: every stack, function, table and message is gone.")
+        elif args.action == "logs":
+            print(_log_tail(s, lines=200))
+        else:
+            info = status(s)
+            if info is None:
+                print(f"The local cloud is not running on {s.endpoint}. Start it with `gluelab cloud start`.")
+                return 1
+            print(f"endpoint: {info['endpoint']}\nuptime:   {info['uptime_s']} s")
+            for kind, names in info["deployed"].items():
+                print(f"{kind + ':':16}{', '.join(names) if names else '-'}")
+    except CloudError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _env_command(args) -> int:
+    for key, value in local_environment().items():
+        print(f"export {key}={value}")
+    return 0

@@ -1,0 +1,81 @@
+"""The local cloud process: one WSGI app on 127.0.0.1 that serves moto and our additions.
+
+Run as `python -m gluelab.cloud.server --port N --state-dir DIR`; `gluelab cloud start`
+does that in the background (see process.py).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import time
+from pathlib import Path
+
+# Modules that patch moto in place; each exposes install(context).
+PATCHES: tuple[str, ...] = ()
+# WSGI layers, innermost first; each exposes wrap(app, context) -> app.
+# persistence sits next to moto so that it journals AWS API calls only.
+LAYERS = (
+    "gluelab.cloud.persistence",
+    "gluelab.cloud.admin",
+)
+
+
+class CloudContext:
+    """What the parts of the local cloud need to know about the process they run in."""
+
+    def __init__(self, port: int, state_dir: Path):
+        self.port = port
+        self.state_dir = state_dir
+        self.started = time.time()
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def status(self) -> dict:
+        return {"endpoint": self.endpoint, "pid": os.getpid(),
+                "uptime_s": round(time.time() - self.started, 1)}
+
+
+def configure_moto(context: CloudContext) -> None:
+    # The Step Functions interpreter calls Lambda back over HTTP on MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(context.port)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(key, "test")
+    from moto.core.config import default_user_config
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+
+
+def build_app(context: CloudContext):
+    configure_moto(context)
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    for name in PATCHES:
+        importlib.import_module(name).install(context)
+    app = DomainDispatcherApplication(create_backend_app)
+    for name in LAYERS:
+        app = importlib.import_module(name).wrap(app, context)
+    return app
+
+
+def serve(port: int, state_dir: Path, host: str = "127.0.0.1") -> None:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+    state_dir.mkdir(parents=True, exist_ok=True)
+    context = CloudContext(port, state_dir)
+    app = build_app(context)
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    (state_dir / "cloud.json").write_text(json.dumps(context.status()))
+    print(f"gluelab local cloud ready on {context.endpoint}", flush=True)
+    server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the gluelab local cloud in the foreground")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    args = parser.parse_args()
+    serve(args.port, args.state_dir)
+
+
+if __name__ == "__main__":
+    main()
