@@ -1,0 +1,66 @@
+"""Shared fixtures: a real local cloud process on a free port, with its own state folder."""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from gluelab.cloud import process
+from gluelab.config import settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory) -> "CloudHandle":
+    """One local cloud process for the whole test session (started once, stopped at the end)."""
+    handle = CloudHandle(tmp_path_factory.mktemp("cloud-state"), free_port())
+    process.start(handle.settings, quiet=True)
+    yield handle
+    process.stop(handle.settings)
+
+
+class CloudHandle:
+    """Points gluelab (and boto3 through gluelab.client) at one local cloud process."""
+
+    def __init__(self, state_dir: Path, port: int):
+        self.state_dir = state_dir
+        self.port = port
+
+    def env(self) -> dict[str, str]:
+        return {"GLUELAB_STATE_DIR": str(self.state_dir), "GLUELAB_PORT": str(self.port),
+                "GLUELAB_TARGET": "local"}
+
+    @property
+    def settings(self):
+        saved = {k: os.environ.get(k) for k in self.env()}
+        os.environ.update(self.env())
+        try:
+            return settings()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def local(cloud, monkeypatch) -> "CloudHandle":
+    """Use inside a test: gluelab.client() and subprocesses talk to the session's local cloud."""
+    for key, value in cloud.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return cloud
