@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 
 # Modules that patch moto in place; each exposes install(context).
-PATCHES: tuple[str, ...] = ("gluelab.cloud.statemachines",)
+PATCHES: tuple[str, ...] = ("gluelab.cloud.statemachines", "gluelab.cloud.lambda_runtime")
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
 # persistence sits next to moto so that it journals AWS API calls only.
 LAYERS = (
     "gluelab.cloud.persistence",
     "gluelab.cloud.admin",
+    "gluelab.cloud.lambda_runtime",  # outside admin, which answers 404 for /_gluelab/ paths it lacks
 )
 
 

@@ -1,0 +1,456 @@
+"""The local cloud's Lambda runtime: runs Python handlers from the deployed zip in worker
+processes, without Docker, with Lambda's timeouts, error shape, warm reuse and CloudWatch logs.
+
+install() replaces moto's LambdaFunction._invoke_lambda, whose one caller (LambdaFunction.invoke)
+serves the Invoke API, the Step Functions interpreter and event sources alike, so they all run
+real code here. wrap() adds `/_gluelab/faults`: make a function fail its next N invocations.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from gluelab.cloud import lambda_worker
+from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
+
+INIT_TIMEOUT_S = 10  # Lambda's limit for the init phase
+TAIL_BYTES = 4096  # LogType=Tail returns the last 4 KB of the invocation's log
+WORKER_SCRIPT = Path(lambda_worker.__file__)
+FAULTS_PATH = "/_gluelab/faults"
+
+_runtime: Runtime | None = None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What a worker is built from: a change to any of it means a cold start."""
+
+    name: str
+    arn: str
+    version: str
+    handler: str
+    runtime: str
+    timeout: int
+    memory: int
+    role: str
+    env: tuple
+    code_digest: str
+    region: str
+    code: bytes = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, fn) -> FunctionSpec:
+        return cls(name=fn.function_name, arn=fn.function_arn, version=str(fn.version),
+                   handler=fn.handler or "", runtime=fn.run_time or "", timeout=int(fn.timeout),
+                   memory=int(fn.memory_size), role=fn.role,
+                   env=tuple(sorted(fn.environment_vars.items())), code_digest=fn.code_digest,
+                   region=fn.region, code=fn.code_bytes)
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.name}"
+
+    def unsupported(self, package_type: str) -> str | None:
+        """Why the local cloud cannot run this function, in words, or None."""
+        if package_type != "Zip":
+            return (f"Function {self.name} is a container image (PackageType {package_type}); "
+                    f"the local cloud runs zip packages only. Deploy it as a zip with a python3.x "
+                    f"runtime.")
+        if not self.runtime.startswith("python3"):
+            return (f"Function {self.name} uses runtime {self.runtime or '(none)'}; the local cloud "
+                    f"runs Python functions only. Set Runtime to a python3.x runtime "
+                    f"(e.g. python3.{sys.version_info.minor}).")
+        if not self.code:
+            return (f"Function {self.name} has no code: its zip (or the S3 object it names) is "
+                    f"missing or empty. Deploy it again with its code.")
+        return None
+
+
+class Worker:
+    """One worker process serving one FunctionSpec, one invocation at a time."""
+
+    def __init__(self, spec: FunctionSpec, runtime: Runtime):
+        self.spec = spec
+        self.stream = new_stream(spec)
+        self.memory_mb = 0
+        ours, theirs = socket.socketpair()
+        self.channel = Connection(ours.detach())
+        started = time.perf_counter()
+        try:
+            self.process = runtime.spawn(
+                [sys.executable, str(WORKER_SCRIPT), str(theirs.fileno()), str(os.getpid())],
+                pass_fds=(theirs.fileno(),), cwd=runtime.code_dir(spec),
+                env=runtime.environment(spec, self.stream))
+        finally:
+            theirs.close()
+        self.init_logs: list[list] = []
+        reply = self.receive(time.monotonic() + INIT_TIMEOUT_S, self.init_logs)
+        self.init_ms = (time.perf_counter() - started) * 1000
+        self.init_error = reply.get("error") if reply else lambda_worker.error_payload(
+            "Runtime.InitTimeout", f"The init phase took longer than {INIT_TIMEOUT_S} seconds: "
+            f"module-level code of {spec.handler.rsplit('.', 1)[0]} did not finish.")
+
+    def receive(self, deadline: float, logs: list) -> dict | None:
+        """The next non-log message, collecting log events on the way; None at the deadline.
+
+        Raises EOFError if the worker process died."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self.channel.poll(remaining):
+                return None
+            message = json.loads(self.channel.recv_bytes())
+            if "log" not in message:
+                return message
+            logs.append(message["log"])
+
+    def call(self, request: dict, deadline: float, logs: list) -> dict | None:
+        self.channel.send_bytes(json.dumps(request).encode())
+        return self.receive(deadline, logs)
+
+    def exit_description(self) -> str:
+        code = self.process.wait(timeout=5)
+        return f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+    def stop(self) -> None:
+        self.channel.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+class Faults:
+    """Pending injected failures: function name -> [{"count", "errorType", "errorMessage"}]."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pending: dict[str, list[dict]] = {}
+
+    def add(self, function: str, count: int, error_type: str, error_message: str) -> None:
+        with self.lock:
+            self.pending.setdefault(function, []).append(
+                {"count": count, "errorType": error_type, "errorMessage": error_message})
+
+    def take(self, function: str) -> dict | None:
+        with self.lock:
+            queue = self.pending.get(function)
+            if not queue:
+                return None
+            fault = queue[0]
+            fault["count"] -= 1
+            if fault["count"] == 0:
+                queue.pop(0)
+            if not queue:
+                del self.pending[function]
+            return fault
+
+    def listing(self) -> list[dict]:
+        with self.lock:
+            return [{"function": name, **fault}
+                    for name, queue in sorted(self.pending.items()) for fault in queue]
+
+    def clear(self) -> list[dict]:
+        listing = self.listing()
+        with self.lock:
+            self.pending.clear()
+        return listing
+
+
+class Runtime:
+    def __init__(self, endpoint: str, state_dir: Path):
+        self.endpoint = endpoint
+        self.code_root = state_dir / "lambda"
+        self.lock = threading.Lock()
+        self.idle: dict[FunctionSpec, list[Worker]] = {}
+        self.current: dict[str, FunctionSpec] = {}  # function ARN -> the spec now deployed
+        self.faults = Faults()
+        self.logs_lock = threading.Lock()
+        # Workers die with the thread that started them (PR_SET_PDEATHSIG is per thread), and
+        # request threads are short-lived, so one long-lived thread starts them all.
+        self.spawner = ThreadPoolExecutor(1, thread_name_prefix="lambda-spawner")
+
+    def spawn(self, args: list[str], **kwargs) -> subprocess.Popen:
+        # The worker's own stdout/stderr only ever carry output written below Python's
+        # sys.stdout (C extensions, child processes): it goes to the cloud's log.
+        return self.spawner.submit(subprocess.Popen, args, stdin=subprocess.DEVNULL,
+                                   **kwargs).result()
+
+    def code_dir(self, spec: FunctionSpec) -> Path:
+        """The deployed zip, extracted once per code version."""
+        target = self.code_root / spec.code_digest
+        if not target.is_dir():
+            staging = self.code_root / f".{spec.code_digest}.{uuid.uuid4().hex}"
+            with zipfile.ZipFile(io.BytesIO(spec.code)) as archive:
+                archive.extractall(staging)
+            try:
+                staging.rename(target)
+            except OSError:  # another invocation extracted the same code first
+                shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    def environment(self, spec: FunctionSpec, stream: str) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            **dict(spec.env),
+            "_HANDLER": spec.handler,
+            "LAMBDA_TASK_ROOT": str(self.code_dir(spec)),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SESSION_TOKEN": "test",
+            # Plain boto3 in handler code reaches the local cloud; the Twilio stand-in keys on
+            # GLUELAB_CLOUD_URL. Handler code itself stays free of local wiring.
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "GLUELAB_CLOUD_URL": self.endpoint,
+        }
+
+    def acquire(self, spec: FunctionSpec) -> Worker | None:
+        """A warm worker for exactly this spec, if one is idle. Retires stale idle workers."""
+        with self.lock:
+            previous = self.current.get(spec.arn)
+            self.current[spec.arn] = spec
+            stale = self.idle.pop(previous, []) if previous not in (None, spec) else []
+            pool = self.idle.get(spec)
+            worker = pool.pop() if pool else None
+        for old in stale:
+            old.stop()
+        return worker
+
+    def release(self, worker: Worker) -> None:
+        with self.lock:
+            if self.current.get(worker.spec.arn) == worker.spec:
+                self.idle.setdefault(worker.spec, []).append(worker)
+                return
+        worker.stop()
+
+    def cold_start(self, spec: FunctionSpec, call: Invocation) -> Worker:
+        worker = Worker(spec, self)
+        call.events.extend(worker.init_logs)
+        call.init_ms = worker.init_ms
+        return worker
+
+    def invoke(self, fn, event) -> tuple[str, bool, str]:
+        spec = FunctionSpec.of(fn)
+        call = Invocation(spec)
+        problem = spec.unsupported(fn.package_type)
+        if problem:
+            call.begin(new_stream(spec))
+            error = call.error("Runtime.InvalidRuntime", problem)
+            call.log(lambda_worker.error_log_line(error))
+            return self.finish(call, (json.dumps(error), True))
+        worker = self.acquire(spec) or self.cold_start(spec, call)
+        call.begin(worker.stream)
+        if worker.init_error:  # already in the log, before START, as Lambda shows it
+            worker.stop()
+            return self.finish(call, (json.dumps(worker.init_error), True))
+        fault = self.faults.take(spec.name)
+        if fault:
+            self.release(worker)
+            error = call.error(fault["errorType"], fault["errorMessage"])
+            call.log(lambda_worker.error_log_line(error))
+            return self.finish(call, (json.dumps(error), True))
+        return self.finish(call, self.run(worker, call, event))
+
+    def run(self, worker: Worker, call: Invocation, event) -> tuple[str, bool]:
+        timeout = call.spec.timeout
+        started = time.monotonic()
+        request = {"request_id": call.request_id, "event": json.dumps(event),
+                   "invoked_function_arn": call.spec.arn,
+                   "deadline_ms": _now_ms() + timeout * 1000}
+        try:
+            reply = worker.call(request, started + timeout, call.events)
+        except (EOFError, OSError):  # the handler ended its own process (os._exit, a crash)
+            worker.stop()
+            call.duration_ms = (time.monotonic() - started) * 1000
+            message = (f"RequestId: {call.request_id} Error: Runtime exited with error: "
+                       f"{worker.exit_description()}")
+            call.log(f"{message}\nRuntime.ExitError")
+            return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}), True
+        if reply is None:
+            worker.stop()
+            call.duration_ms = (time.monotonic() - started) * 1000
+            call.memory_mb, call.status = worker.memory_mb, "timeout"
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            call.log(f"{stamp} {call.request_id} Task timed out after {timeout:.2f} seconds")
+            return json.dumps({
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {call.request_id} Error: Task timed out after "
+                                f"{timeout:.2f} seconds"}), True
+        worker.memory_mb = call.memory_mb = reply["max_memory_mb"]
+        call.duration_ms = reply["duration_ms"]
+        self.release(worker)
+        return reply["payload"], reply["errored"]
+
+    def finish(self, call: Invocation, outcome: tuple[str, bool]) -> tuple[str, bool, str]:
+        """Close the invocation's log with END and REPORT, store it, and answer moto."""
+        call.log(f"END RequestId: {call.request_id}")
+        call.log(call.report())
+        self.write_logs(call)
+        tail = "\n".join(line for _, line in call.events).encode()[-TAIL_BYTES:]
+        return outcome[0], outcome[1], tail.decode(errors="ignore")
+
+    def write_logs(self, call: Invocation) -> None:
+        from moto.logs.models import logs_backends
+        backend = logs_backends[LOCAL_ACCOUNT][call.spec.region]
+        group = call.spec.log_group
+        events, last = [], 0
+        for stamp, message in call.events:  # CloudWatch needs non-decreasing timestamps
+            last = max(last, stamp)
+            events.append({"timestamp": last, "message": message})
+        with self.logs_lock:
+            backend.ensure_log_group(group)
+            if call.stream not in backend.groups[group].streams:
+                backend.create_log_stream(group, call.stream)
+            backend.put_log_events(group, call.stream, events)
+
+
+class Invocation:
+    """One invocation's log events and figures, for its START/END/REPORT lines."""
+
+    def __init__(self, spec: FunctionSpec):
+        self.spec = spec
+        self.request_id = str(uuid.uuid4())
+        self.events: list[list] = []
+        self.stream = ""
+        self.init_ms: float | None = None
+        self.duration_ms = 0.0
+        self.memory_mb = 0
+        self.status: str | None = None
+
+    def log(self, text: str) -> None:
+        self.events.append([_now_ms(), text])
+
+    def begin(self, stream: str) -> None:
+        self.stream = stream
+        self.log(f"START RequestId: {self.request_id} Version: {self.spec.version}")
+
+    def error(self, error_type: str, message: str) -> dict:
+        return lambda_worker.error_payload(error_type, message, request_id=self.request_id)
+
+    def report(self) -> str:
+        line = (f"REPORT RequestId: {self.request_id}\tDuration: {self.duration_ms:.2f} ms"
+                f"\tBilled Duration: {max(1, math.ceil(self.duration_ms))} ms"
+                f"\tMemory Size: {self.spec.memory} MB\tMax Memory Used: {self.memory_mb} MB")
+        if self.init_ms is not None:
+            line += f"\tInit Duration: {self.init_ms:.2f} ms"
+        if self.status:
+            line += f"\tStatus: {self.status}"
+        return line
+
+
+def new_stream(spec: FunctionSpec) -> str:
+    """A log stream name as Lambda gives each execution environment."""
+    return f"{datetime.now(timezone.utc):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _event(event):
+    # moto hands over the string "{}" when an Invoke carries no payload; Lambda passes {}.
+    return {} if event == "{}" else event
+
+
+def _invoke_lambda(self, event=None) -> tuple[str, bool, str]:
+    return _runtime.invoke(self, _event(event))
+
+
+def _reporting_unhandled(invoke):
+    """moto marks every error "Handled"; Lambda says "Unhandled" for an error the function
+    raised or a timeout, which is what callers and Step Functions see."""
+    def patched(self, body, request_headers, response_headers):
+        result = invoke(self, body, request_headers, response_headers)
+        if response_headers.get("x-amz-function-error") == "Handled":
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return result
+    patched.__wrapped__ = invoke
+    return patched
+
+
+def install(context) -> None:
+    global _runtime
+    from moto.awslambda.models import LambdaFunction
+    _runtime = Runtime(context.endpoint, context.state_dir)
+    LambdaFunction._invoke_lambda = _invoke_lambda
+    LambdaFunction.invoke = _reporting_unhandled(LambdaFunction.invoke)
+
+
+def _fault_request(body: dict) -> tuple[str, int, str, str]:
+    """Validate a POST to /_gluelab/faults; raise ValueError saying what to fix."""
+    from moto.awslambda.models import lambda_backends
+    function = body.get("function")
+    count = body.get("count", 1)
+    error_type = body.get("errorType", "States.TaskFailed")
+    if not isinstance(function, str) or not function:
+        raise ValueError('"function" must name a Lambda function, e.g. {"function": "fixit-intake"}')
+    name = function.split(":function:")[-1].split(":")[0]  # a name or an ARN
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ValueError(f'"count" must be a whole number of invocations, 1 or more; got {count!r}')
+    if not isinstance(error_type, str) or not error_type:
+        raise ValueError(f'"errorType" must be a non-empty string; got {error_type!r}')
+    message = body.get("errorMessage") or f"Injected failure ({error_type}) by gluelab.faults"
+    functions = lambda_backends[LOCAL_ACCOUNT][LOCAL_REGION]._lambdas
+    if name not in functions._functions:
+        known = ", ".join(sorted(functions._functions)) or "none yet"
+        raise ValueError(f"No Lambda function named {name!r} in the local cloud (functions: "
+                         f"{known}). Deploy it first, or check the name.")
+    return name, count, error_type, str(message)
+
+
+def _json(start_response, status: str, payload) -> list[bytes]:
+    body = json.dumps(payload, indent=2).encode()
+    start_response(status, [("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def wrap(app, context):
+    def faults(environ, start_response):
+        if environ.get("PATH_INFO") != FAULTS_PATH:
+            return app(environ, start_response)
+        method = environ["REQUEST_METHOD"]
+        if method == "GET":
+            return _json(start_response, "200 OK", {"faults": _runtime.faults.listing()})
+        if method == "DELETE":
+            return _json(start_response, "200 OK", {"cleared": _runtime.faults.clear()})
+        if method != "POST":
+            return _json(start_response, "405 Method Not Allowed",
+                         {"error": f"{FAULTS_PATH} takes GET, POST or DELETE, not {method}"})
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"null")
+            if not isinstance(body, dict):
+                raise ValueError('send a JSON object: {"function": ..., "count": ..., '
+                                 '"errorType": ..., "errorMessage": ...}')
+            name, count, error_type, message = _fault_request(body)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+            return _json(start_response, "400 Bad Request", {"error": str(exc)})
+        _runtime.faults.add(name, count, error_type, message)
+        return _json(start_response, "200 OK", {"faults": _runtime.faults.listing()})
+    return faults
