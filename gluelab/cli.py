@@ -11,6 +11,8 @@ COMMAND_MODULES = (
     "gluelab.cloud.process",
     "gluelab.notebooks",
     "checks.runner",
+    "gluelab.twilio_local",
+    "gluelab.observe_cli",
 )
 
 
