@@ -1,2 +1,326 @@
-def add_commands(subparsers):
-    pass
+"""Lab and solution notebooks from one plain-text source per lab (`gluelab notebooks ...`).
+
+A source, `source/NN-name.py`, is a list of cells in the "percent" format:
+
+    # %% [markdown]
+    # ## Run the checks
+    # %% tags=["check"]
+    check("00")
+
+Code between `# BEGIN SOLUTION` and `# END SOLUTION` lines is the attendee's task. The solution
+notebook keeps it (markers removed) and is executed, so its stored outputs show what a finished
+lab looks like. The lab notebook replaces it with a blank that raises, and is stored without
+outputs. Blank and check cells get the `raises-exception` tag in the lab: they fail as shipped.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+import socket
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from gluelab.config import ROOT, Settings
+
+SOURCE_DIR = ROOT / "source"
+LABS_DIR = ROOT / "labs"
+SOLUTIONS_DIR = ROOT / "solutions"
+CELL_TIMEOUT_S = 300
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+_HEADER = re.compile(r"^# %%(?P<markdown>\s+\[markdown\])?(?:\s+tags=(?P<tags>\[.*\]))?\s*$")
+_BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
+_END = re.compile(r"^\s*# END SOLUTION\s*$")
+_MARKER_LINE = re.compile(r"^\s*# (BEGIN|END) SOLUTION\s*$", re.MULTILINE)
+
+
+class SourceError(ValueError):
+    """A lab source cannot be turned into notebooks; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str  # "code" or "markdown"
+    source: str
+    tags: tuple[str, ...]
+    line: int  # where the cell starts in its source file, for error messages
+
+
+@dataclass(frozen=True)
+class LabSource:
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.stem  # "00-welcome"
+
+    def cells(self) -> list[Cell]:
+        return parse(self.path.read_text(), str(self.path))
+
+
+def parse(text: str, where: str = "<source>") -> list[Cell]:
+    """Split a percent-format source into cells; markdown lines lose their leading '# '."""
+    cells: list[Cell] = []
+    kind, tags, start, body = None, (), 0, []
+
+    def close() -> None:
+        if kind is not None:
+            cells.append(Cell(kind, "\n".join(body).strip("\n"), tags, start))
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("# %%"):
+            close()
+            kind, tags, start, body = *_header(line, f"{where} line {number}"), number, []
+        elif kind is None:
+            if line.strip():
+                raise SourceError(f"{where} line {number}: text before the first '# %%' cell "
+                                  "marker. Start the file with '# %% [markdown]' or '# %%'.")
+        elif kind == "markdown":
+            if line.strip() and not line.startswith("#"):
+                raise SourceError(f"{where} line {number}: a markdown cell line must start with "
+                                  f"'#' (found {line!r}). Did you forget a '# %%' marker above it?")
+            body.append(re.sub(r"^# ?", "", line))
+        else:
+            body.append(line)
+    close()
+    if not cells:
+        raise SourceError(f"{where}: no cells. Add at least one '# %%' cell marker.")
+    return cells
+
+
+def _header(line: str, where: str) -> tuple[str, tuple[str, ...]]:
+    match = _HEADER.match(line)
+    if not match:
+        raise SourceError(f"{where}: cannot read the cell marker {line!r}. Write '# %%', "
+                          "'# %% [markdown]', optionally followed by tags=[\"name\", ...].")
+    tags = ()
+    if match["tags"]:
+        try:
+            tags = ast.literal_eval(match["tags"])
+        except (ValueError, SyntaxError):
+            tags = None
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise SourceError(f"{where}: tags must be a list of quoted names, e.g. "
+                              f"tags=[\"check\"]; found {match['tags']}.")
+    return ("markdown" if match["markdown"] else "code"), tuple(tags)
+
+
+def blank_out(source: str, where: str) -> tuple[str, bool]:
+    """The lab version of a code cell: each solution block becomes a blank that raises.
+
+    Returns the new source and whether it holds a blank.
+    """
+    out, indent, blanks = [], None, 0
+    for line in source.splitlines():
+        begin = _BEGIN.match(line)
+        if begin:
+            if indent is not None:
+                raise SourceError(f"{where}: '# BEGIN SOLUTION' inside another solution block. "
+                                  "Close the first with '# END SOLUTION'.")
+            indent = begin["indent"]
+            out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError()"]
+            blanks += 1
+        elif _END.match(line):
+            if indent is None:
+                raise SourceError(f"{where}: '# END SOLUTION' without a '# BEGIN SOLUTION' above it.")
+            indent = None
+        elif indent is None:
+            out.append(line)
+    if indent is not None:
+        raise SourceError(f"{where}: '# BEGIN SOLUTION' is never closed. Add '# END SOLUTION'.")
+    return "\n".join(out), blanks > 0
+
+
+def keep_solution(source: str) -> str:
+    return "\n".join(line for line in source.splitlines()
+                     if not (_BEGIN.match(line) or _END.match(line)))
+
+
+def _notebook(name: str, cells: list[tuple[Cell, str, tuple[str, ...]]]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    for index, (cell, source, tags) in enumerate(cells):
+        # Ids come from the lab and position so that regenerating never churns them.
+        cell_id = f"{name}-{index:03d}"
+        metadata = {"tags": list(tags)} if tags else {}
+        make = nbformat.v4.new_markdown_cell if cell.kind == "markdown" else nbformat.v4.new_code_cell
+        nb.cells.append(make(source, id=cell_id, metadata=metadata))
+    return nb
+
+
+def render(lab: LabSource) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """The lab notebook (blanks, no outputs) and the unexecuted solution notebook."""
+    lab_cells, solution_cells = [], []
+    for cell in lab.cells():
+        where = f"{lab.path} line {cell.line}"
+        if cell.kind == "markdown":
+            if _MARKER_LINE.search(cell.source):
+                raise SourceError(f"{where}: solution markers only work in code cells.")
+            lab_cells.append((cell, cell.source, cell.tags))
+            solution_cells.append((cell, cell.source, cell.tags))
+            continue
+        blanked, has_blank = blank_out(cell.source, where)
+        raises = has_blank or "check" in cell.tags
+        lab_tags = cell.tags + (("raises-exception",) if raises and "raises-exception" not in cell.tags else ())
+        lab_cells.append((cell, blanked, lab_tags))
+        solution_cells.append((cell, keep_solution(cell.source), cell.tags))
+    return _notebook(lab.name, lab_cells), _notebook(lab.name, solution_cells)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict[str, str],
+            allow_errors: bool = False) -> nbformat.NotebookNode:
+    """Run every cell in a fresh kernel of this environment's python3 kernelspec."""
+    from nbclient import NotebookClient
+    client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S,
+                            allow_errors=allow_errors, record_timing=False,
+                            # ipykernel warns on every start that it uses TCP; it is loopback only.
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    client.execute(cwd=str(cwd), env=env)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
+    # The kernel records its exact version; keep the metadata the same on every machine.
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    return nb
+
+
+def _merge_streams(outputs: list) -> list:
+    """Join consecutive prints: how the kernel splits them into chunks depends on timing."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.output_type == "stream" and previous is not None
+                and previous.output_type == "stream" and previous.name == output.name):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    return merged
+
+
+def private_cloud_env(state_dir: Path) -> tuple[Settings, dict[str, str]]:
+    """Settings and kernel environment for a throw-away local cloud (started on first connect())."""
+    s = Settings(target="local", port=free_port(), state_dir=state_dir,
+                 workspace=state_dir / "workspace")
+    env = {**os.environ, "GLUELAB_TARGET": "local", "GLUELAB_PORT": str(s.port),
+           "GLUELAB_STATE_DIR": str(s.state_dir), "GLUELAB_WORKSPACE": str(s.workspace)}
+    return s, env
+
+
+def sources(source_dir: Path = SOURCE_DIR, wanted: list[str] | None = None) -> list[LabSource]:
+    """The lab sources, optionally only those whose number (e.g. "00") is in `wanted`."""
+    found = [LabSource(p) for p in sorted(source_dir.glob("*.py"))]
+    if not wanted:
+        return found
+    chosen = [lab for lab in found if lab.name.split("-")[0] in wanted]
+    missing = set(wanted) - {lab.name.split("-")[0] for lab in chosen}
+    if missing:
+        raise SourceError(f"No source for lab {', '.join(sorted(missing))} in {source_dir}. "
+                          f"Known labs: {', '.join(lab.name for lab in found) or 'none'}.")
+    return chosen
+
+
+def _write(nb: nbformat.NotebookNode, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.validate(nb)
+    path.write_text(nbformat.writes(nb) + "\n")
+
+
+def build(wanted: list[str] | None = None, source_dir: Path = SOURCE_DIR,
+          labs_dir: Path = LABS_DIR, solutions_dir: Path = SOLUTIONS_DIR, log=print) -> None:
+    """Write labs/NN-name.ipynb and the executed solutions/NN-name.ipynb for each source."""
+    from nbclient.exceptions import CellExecutionError
+
+    from gluelab.cloud import process
+    with tempfile.TemporaryDirectory(prefix="gluelab-build-") as tmp:
+        cloud, env = private_cloud_env(Path(tmp))
+        try:
+            for lab in sources(source_dir, wanted):
+                lab_nb, solution_nb = render(lab)
+                _write(lab_nb, labs_dir / f"{lab.name}.ipynb")
+                solutions_dir.mkdir(parents=True, exist_ok=True)
+                try:
+                    execute(solution_nb, cwd=solutions_dir, env=env)
+                except CellExecutionError as exc:
+                    raise SourceError(f"{lab.path}: the solution fails when run, so its notebook "
+                                      f"was not written. Fix the cell below.\n{exc}") from None
+                _write(solution_nb, solutions_dir / f"{lab.name}.ipynb")
+                log(f"built {labs_dir.name}/{lab.name}.ipynb and {solutions_dir.name}/{lab.name}.ipynb")
+        finally:
+            process.stop(cloud)
+
+
+def _skeleton(nb: nbformat.NotebookNode) -> list[tuple]:
+    return [(c.cell_type, c.get("id"), c.source, tuple(c.metadata.get("tags", ()))) for c in nb.cells]
+
+
+def stale(source_dir: Path = SOURCE_DIR, labs_dir: Path = LABS_DIR,
+          solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
+    """Why each generated notebook does not match its source; empty when all are current.
+
+    Labs must match exactly (they have no outputs); solutions must match cell by cell,
+    outputs aside (they come from execution).
+    """
+    problems = []
+    known = set()
+    for lab in sources(source_dir):
+        lab_nb, solution_nb = render(lab)
+        for folder, expected, exact in ((labs_dir, lab_nb, True), (solutions_dir, solution_nb, False)):
+            path = folder / f"{lab.name}.ipynb"
+            known.add(path)
+            if not path.exists():
+                problems.append(f"{path.relative_to(folder.parent)} is missing")
+                continue
+            stored = nbformat.read(path, as_version=4)
+            same = stored == expected if exact else _skeleton(stored) == _skeleton(expected)
+            if not same:
+                problems.append(f"{path.relative_to(folder.parent)} does not match {lab.path.name}")
+    for folder in (labs_dir, solutions_dir):
+        for path in sorted(folder.glob("*.ipynb")):
+            if path not in known:
+                problems.append(f"{path.relative_to(folder.parent)} has no source in {source_dir.name}/")
+    return problems
+
+
+def add_commands(subparsers) -> None:
+    notebooks = subparsers.add_parser("notebooks", help="generate lab and solution notebooks")
+    actions = notebooks.add_subparsers(dest="action", required=True)
+    build_cmd = actions.add_parser("build", help="regenerate labs/ and solutions/ from source/")
+    build_cmd.add_argument("labs", nargs="*", metavar="NN", help="lab numbers (default: all)")
+    build_cmd.set_defaults(func=_build_command)
+    check_cmd = actions.add_parser("check", help="list notebooks that no longer match source/")
+    check_cmd.set_defaults(func=_check_command)
+
+
+def _build_command(args) -> int:
+    try:
+        build(args.labs)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _check_command(args) -> int:
+    try:
+        problems = stale()
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for problem in problems:
+        print(problem)
+    if problems:
+        print("Run `make notebooks` (or `gluelab notebooks build NN`) to regenerate them.")
+        return 1
+    print("All notebooks match their sources.")
+    return 0

@@ -1,0 +1,70 @@
+"""Lab 00 "Welcome": the environment works and Fixit knows your phone number."""
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import shutil
+import sys
+
+from checks.runner import Context, check_for
+from gluelab import config
+from gluelab.cloud import process
+
+MIN_FREE_BYTES = 1 << 30
+# E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
+E164 = re.compile(r"\+[1-9]\d{7,14}")
+
+
+@check_for("00", "Python is 3.11 or newer",
+           hint="Install Python 3.11 or newer, then run `make clean lab PYTHON=python3.11`.")
+def python_version(ctx: Context) -> str:
+    assert sys.version_info >= (3, 11), f"this kernel runs Python {sys.version.split()[0]}"
+    return ""
+
+
+@check_for("00", "Every package the workshop needs is installed",
+           hint="Run `make lab` again from the repository folder: it installs what is missing.")
+def packages(ctx: Context) -> str:
+    missing = []
+    for requirement in importlib.metadata.requires("gluelab") or []:
+        if "extra ==" in requirement:
+            continue
+        name = re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0]
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    assert not missing, f"missing: {', '.join(missing)}"
+    return ""
+
+
+@check_for("00", "The cloud you work against answers",
+           hint="For the local cloud, run `gluelab cloud logs` in a terminal and fix what it names; "
+                "for AWS, check your credentials with `aws sts get-caller-identity`.")
+def cloud_answers(ctx: Context) -> str:
+    if ctx.settings.is_local:
+        process.connect()
+        return "the local cloud is up"
+    account = config.client("sts").get_caller_identity()["Account"]
+    return f"AWS account {account}"
+
+
+@check_for("00", "At least 1 GB of disk space is free",
+           hint="Free some disk space: the workshop's builds and local cloud state need it.")
+def disk_space(ctx: Context) -> str:
+    free = shutil.disk_usage(config.ROOT).free
+    assert free >= MIN_FREE_BYTES, f"only {free / MIN_FREE_BYTES:.1f} GB free"
+    return ""
+
+
+@check_for("00", "MY_PHONE is your handset number in E.164 format, now saved for later labs",
+           hint='Set MY_PHONE to a "+", your country code and your number, with no spaces, '
+                'e.g. MY_PHONE = "+393331234567"; run that cell, then this one.')
+def my_phone(ctx: Context) -> str:
+    # From the command line there is no notebook: check the number saved earlier.
+    phone = ctx.values.get("MY_PHONE", config._saved().get("my_phone"))
+    assert phone is not None, "no MY_PHONE was given and no number is saved yet"
+    assert isinstance(phone, str), f"MY_PHONE is {phone!r}, not a text in quotes"
+    assert E164.fullmatch(phone), f"{phone!r} is not in E.164 format"
+    config.save_setting("my_phone", phone)
+    return phone
