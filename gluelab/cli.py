@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "checks.runner",
     "gluelab.twilio_local",
     "gluelab.observe_cli",
+    "gluelab.deploy",
 )
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import boto3
 
+from gluelab.cloud import twilio_standin
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 4747  # clashes with neither LocalStack (4566) nor moto_server (5000)
 LOCAL_REGION = "us-east-1"
@@ -77,6 +79,7 @@ def local_environment(s: Settings | None = None) -> dict[str, str]:
         "AWS_REGION": LOCAL_REGION,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
+        **twilio_standin.ENVIRONMENT,
     }
 
 

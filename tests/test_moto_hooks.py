@@ -66,3 +66,81 @@ def test_hook_execution_history_response():
         StepFunctionResponse.get_execution_history)
     assert "to_history_output()" in inspect.getsource(
         StepFunctionsParserBackend.get_execution_history)
+
+
+# --- gluelab/cloud/api_front.py -----------------------------------------------------------
+
+def test_hook_api_gateway_models_hold_what_the_front_door_reads():
+    import boto3
+    from moto import mock_aws
+    from moto.apigateway.models import apigateway_backends
+    with mock_aws():
+        apigw = boto3.client("apigateway", region_name="us-east-1")
+        api_id = apigw.create_rest_api(name="a")["id"]
+        # moto ignores binaryMediaTypes on create; a patch with a value stores one.
+        apigw.update_rest_api(restApiId=api_id, patchOperations=[
+            {"op": "add", "path": "/binaryMediaTypes", "value": "image/png"}])
+        root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
+        child = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="{id}")["id"]
+        auth = apigw.create_authorizer(restApiId=api_id, name="z", type="COGNITO_USER_POOLS",
+                                       providerARNs=["arn:p"], identitySource="s")["id"]
+        apigw.put_method(restApiId=api_id, resourceId=child, httpMethod="GET",
+                         authorizationType="COGNITO_USER_POOLS", authorizerId=auth,
+                         authorizationScopes=["x"])
+        apigw.put_integration(restApiId=api_id, resourceId=child, httpMethod="GET", type="MOCK",
+                              requestTemplates={"application/json": "{}"}, uri="u")
+        apigw.put_integration_response(restApiId=api_id, resourceId=child, httpMethod="GET",
+                                       statusCode="200", selectionPattern="2.*",
+                                       responseParameters={"h": "'v'"},
+                                       responseTemplates={"application/json": "b"})
+        apigw.create_deployment(restApiId=api_id, stageName="s", variables={"k": "v"})
+        api = apigateway_backends["123456789012"]["us-east-1"].apis[api_id]
+        resource = api.resources[child]
+        method = resource.resource_methods["GET"]
+        integration = method.method_integration
+        response = integration.integration_responses["200"]
+        authorizer = api.authorizers[method.authorizer_id]
+        assert (api.account_id, api.binaryMediaTypes) == ("123456789012", ["image/png"])
+        assert (api.stages["s"].name, api.stages["s"].variables) == ("s", {"k": "v"})
+        assert (resource.id, resource.get_path()) == (child, "/{id}")
+        assert (method.authorization_type, method.authorization_scopes) == (
+            "COGNITO_USER_POOLS", ["x"])
+        assert (authorizer.name, authorizer.provider_arns, authorizer.identity_source) == (
+            "z", ["arn:p"], "s")
+        assert (integration.integration_type, integration.uri,
+                integration.request_templates) == ("MOCK", "u", {"application/json": "{}"})
+        assert (response.status_code, response.selection_pattern, response.response_parameters,
+                response.response_templates) == ("200", "2.*", {"h": "'v'"},
+                                                 {"application/json": "b"})
+
+
+def test_hook_lambda_backend_invoke_flags_function_errors(monkeypatch):
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    assert parameters(LambdaBackend.invoke) == [
+        "self", "function_name", "qualifier", "body", "headers", "response_headers"]
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda",
+                        lambda self, event=None: ('{"errorType": "E"}', True, ""))
+    function = LambdaFunction.__new__(LambdaFunction)
+    response_headers: dict = {}
+    assert function.invoke("{}", {}, response_headers) == b'{"errorType": "E"}'
+    assert response_headers["x-amz-function-error"] == "Handled"
+
+
+def test_hook_cognito_tokens_verify_with_motos_public_jwks():
+    import boto3
+    from joserfc import jwt
+    from moto import mock_aws
+    from gluelab.cloud.api_front import _public_keys
+    with mock_aws():
+        idp = boto3.client("cognito-idp", region_name="us-east-1")
+        pool = idp.create_user_pool(PoolName="p")["UserPool"]["Id"]
+        app = idp.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"]
+        idp.admin_create_user(UserPoolId=pool, Username="u")
+        idp.admin_set_user_password(UserPoolId=pool, Username="u", Password="Pw-12345!",
+                                    Permanent=True)
+        tokens = idp.admin_initiate_auth(
+            UserPoolId=pool, ClientId=app["ClientId"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "u", "PASSWORD": "Pw-12345!"})["AuthenticationResult"]
+    claims = jwt.decode(tokens["IdToken"], _public_keys(), algorithms=["RS256"]).claims
+    assert claims["iss"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
+    assert claims["token_use"] == "id" and claims["exp"] > claims["iat"]

@@ -131,6 +131,8 @@ def connect() -> Settings:
     s = settings()
     if s.is_local:
         start(s, quiet=True)
+        from gluelab.twilio_local import install_redirect  # the notebook's twilio Client -> stand-in
+        install_redirect(s.endpoint)
     return s
 
 

@@ -18,6 +18,7 @@ PATCHES: tuple[str, ...] = ("gluelab.cloud.statemachines", "gluelab.cloud.lambda
 # persistence sits next to moto so that it journals AWS API calls only.
 LAYERS = (
     "gluelab.cloud.persistence",
+    "gluelab.cloud.api_front",
     "gluelab.cloud.admin",
     "gluelab.cloud.lambda_runtime",  # outside admin, which answers 404 for /_gluelab/ paths it lacks
 )
