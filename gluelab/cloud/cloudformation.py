@@ -1,0 +1,696 @@
+"""CloudFormation in the local cloud: SAM templates become real resources, or the stack fails.
+
+moto 5.2.5 parses templates itself, creates what it has a model for and reports
+CREATE_COMPLETE for everything else, SAM included. Here the local cloud behaves like the real
+service instead:
+- `Transform: AWS::Serverless-2016-10-31` is applied server-side with aws-sam-translator,
+  offline; `GetTemplate(TemplateStage=Processed)` returns the result.
+- A resource type the local cloud cannot create fails the stack (or the change set) with a
+  reason that names it, before anything is created.
+- Resources are created in dependency order with one stack event per step, a failure rolls
+  the stack back, updates add/modify/replace/remove, DeleteStack removes everything.
+- API URL outputs of the SAM form point at the local front door.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from itertools import groupby
+from typing import Any
+
+import yaml
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Event, Stack
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.cognitoidp.models import cognitoidp_backends
+from moto.core.common_models import CloudFormationModel
+from moto.core.responses import ActionResult
+from moto.iam.models import Role, iam_backends
+from samtranslator.yaml_helper import intrinsics_multi_constructor
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+PACKAGE_ADVICE = ("Code and definition files must be in S3 before CloudFormation sees the template: "
+                  "run `gluelab deploy` (or `aws cloudformation package`) and deploy the packaged "
+                  "template.")
+# Base classes that moto's model registry lists as if they were resource types.
+PLACEHOLDER_TYPES = {"?", "AWS::SERVICE::RESOURCE"}
+# Created by gluelab.cloud.statemachines (another module), not by moto alone.
+DELEGATED_TYPES = {"AWS::StepFunctions::StateMachine"}
+# Outputs exist only while the resources behind them do.
+STATUSES_WITH_OUTPUTS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
+API_URL = re.compile(
+    r"https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[^/?#]+)(?P<rest>.*)")
+
+
+class StackFailure(Exception):
+    """A stack operation that cannot complete; `failed` lists (logical id, type, reason)."""
+
+    def __init__(self, reason: str, failed: list[tuple[str, str, str]] = ()):
+        super().__init__(reason)
+        self.reason = reason
+        self.failed = list(failed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates: parse, transform, check
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsics; dates stay strings, as in CloudFormation."""
+
+
+_TemplateLoader.add_multi_constructor("!", intrinsics_multi_constructor)
+_TemplateLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def load_template(text: str | dict) -> dict:
+    if isinstance(text, dict):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        template = yaml.load(text, Loader=_TemplateLoader)
+    except yaml.YAMLError as exc:
+        raise ValidationError(message=f"Template format error: {exc}")
+    if not isinstance(template, dict):
+        raise ValidationError(message="Template format error: the template is not a JSON or YAML object")
+    return template
+
+
+@functools.cache
+def _aws_managed_policies() -> dict[str, str]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    return {name: f"arn:aws:iam::aws:policy{data['Path']}{name}"
+            for name, data in json.loads(aws_managed_policies_data).items()}
+
+
+class _ManagedPolicies:
+    """SAM's policy-name lookup, answered from moto's copy of the AWS managed policies, not IAM."""
+
+    def load(self) -> dict[str, str]:
+        return _aws_managed_policies()
+
+
+def _transforms(template: dict) -> list[str]:
+    transform = template.get("Transform") or []
+    return [transform] if isinstance(transform, str) else list(transform)
+
+
+def _sam_transform(template: dict) -> dict:
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.transform import transform
+    try:
+        return transform(template, {}, _ManagedPolicies())
+    except InvalidDocumentException as exc:
+        details = " ".join([exc.message] + [cause.message for cause in exc.causes])
+        advice = f" {PACKAGE_ADVICE}" if "Uri" in details else ""
+        raise StackFailure(f"Transform {SAM_TRANSFORM} failed with: {details}{advice}")
+
+
+def process_template(text: str | dict) -> dict:
+    """The template CloudFormation would run: parsed and, for SAM, transformed."""
+    template = load_template(text)
+    for name in _transforms(template):
+        if name != SAM_TRANSFORM:
+            raise StackFailure(f"Transform {name} is not supported by the local cloud; "
+                               f"it supports {SAM_TRANSFORM}.")
+        template = _sam_transform(template)
+    if not isinstance(template.get("Resources"), dict) or not template["Resources"]:
+        raise ValidationError(message="Template format error: At least one Resources member must be defined.")
+    return template
+
+
+@functools.cache
+def supported_types() -> tuple[str, ...]:
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()  # our models were defined after moto may have filled the caches
+    return tuple(sorted((set(parsing.get_model_map()) - PLACEHOLDER_TYPES) | DELEGATED_TYPES))
+
+
+def _supported_summary() -> str:
+    groups = []
+    for service, types in groupby(supported_types(), key=lambda t: t.rsplit("::", 1)[0]):
+        names = [t.rsplit("::", 1)[1] for t in types]
+        groups.append(f"{service}::{names[0]}" if len(names) == 1
+                      else f"{service}::{{{','.join(names)}}}")
+    return ", ".join(groups)
+
+
+def check_supported(template: dict) -> None:
+    failed = []
+    for logical_id, resource in template["Resources"].items():
+        kind = resource.get("Type", "")
+        if kind in supported_types():
+            continue
+        hint = (f" Add `Transform: {SAM_TRANSFORM}` to the template." if kind.startswith("AWS::Serverless::")
+                else "")
+        failed.append((logical_id, kind, f"{kind} ({logical_id}) is not supported by the local cloud;"
+                                         f"{hint} supported types: {_supported_summary()}"))
+    if failed:
+        raise StackFailure(failed[0][2], failed)
+
+
+def _checked(text: str | dict) -> tuple[dict, StackFailure | None]:
+    """The processed template, or a placeholder and the failure that the stack must report."""
+    try:
+        template = process_template(text)
+        check_supported(template)
+        return template, None
+    except StackFailure as failure:
+        return {"Resources": {}}, failure
+
+
+# ---------------------------------------------------------------------------------------------
+# Dependencies
+
+
+def references(value: Any) -> set[str]:
+    """Logical ids and parameters a template fragment points at (Ref, GetAtt, Sub)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add((inner.split(".", 1) if isinstance(inner, str) else inner)[0])
+            elif key == "Fn::Sub":
+                text, names = (inner, {}) if isinstance(inner, str) else (inner[0], inner[1])
+                found |= {m.split(".", 1)[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)} - set(names)
+                found |= references(names)
+            else:
+                found |= references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= references(inner)
+    return found
+
+
+def dependencies(resources: dict) -> dict[str, set[str]]:
+    graph = {}
+    for logical_id, resource in resources.items():
+        depends_on = resource.get("DependsOn", [])
+        depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
+        graph[logical_id] = (references(resource) | set(depends_on)) & set(resources) - {logical_id}
+    return graph
+
+
+def creation_order(resources: dict) -> list[str]:
+    graph = dependencies(resources)
+    order: list[str] = []
+    visiting: list[str] = []
+
+    def visit(node: str) -> None:
+        if node in order:
+            return
+        if node in visiting:
+            cycle = visiting[visiting.index(node):]
+            raise ValidationError(message=f"Circular dependency between resources: {sorted(cycle)}")
+        visiting.append(node)
+        for dependency in sorted(graph[node]):
+            visit(dependency)
+        visiting.pop()
+        order.append(node)
+
+    for node in resources:
+        visit(node)
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource operations with stack events
+
+
+def _event(stack: Stack, logical_id: str, kind: str, status: str, reason: str | None = None,
+           physical_id: str = "") -> None:
+    event = Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+                  physical_resource_id=physical_id, resource_type=kind, resource_status=status,
+                  resource_status_reason=reason, resource_properties=None)
+    event.sendToSns(stack.account_id, stack.region_name, stack.notification_arns)
+    stack.events.append(event)
+
+
+def _physical_id(resource: Any) -> str:
+    return str(getattr(resource, "physical_resource_id", "") or "")
+
+
+def error_text(exc: Exception) -> str:
+    if isinstance(exc, ValueError) and len(exc.args) == 2:  # moto Lambda: (code, message)
+        return f"{exc.args[0]}: {exc.args[1]}"
+    text = getattr(exc, "message", None) or getattr(exc, "description", None) or str(exc)
+    return f"{type(exc).__name__}: {text}" if isinstance(exc, (KeyError, TypeError)) else str(text)
+
+
+def _is_enabled(stack: Stack, resource: dict) -> bool:
+    condition = resource.get("Condition")
+    return not condition or bool(stack.resource_map.lazy_condition_map[condition])
+
+
+def _create(stack: Stack, logical_id: str) -> None:
+    kind = stack.resource_map._resource_json_map[logical_id]["Type"]
+    _event(stack, logical_id, kind, "CREATE_IN_PROGRESS")
+    try:
+        resource = stack.resource_map[logical_id]
+    except Exception as exc:  # any error of any model is this resource's failure
+        reason = error_text(exc)
+        _event(stack, logical_id, kind, "CREATE_FAILED", reason)
+        raise StackFailure(f"{kind} ({logical_id}) failed to create: {reason}",
+                           [(logical_id, kind, reason)]) from exc
+    _event(stack, logical_id, kind, "CREATE_COMPLETE", physical_id=_physical_id(resource))
+
+
+def _delete(stack: Stack, logical_id: str, resource_json: dict) -> None:
+    resource_map = stack.resource_map
+    resource = resource_map._parsed_resources.get(logical_id)
+    kind = resource_json["Type"]
+    if resource is None:
+        return
+    if resource_json.get("DeletionPolicy") == "Retain":
+        _event(stack, logical_id, kind, "DELETE_SKIPPED", physical_id=_physical_id(resource))
+        resource_map._parsed_resources.pop(logical_id)
+        return
+    _event(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id=_physical_id(resource))
+    try:
+        resource_map._delete_resource(resource, resource_json)
+    except Exception as exc:
+        reason = error_text(exc)
+        _event(stack, logical_id, kind, "DELETE_FAILED", reason, _physical_id(resource))
+        raise StackFailure(f"{kind} ({logical_id}) failed to delete: {reason}",
+                           [(logical_id, kind, reason)]) from exc
+    resource_map._parsed_resources.pop(logical_id)
+    _event(stack, logical_id, kind, "DELETE_COMPLETE", physical_id=_physical_id(resource))
+
+
+def _can_update(kind: str) -> bool:
+    update = parsing.resource_class_from_type(kind).update_from_cloudformation_json
+    return not hasattr(update, "__isabstractmethod__")
+
+
+def _update(stack: Stack, logical_id: str, old_json: dict) -> bool:
+    """Update one resource in place or replace it; True when its physical id changed."""
+    resource_map = stack.resource_map
+    new_json = resource_map._resource_json_map[logical_id]
+    kind = new_json["Type"]
+    old = resource_map._parsed_resources.get(logical_id)
+    _event(stack, logical_id, kind, "UPDATE_IN_PROGRESS", physical_id=_physical_id(old))
+    try:
+        if old is not None and old_json["Type"] == kind and _can_update(kind):
+            updated = parsing.parse_and_update_resource(
+                logical_id, new_json, resource_map, stack.account_id, stack.region_name)
+            resource_map._parsed_resources[logical_id] = updated
+        else:
+            # No in-place update in moto: replace, as CloudFormation does for immutable changes.
+            if old is not None:
+                resource_map._delete_resource(old, old_json)
+                resource_map._parsed_resources.pop(logical_id)
+            updated = resource_map[logical_id]
+    except Exception as exc:
+        reason = error_text(exc)
+        _event(stack, logical_id, kind, "UPDATE_FAILED", reason, _physical_id(old))
+        raise StackFailure(f"{kind} ({logical_id}) failed to update: {reason}",
+                           [(logical_id, kind, reason)]) from exc
+    _event(stack, logical_id, kind, "UPDATE_COMPLETE", physical_id=_physical_id(updated))
+    return _physical_id(updated) != _physical_id(old)
+
+
+def _report_precheck(stack: Stack, failure: StackFailure, status: str) -> None:
+    for logical_id, kind, reason in failure.failed:
+        _event(stack, logical_id, kind, status, reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stack operations (installed over moto's Stack and CloudFormationBackend methods)
+
+
+def _parse_template(self: Stack) -> None:
+    self.template_dict, self.template_failure = _checked(self.template)
+
+
+def _parse_change_set_template(self: ChangeSet) -> None:
+    self.template_dict, self.template_failure = _checked(self.template)
+
+
+def _set_status(stack: Stack, status: str, reason: str | None = None) -> None:
+    stack.status = status
+    stack.stack_status_reason = reason
+    stack._add_stack_event(status, resource_status_reason=reason)
+
+
+def create_resources(self: Stack) -> None:
+    self.status = "CREATE_IN_PROGRESS"
+    created: list[str] = []
+    try:
+        if self.template_failure:
+            _report_precheck(self, self.template_failure, "CREATE_FAILED")
+            raise self.template_failure
+        resources = self.template_dict["Resources"]
+        for logical_id in creation_order(resources):
+            if _is_enabled(self, resources[logical_id]):
+                created.append(logical_id)
+                _create(self, logical_id)
+    except StackFailure as failure:
+        _set_status(self, "ROLLBACK_IN_PROGRESS", failure.reason)
+        for logical_id in reversed(created):
+            try:
+                _delete(self, logical_id, self.template_dict["Resources"][logical_id])
+            except StackFailure as rollback_failure:
+                _set_status(self, "ROLLBACK_FAILED", f"{failure.reason} Rollback: {rollback_failure.reason}")
+                return
+        _set_status(self, "ROLLBACK_COMPLETE", failure.reason)
+        return
+    self.stack_status_reason = None
+    self.mark_creation_complete()
+
+
+def update(self: Stack, template: str, role_arn: str | None = None,
+           parameters: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> None:
+    self._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    self.status = "UPDATE_IN_PROGRESS"
+    new_template, failure = _checked(template)
+    if failure:
+        _report_precheck(self, failure, "UPDATE_FAILED")
+        _set_status(self, "UPDATE_ROLLBACK_IN_PROGRESS", failure.reason)
+        _set_status(self, "UPDATE_ROLLBACK_COMPLETE", failure.reason)
+        return
+    resource_map = self.resource_map
+    old_resources = resource_map._resource_json_map
+    changes = resource_map.build_resource_diff(new_template, parameters)
+    resource_map._template = new_template
+    if parameters is not None:
+        resource_map.input_parameters = parameters
+    resource_map.load_mapping()
+    resource_map.load_parameters()
+    resource_map.load_conditions()
+    resource_map._resource_json_map = new_resources = new_template["Resources"]
+    try:
+        to_modify = set(changes["Modify"])
+        graph = dependencies(new_resources)
+        for logical_id in creation_order(new_resources):
+            if not _is_enabled(self, new_resources[logical_id]):
+                continue
+            if logical_id in changes["Add"]:
+                _create(self, logical_id)
+            elif logical_id in to_modify and _update(self, logical_id, old_resources[logical_id]):
+                # A new physical id flows into everything that references it.
+                to_modify |= {other for other, needs in graph.items() if logical_id in needs}
+        for logical_id in reversed(creation_order(old_resources)):
+            if logical_id in changes["Remove"]:
+                _delete(self, logical_id, old_resources[logical_id])
+    except StackFailure as failure:
+        _set_status(self, "UPDATE_ROLLBACK_FAILED",
+                    f"{failure.reason} The stack is partly updated; fix the template and deploy again.")
+        return
+    self.template = template
+    self.template_dict = new_template
+    self.template_failure = None
+    self.output_map = self._create_output_map()
+    self.role_arn = role_arn
+    if parameters:
+        self.parameters = parameters
+    if tags is not None:
+        self.tags = tags
+    _set_status(self, "UPDATE_COMPLETE")
+
+
+def delete_resources(stack: Stack) -> bool:
+    """Delete every resource of the stack, newest first; False (and DELETE_FAILED) if one fails."""
+    stack._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+    stack.status = "DELETE_IN_PROGRESS"
+    resources = stack.resource_map._resource_json_map
+    try:
+        for logical_id in reversed(creation_order(resources)):
+            _delete(stack, logical_id, resources[logical_id])
+    except StackFailure as failure:
+        _set_status(stack, "DELETE_FAILED", failure.reason)
+        return False
+    _set_status(stack, "DELETE_COMPLETE")
+    return True
+
+
+def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+    stack = self.stacks.get(name_or_stack_id) or next(
+        (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
+    if stack is None:
+        return
+    export_names = [export.name for export in stack.exports] if stack.status in STATUSES_WITH_OUTPUTS else []
+    if not delete_resources(stack):
+        return
+    self.stacks.pop(stack.stack_id)
+    self.deleted_stacks[stack.stack_id] = stack
+    for name in export_names:
+        self.exports.pop(name, None)
+
+
+def _wrap_create_change_set(original):
+    @functools.wraps(original)
+    def create_change_set(self: CloudFormationBackend, *args, **kwargs):
+        change_set_id, stack_id = original(self, *args, **kwargs)
+        change_set = self.change_sets[change_set_id]
+        if change_set.template_failure:
+            change_set.status = "FAILED"
+            change_set.execution_status = "UNAVAILABLE"
+            change_set.status_reason = change_set.template_failure.reason
+        return change_set_id, stack_id
+    return create_change_set
+
+
+def execute_change_set(self: CloudFormationBackend, change_set_name: str,
+                       stack_name: str | None = None) -> None:
+    change_set = self.describe_change_set(change_set_name)
+    if change_set.execution_status != "AVAILABLE":
+        raise ValidationError(message=f"ChangeSet [{change_set.change_set_id}] cannot be executed "
+                                      f"in its current status of [{change_set.status}]: "
+                                      f"{change_set.status_reason or 'see DescribeChangeSet'}")
+    stack = self.stacks[change_set.stack_id]
+    if change_set.change_set_type == "CREATE":
+        stack.template = change_set.template
+        stack.parameters = change_set.parameters
+        stack._parse_template()
+        stack.resource_map = stack._create_resource_map()
+        stack.output_map = stack._create_output_map()
+        stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        stack.create_resources()
+    else:
+        stack.update(change_set.template, parameters=change_set.parameters)
+    change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+def _stack_resources(self: Stack) -> list:
+    """The resources that exist; moto's lazy map would create any other one on first look."""
+    resource_map = self.resource_map
+    return [resource for logical_id, resource in resource_map._parsed_resources.items()
+            if logical_id in resource_map._resource_json_map and resource is not None]
+
+
+def _outputs_with_local_urls(original, endpoint: str):
+    def outputs(self: Stack) -> list[dict] | None:
+        if self.status not in STATUSES_WITH_OUTPUTS:
+            return None
+        return _local_urls(original(self), endpoint)
+    return property(outputs)
+
+
+def _local_urls(outputs: list[dict] | None, endpoint: str) -> list[dict] | None:
+    """API Gateway URLs as the local front door serves them."""
+    def local(value: Any) -> Any:
+        match = API_URL.fullmatch(value) if isinstance(value, str) else None
+        if not match:
+            return value
+        return (f"{endpoint}/restapis/{match['api']}/{match['stage']}/_user_request_"
+                f"{match['rest'] or '/'}")
+    return [{**output, "OutputValue": local(output["OutputValue"])} for output in outputs] if outputs else outputs
+
+
+def _get_template_with_stage(original):
+    @functools.wraps(original)
+    def get_template(self: CloudFormationResponse) -> ActionResult:
+        if self._get_param("TemplateStage") != "Processed":
+            return original(self)
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        return ActionResult({"TemplateBody": json.dumps(stack.template_dict),
+                             "StagesAvailable": ["Original", "Processed"]})
+    return get_template
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource types moto lacks or half-implements
+
+
+class CognitoUserPool(CloudFormationModel):
+    """AWS::Cognito::UserPool as a real pool in moto's cognito-idp backend."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "UserPoolName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPool"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Arn", "ProviderName", "ProviderURL", "UserPoolId")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        provider = f"cognito-idp.{self.pool.region}.amazonaws.com/{self.pool.id}"
+        return {"Arn": self.pool.arn, "ProviderName": provider, "ProviderURL": f"https://{provider}",
+                "UserPoolId": self.pool.id}[attribute_name]
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.pool.id
+
+    @staticmethod
+    def _config(properties: dict) -> dict:
+        return {k: v for k, v in properties.items() if k not in ("UserPoolName", "UserPoolTags")}
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+                                        region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        backend = cognitoidp_backends[account_id][region_name]
+        return cls(backend.create_user_pool(properties.get("UserPoolName", resource_name),
+                                            cls._config(properties)))
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name,
+                                        cloudformation_json, account_id, region_name):
+        original_resource.pool.update_extended_config(cls._config(cloudformation_json["Properties"]))
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+                                        region_name):
+        cognitoidp_backends[account_id][region_name].delete_user_pool(resource_name)
+
+
+class CognitoUserPoolClient(CloudFormationModel):
+    """AWS::Cognito::UserPoolClient as a real app client of its pool."""
+
+    def __init__(self, client):
+        self.client = client
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ClientName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolClient"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("ClientId", "ClientSecret", "Name")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return {"ClientId": self.client.id, "ClientSecret": self.client.secret,
+                "Name": self.client.extended_config.get("ClientName")}[attribute_name]
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.client.id
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+                                        region_name, **kwargs):
+        properties = dict(cloudformation_json["Properties"])
+        properties.setdefault("ClientName", resource_name)
+        pool_id = properties.pop("UserPoolId")
+        generate_secret = bool(properties.pop("GenerateSecret", False))
+        backend = cognitoidp_backends[account_id][region_name]
+        return cls(backend.create_user_pool_client(pool_id, generate_secret, properties))
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name,
+                                        cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        if properties["UserPoolId"] != original_resource.client.user_pool_id:
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                       account_id, region_name)
+        config = {k: v for k, v in properties.items() if k not in ("UserPoolId", "GenerateSecret")}
+        original_resource.client.extended_config.update(config)
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+                                        region_name):
+        raise NotImplementedError("app clients are deleted through their instance")
+
+    def delete(self, account_id, region_name):
+        backend = cognitoidp_backends[account_id][region_name]
+        pool = backend.user_pools.get(self.client.user_pool_id)
+        if pool is not None:
+            pool.clients.pop(self.client.id, None)
+
+
+def _install_role_policies() -> None:
+    """IAM roles keep their ManagedPolicyArns and inline Policies in sync with the template."""
+    original_create = Role.create_from_cloudformation_json.__func__
+    original_delete = Role.delete_from_cloudformation_json.__func__
+
+    def sync(role: Role, properties: dict, account_id: str) -> None:
+        backend = iam_backends[account_id]["aws"]
+        wanted = set(properties.get("ManagedPolicyArns", []))
+        for arn in set(role.managed_policies) - wanted:
+            backend.detach_role_policy(arn, role.name)
+        for arn in wanted - set(role.managed_policies):
+            backend.attach_role_policy(arn, role.name)
+        inline = {p["PolicyName"]: p["PolicyDocument"] for p in properties.get("Policies", [])}
+        for name in set(role.policies) - set(inline):
+            role.delete_policy(name)
+        for name, document in inline.items():
+            role.put_policy(name, document if isinstance(document, str) else json.dumps(document))
+        document = properties["AssumeRolePolicyDocument"]
+        role.assume_role_policy_document = document if isinstance(document, str) else json.dumps(document)
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        sync(role, cloudformation_json["Properties"], account_id)
+        return role
+
+    @classmethod
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        sync(original_resource, cloudformation_json["Properties"], account_id)
+        return original_resource
+
+    @classmethod
+    def delete(cls, resource_name, cloudformation_json, account_id, region_name):
+        backend = iam_backends[account_id]["aws"]
+        for arn in list(backend.get_role(resource_name).managed_policies):
+            backend.detach_role_policy(arn, resource_name)
+        original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    Role.create_from_cloudformation_json = create
+    Role.update_from_cloudformation_json = update
+    Role.delete_from_cloudformation_json = delete
+
+
+def install(context) -> None:
+    from moto.core.config import default_user_config
+    # SAM attaches AWS managed policies (AWSLambdaBasicExecutionRole, ...) to every function role.
+    default_user_config["iam"] = {"load_aws_managed_policies": True}
+    _install_role_policies()
+    Stack.template_failure = ChangeSet.template_failure = None
+    Stack.stack_status_reason = None
+    Stack._parse_template = _parse_template
+    Stack.parse_template = staticmethod(lambda template: _checked(template)[0])
+    Stack.create_resources = create_resources
+    Stack.update = update
+    Stack.outputs = _outputs_with_local_urls(Stack.outputs.fget, context.endpoint)
+    Stack.stack_resources = property(_stack_resources)
+    ChangeSet._parse_template = _parse_change_set_template
+    CloudFormationBackend.create_change_set = _wrap_create_change_set(CloudFormationBackend.create_change_set)
+    CloudFormationBackend.execute_change_set = execute_change_set
+    CloudFormationBackend.delete_stack = delete_stack
+    CloudFormationResponse.get_template = _get_template_with_stage(CloudFormationResponse.get_template)
+    supported_types.cache_clear()
