@@ -182,7 +182,12 @@ class Breakdown:
         return sum(line.usd for line in self.lines if line.service == service)
 
     def table(self) -> executions.Table:
-        rows = [[l.service, l.item, l.quantity, f"{l.usd:,.3f}"] for l in self.lines]
+        rows = []
+        for index, line in enumerate(self.lines):
+            rows.append([line.service, line.item, line.quantity, f"{line.usd:,.3f}"])
+            last_of_service = index + 1 == len(self.lines) or self.lines[index + 1].service != line.service
+            if last_of_service and line.service != "other":
+                rows.append([line.service, "subtotal", "", f"{self.subtotal(line.service):,.3f}"])
         rows.append(["total", "", "", f"{self.total:,.3f}"])
         return executions.Table(["service", "item", "quantity", "USD/month"], rows, self.title)
 
@@ -439,8 +444,10 @@ def ledger(functions: list[str] | None = None, state_machines: list[str] | None 
     """Usage recorded in the local cloud: invocations and billed GB-s from REPORT lines, state
     transitions from execution histories. Functions and state machines default to all of them.
 
-    SMS: pass `sms_sent` (e.g. the Twilio stand-in's outbox size); it is not read from the cloud.
+    SMS: `sms_sent` if given, else the messages the app's number sent through the Twilio
+    stand-in when that is present, else not counted.
     """
+    sms_sent = sms_sent if sms_sent is not None else _standin_sms_sent()
     functions = logs.logged_functions() if functions is None else functions
     used_functions = {}
     for name in functions:
@@ -467,6 +474,22 @@ def ledger(functions: list[str] | None = None, state_machines: list[str] | None 
             use.transitions += transitions(executions.fetch_history(execution_arn))
         used_machines[arn.rsplit(":", 1)[-1]] = use
     return Ledger(used_functions, used_machines, sms_sent)
+
+
+def _standin_sms_sent() -> int | None:
+    """Messages sent from the app's number, counted in the local Twilio stand-in if there is one."""
+    try:
+        from gluelab import twilio_local
+        from twilio.base.exceptions import TwilioException
+    except ImportError:
+        return None
+    try:
+        creds = twilio_local.credentials()
+        if creds.mode != "local":
+            return None
+        return len(twilio_local.messages(from_=creds.phone_number, limit=None))
+    except (RuntimeError, OSError, TwilioException):  # stand-in not served: shown as "not counted"
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
