@@ -79,7 +79,6 @@ class Phone:
         self.signature = widgets.HTML()
         self.signature_button = widgets.ToggleButton(description="Show signature")
         self.send_button.on_click(lambda _: self.send())
-        self.text.on_submit(lambda _: self.send())
         self.signature_button.observe(self._toggle_signature, names="value")
         self.widget = widgets.HBox([
             widgets.VBox([self.screen, widgets.HBox([self.text, self.send_button]), self.status]),

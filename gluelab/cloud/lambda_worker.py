@@ -243,6 +243,9 @@ def main() -> None:
     streams = (LineStream(log), LineStream(log))
     request_filter = route_output(log, streams)
     handler, error = init()
+    if os.environ.get("GLUELAB_CLOUD_URL") and "twilio" in sys.modules:  # only twilio users pay the import
+        from gluelab.twilio_local import install_redirect  # the official client -> Twilio stand-in
+        install_redirect(os.environ["GLUELAB_CLOUD_URL"])
     for stream in streams:
         stream.end_phase()
     if error:
