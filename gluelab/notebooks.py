@@ -209,9 +209,13 @@ def _merge_streams(outputs: list) -> list:
 
 
 def private_cloud_env(state_dir: Path) -> tuple[Settings, dict[str, str]]:
-    """Settings and kernel environment for a throw-away local cloud (started on first connect())."""
+    """Settings and kernel environment for a throw-away local cloud (started on first connect()).
+
+    Notebooks run with the workspace as their folder, so files they write never land in the repo.
+    """
     s = Settings(target="local", port=free_port(), state_dir=state_dir,
                  workspace=state_dir / "workspace")
+    s.workspace.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GLUELAB_TARGET": "local", "GLUELAB_PORT": str(s.port),
            "GLUELAB_STATE_DIR": str(s.state_dir), "GLUELAB_WORKSPACE": str(s.workspace)}
     return s, env
@@ -248,9 +252,8 @@ def build(wanted: list[str] | None = None, source_dir: Path = SOURCE_DIR,
             for lab in sources(source_dir, wanted):
                 lab_nb, solution_nb = render(lab)
                 _write(lab_nb, labs_dir / f"{lab.name}.ipynb")
-                solutions_dir.mkdir(parents=True, exist_ok=True)
                 try:
-                    execute(solution_nb, cwd=solutions_dir, env=env)
+                    execute(solution_nb, cwd=cloud.workspace, env=env)
                 except CellExecutionError as exc:
                     raise SourceError(f"{lab.path}: the solution fails when run, so its notebook "
                                       f"was not written. Fix the cell below.\n{exc}") from None

@@ -1,0 +1,94 @@
+"""Lab checks as the attendee meets them: in a notebook, from pytest and from `gluelab check`."""
+from __future__ import annotations
+
+import json
+import os
+
+import nbformat
+import pytest
+
+from checks import CheckFailed, check, progress
+from gluelab import notebooks
+from gluelab.cli import main
+from gluelab.cloud import process
+
+PHONE = "+393331234567"
+
+
+@pytest.fixture
+def fresh_state(local, monkeypatch, tmp_path):
+    """The session's local cloud, but a state folder with no saved number and no progress."""
+    monkeypatch.setenv("GLUELAB_STATE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_lab00_passes_and_saves_the_phone_number(fresh_state):
+    report = check("00", MY_PHONE=PHONE)
+    assert report.passed
+    assert "5 of 5 checks passed" in repr(report)
+    assert json.loads((fresh_state / "config.json").read_text())["my_phone"] == PHONE
+    assert json.loads((fresh_state / "progress.json").read_text()) == {"00": True}
+    assert ("00-welcome", "passed") in progress().rows
+
+
+@pytest.mark.parametrize("phone, why", [
+    ("3331234567", "'3331234567' is not in E.164 format"),
+    ("+39 333 123 4567", "'+39 333 123 4567' is not in E.164 format"),
+    (393331234567, "MY_PHONE is 393331234567, not a text in quotes"),
+])
+def test_bad_phone_number_fails_with_the_reason_and_a_hint(fresh_state, phone, why):
+    with pytest.raises(CheckFailed) as caught:
+        check("00", MY_PHONE=phone)
+    text = str(caught.value)
+    assert "Lab 00: 4 of 5 checks passed" in text
+    assert f"✗ MY_PHONE is your handset number in E.164 format, now saved for later labs: {why}" in text
+    assert 'hint: Set MY_PHONE to a "+", your country code' in text
+    assert not (fresh_state / "config.json").exists()
+    assert ("00-welcome", "failed") in progress().rows
+
+
+def test_html_report_escapes_what_the_attendee_typed(fresh_state):
+    with pytest.raises(CheckFailed) as caught:
+        check("00", MY_PHONE="<b>me</b>")
+    html = caught.value.report._repr_html_()
+    assert "&#x27;&lt;b&gt;me&lt;/b&gt;&#x27; is not in E.164 format" in html
+    assert "<b>me</b>" not in html
+    assert "<em>Hint:</em>" in html
+
+
+def test_command_line_uses_the_saved_number(fresh_state, capsys):
+    assert main(["check", "00"]) == 1
+    out = capsys.readouterr().out
+    assert "✗ MY_PHONE is your handset number in E.164 format, now saved for later labs: " \
+           "no MY_PHONE was given and no number is saved yet" in out
+
+    check("00", MY_PHONE=PHONE)
+    assert main(["check", "00"]) == 0
+    assert "Lab 00: 5 of 5 checks passed" in capsys.readouterr().out
+
+
+def test_unknown_lab_says_which_labs_have_checks(fresh_state, capsys):
+    assert main(["check", "0"]) == 2
+    assert "There are no checks for lab '0'. Labs with checks: 00." in capsys.readouterr().err
+
+
+def test_cloud_that_does_not_answer_fails_its_check(fresh_state, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise process.CloudError("Port 4750 is taken by another program")
+
+    monkeypatch.setattr(process, "start", refuse)
+    with pytest.raises(CheckFailed, match="✗ The cloud you work against answers: CloudError: Port 4750 is taken by another program"):
+        check("00", MY_PHONE=PHONE)
+
+
+def test_notebook_shows_the_list_and_a_one_line_error(local, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('from checks import check\ncheck("00", MY_PHONE="12")')]
+    env = {**os.environ, **local.env(), "GLUELAB_STATE_DIR": str(tmp_path)}
+    outputs = notebooks.execute(nb, cwd=tmp_path, env=env, allow_errors=True).cells[0].outputs
+
+    shown, error = outputs
+    assert "✗" in shown.data["text/html"] and "Hint:" in shown.data["text/html"]
+    assert error.ename == "CheckFailed"
+    assert error.traceback == ["CheckFailed: 1 of 5 checks for lab 00 failed. "
+                               "Fix the items marked ✗ above, then run this cell again."]

@@ -1,0 +1,149 @@
+"""The lab notebooks: generated from their sources, blanks that really fail, solutions that run."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gluelab import notebooks
+from gluelab.cli import main
+from gluelab.config import ROOT
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+
+
+def notebook_env(cloud, workspace: Path) -> dict[str, str]:
+    return {**os.environ, **cloud.env(), "GLUELAB_WORKSPACE": str(workspace)}
+
+
+def silent_checks(path: Path, env: dict[str, str], cwd: Path) -> list[str]:
+    """Run a lab as shipped; the ids of `check` cells that did NOT raise (i.e. leaks)."""
+    nb = notebooks.execute(nbformat.read(path, as_version=4), cwd=cwd, env=env, allow_errors=True)
+    return [cell.id for cell in nb.cells
+            if "check" in cell.metadata.get("tags", ())
+            and not any(output.output_type == "error" for output in cell.outputs)]
+
+
+def build_tree(tree: dict[str, Path]) -> None:
+    notebooks.build(source_dir=tree["source"], labs_dir=tree["labs"],
+                    solutions_dir=tree["solutions"], log=lambda *_: None)
+
+
+@pytest.fixture(scope="module")
+def built_fixture(tmp_path_factory) -> Path:
+    """The fixture lab's source with its lab and solution notebooks, built once."""
+    root = tmp_path_factory.mktemp("built")
+    (root / "source").mkdir()
+    shutil.copy(FIXTURES / "90-fixture.py", root / "source")
+    build_tree({name: root / name for name in ("source", "labs", "solutions")})
+    return root
+
+
+@pytest.fixture
+def fixture_tree(built_fixture, tmp_path) -> dict[str, Path]:
+    """A private copy of the built fixture tree, free to edit."""
+    shutil.copytree(built_fixture, tmp_path, dirs_exist_ok=True)
+    return {name: tmp_path / name for name in ("source", "labs", "solutions")}
+
+
+def stale_in(tree: dict[str, Path]) -> list[str]:
+    return notebooks.stale(tree["source"], tree["labs"], tree["solutions"])
+
+
+def test_shipped_notebooks_match_their_sources(capsys):
+    assert main(["notebooks", "check"]) == 0, capsys.readouterr().out
+
+
+def test_stale_check_fails_after_a_source_edit_and_passes_after_rebuild(fixture_tree):
+    assert stale_in(fixture_tree) == []
+
+    source = fixture_tree["source"] / "90-fixture.py"
+    source.write_text(source.read_text().replace("A fixture lab", "An edited fixture lab"))
+    assert stale_in(fixture_tree) == ["labs/90-fixture.ipynb does not match 90-fixture.py",
+                                      "solutions/90-fixture.ipynb does not match 90-fixture.py"]
+
+    build_tree(fixture_tree)
+    assert stale_in(fixture_tree) == []
+
+
+def test_stale_check_names_missing_and_orphaned_notebooks(fixture_tree):
+    (fixture_tree["solutions"] / "90-fixture.ipynb").unlink()
+    shutil.copy(fixture_tree["labs"] / "90-fixture.ipynb", fixture_tree["labs"] / "95-gone.ipynb")
+    assert stale_in(fixture_tree) == ["solutions/90-fixture.ipynb is missing",
+                                      "labs/95-gone.ipynb has no source in source/"]
+
+
+def test_regenerating_changes_nothing(fixture_tree):
+    first = {p.name: p.read_text() for p in fixture_tree["solutions"].glob("*.ipynb")}
+    build_tree(fixture_tree)
+    assert {p.name: p.read_text() for p in fixture_tree["solutions"].glob("*.ipynb")} == first
+
+
+def test_lab_gets_blanks_and_solution_keeps_the_code(fixture_tree):
+    lab = nbformat.read(fixture_tree["labs"] / "90-fixture.ipynb", as_version=4)
+    solution = nbformat.read(fixture_tree["solutions"] / "90-fixture.ipynb", as_version=4)
+
+    assert lab.cells[1].source == ("def answer():\n    # YOUR CODE HERE\n"
+                                   "    raise NotImplementedError()")
+    assert lab.cells[2].source.endswith("    # YOUR CODE HERE\n    raise NotImplementedError()")
+    assert solution.cells[1].source == "def answer():\n    return 42"
+    assert "SOLUTION" not in "".join(cell.source for cell in solution.cells)
+
+    assert [cell.metadata.get("tags", []) for cell in lab.cells] == [
+        [], ["raises-exception"], ["raises-exception"], ["check", "raises-exception"]]
+    assert all(not cell.get("outputs") for cell in lab.cells)
+    assert solution.cells[3].outputs[0].text == "Hello, Ada!\n"
+    assert [cell.id for cell in lab.cells] == [f"90-fixture-{i:03d}" for i in range(4)]
+    assert lab.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("print('no marker')\n", "line 1: text before the first '# %%'"),
+    ("# %% [markdown]\nnot a comment\n", "line 2: a markdown cell line must start with '#'"),
+    ("# %% tags=check\n", "line 1: cannot read the cell marker"),
+    ("# %% tags=[1]\n", "line 1: tags must be a list of quoted names"),
+    ("# %%\n# BEGIN SOLUTION\nx = 1\n", "'# BEGIN SOLUTION' is never closed"),
+    ("# %%\nx = 1\n# END SOLUTION\n", "'# END SOLUTION' without a '# BEGIN SOLUTION'"),
+])
+def test_bad_source_says_where_and_what(tmp_path, text, message):
+    (tmp_path / "50-bad.py").write_text(text)
+    with pytest.raises(notebooks.SourceError, match="50-bad.py") as caught:
+        notebooks.stale(tmp_path, tmp_path / "labs", tmp_path / "solutions")
+    assert message in str(caught.value)
+
+
+def test_every_check_cell_fails_in_the_labs_as_shipped(cloud, tmp_path):
+    env = notebook_env(cloud, tmp_path)
+    labs = sorted((ROOT / "labs").glob("*.ipynb"))
+    assert labs
+    assert {lab.name: silent_checks(lab, env, tmp_path) for lab in labs} == {lab.name: [] for lab in labs}
+
+
+def test_leak_check_catches_a_lab_that_leaks_its_solution(cloud, tmp_path):
+    shutil.copy(FIXTURES / "91-leaky.py", tmp_path)
+    lab, _ = notebooks.render(notebooks.LabSource(tmp_path / "91-leaky.py"))
+    nbformat.write(lab, tmp_path / "91-leaky.ipynb")
+    assert silent_checks(tmp_path / "91-leaky.ipynb", notebook_env(cloud, tmp_path), tmp_path) == [
+        "91-leaky-003"]
+
+
+def run_nbval(cloud, workspace: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-current-env", *args],
+        cwd=ROOT, env=notebook_env(cloud, workspace), capture_output=True, text=True, timeout=300)
+
+
+def test_solutions_reproduce_their_stored_outputs(cloud, tmp_path):
+    result = run_nbval(cloud, tmp_path, "--nbval", "--nbval-sanitize-with",
+                       "tests/nbval-sanitize.cfg", "solutions/")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_labs_run_with_only_their_blank_and_check_cells_failing(cloud, tmp_path):
+    result = run_nbval(cloud, tmp_path, "--nbval-lax", "labs/")
+    assert result.returncode == 0, result.stdout + result.stderr
