@@ -144,3 +144,40 @@ def test_hook_cognito_tokens_verify_with_motos_public_jwks():
     claims = jwt.decode(tokens["IdToken"], _public_keys(), algorithms=["RS256"]).claims
     assert claims["iss"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
     assert claims["token_use"] == "id" and claims["exp"] > claims["iat"]
+
+
+# --- gluelab/cloud/lambda_runtime.py -------------------------------------------------------
+
+def test_hook_lambda_invoke_runs_code_through_invoke_lambda():
+    from moto.awslambda.models import LambdaFunction
+    from moto.core.config import default_user_config
+    assert parameters(LambdaFunction._invoke_lambda) == ["self", "event"]
+    assert "res, errored, logs = self._invoke_lambda(event=body)" in inspect.getsource(
+        LambdaFunction.invoke)
+    assert default_user_config["lambda"]["use_docker"] is True  # else _invoke_lambda is bypassed
+    # What the runtime reads off the function it runs:
+    source = inspect.getsource(LambdaFunction.__init__) + inspect.getsource(
+        LambdaFunction._set_function_code)
+    for attribute in ("function_name", "function_arn", "version", "handler", "run_time",
+                      "timeout", "memory_size", "role", "environment_vars", "package_type",
+                      "region", "code_bytes", "code_digest"):
+        assert f"self.{attribute}" in source, attribute
+
+
+def test_hook_lambda_invoke_reports_function_errors_in_a_header():
+    from moto.awslambda.models import LambdaFunction
+    assert parameters(LambdaFunction.invoke) == [
+        "self", "body", "request_headers", "response_headers"]
+    assert 'response_headers["x-amz-function-error"] = "Handled"' in inspect.getsource(
+        LambdaFunction.invoke)
+
+
+def test_hook_lambda_logs_are_written_into_the_logs_backend():
+    from moto.logs.models import LogGroup, LogsBackend
+    assert parameters(LogsBackend.ensure_log_group) == ["self", "log_group_name"]
+    assert parameters(LogsBackend.create_log_stream) == [
+        "self", "log_group_name", "log_stream_name"]
+    assert parameters(LogsBackend.put_log_events) == [
+        "self", "log_group_name", "log_stream_name", "log_events"]
+    assert "self.groups" in inspect.getsource(LogsBackend.__init__)
+    assert "self.streams: dict[str, LogStream]" in inspect.getsource(LogGroup.__init__)

@@ -403,6 +403,7 @@ def install(context) -> None:
 
 def _fault_request(body: dict) -> tuple[str, int, str, str]:
     """Validate a POST to /_gluelab/faults; raise ValueError saying what to fix."""
+    from moto.awslambda.exceptions import UnknownFunctionException
     from moto.awslambda.models import lambda_backends
     function = body.get("function")
     count = body.get("count", 1)
@@ -415,11 +416,13 @@ def _fault_request(body: dict) -> tuple[str, int, str, str]:
     if not isinstance(error_type, str) or not error_type:
         raise ValueError(f'"errorType" must be a non-empty string; got {error_type!r}')
     message = body.get("errorMessage") or f"Injected failure ({error_type}) by gluelab.faults"
-    functions = lambda_backends[LOCAL_ACCOUNT][LOCAL_REGION]._lambdas
-    if name not in functions._functions:
-        known = ", ".join(sorted(functions._functions)) or "none yet"
+    backend = lambda_backends[LOCAL_ACCOUNT][LOCAL_REGION]
+    try:
+        backend.get_function(name)
+    except UnknownFunctionException:
+        known = ", ".join(sorted(fn.function_name for fn in backend.list_functions()))
         raise ValueError(f"No Lambda function named {name!r} in the local cloud (functions: "
-                         f"{known}). Deploy it first, or check the name.")
+                         f"{known or 'none yet'}). Deploy it first, or check the name.") from None
     return name, count, error_type, str(message)
 
 

@@ -1,0 +1,354 @@
+"""The local cloud runs Lambda functions like Lambda does: real handler code from the deployed zip,
+in warm worker processes, with Lambda's context, timeouts, errors, logs and concurrency."""
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import math
+import os
+import re
+import signal
+import textwrap
+import threading
+import time
+import uuid
+import zipfile
+
+import boto3
+import pytest
+from botocore.exceptions import BotoCoreError
+
+from gluelab import faults
+from gluelab.cloud import process
+from tests.conftest import CloudHandle, free_port
+
+
+def clients(endpoint: str):
+    options = dict(endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+    return {name: boto3.client(name, **options)
+            for name in ("iam", "lambda", "logs", "ssm", "stepfunctions")}
+
+
+def zipped(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", textwrap.dedent(source))
+    return buffer.getvalue()
+
+
+def deploy(aws, source: str, name: str | None = None, **config) -> str:
+    name = name or f"fn-{uuid.uuid4().hex[:8]}"
+    role = aws["iam"].create_role(RoleName=f"role-{name}", AssumeRolePolicyDocument="{}")
+    aws["lambda"].create_function(
+        FunctionName=name, Role=role["Role"]["Arn"], Code={"ZipFile": zipped(source)},
+        **{"Runtime": "python3.11", "Handler": "app.handler", **config})
+    return name
+
+
+def invoke(aws, name: str, event=None) -> tuple[dict, dict]:
+    reply = aws["lambda"].invoke(FunctionName=name, Payload=json.dumps(event or {}),
+                                 LogType="Tail")
+    return json.loads(reply["Payload"].read()), reply
+
+
+def tail(reply: dict) -> str:
+    return base64.b64decode(reply["LogResult"]).decode()
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+PID_HANDLER = """
+    import os, time
+    def handler(event, context):
+        time.sleep(event.get("sleep", 0))
+        return {"pid": os.getpid(), "greeting": os.environ.get("GREETING"), "code": "v1"}
+"""
+
+
+@pytest.fixture
+def aws(local):
+    return clients(local.endpoint)
+
+
+def test_handler_gets_lambda_environment_and_context(aws, local):
+    name = deploy(aws, """
+        import os
+        def handler(event, context):
+            keys = ["AWS_ENDPOINT_URL", "GLUELAB_CLOUD_URL", "AWS_REGION", "AWS_DEFAULT_REGION",
+                    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_LAMBDA_FUNCTION_NAME",
+                    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "TABLE_NAME"]
+            return {"event": event, "env": {key: os.environ.get(key) for key in keys},
+                    "context": {"request_id": context.aws_request_id,
+                                "remaining_ms": context.get_remaining_time_in_millis(),
+                                "name": context.function_name,
+                                "version": context.function_version,
+                                "arn": context.invoked_function_arn,
+                                "memory": context.memory_limit_in_mb,
+                                "group": context.log_group_name,
+                                "stream": context.log_stream_name}}
+    """, MemorySize=256, Timeout=7, Environment={"Variables": {"TABLE_NAME": "Tickets"}})
+    result, reply = invoke(aws, name, {"body": "LIFT stuck"})
+    assert result["event"] == {"body": "LIFT stuck"}
+    assert result["env"] == {
+        "AWS_ENDPOINT_URL": local.endpoint, "GLUELAB_CLOUD_URL": local.endpoint,
+        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "TABLE_NAME": "Tickets"}
+    context = result["context"]
+    assert 0 < context["remaining_ms"] <= 7000
+    assert context["name"] == name and context["version"] == "$LATEST"
+    assert context["arn"] == f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    assert context["memory"] == "256"
+    assert context["group"] == f"/aws/lambda/{name}"
+    assert f"START RequestId: {context['request_id']} Version: $LATEST" in tail(reply)
+    assert context["stream"] in {s["logStreamName"] for s in aws["logs"].describe_log_streams(
+        logGroupName=f"/aws/lambda/{name}")["logStreams"]}
+
+
+def test_handler_code_uses_plain_boto3_and_twilio_against_the_local_cloud(aws):
+    parameter = f"/fixit/{uuid.uuid4().hex[:8]}"
+    name = deploy(aws, """
+        import boto3, twilio
+        def handler(event, context):
+            boto3.client("ssm").put_parameter(Name=event["name"], Value="on call", Type="String")
+            return {"twilio": twilio.__version__}
+    """)
+    result, reply = invoke(aws, name, {"name": parameter})
+    assert "FunctionError" not in reply and result["twilio"]
+    assert aws["ssm"].get_parameter(Name=parameter)["Parameter"]["Value"] == "on call"
+
+
+def test_other_runtimes_and_missing_modules_give_clear_errors(aws):
+    node = deploy(aws, "exports.handler = async () => 1", Runtime="nodejs20.x",
+                  Handler="index.handler")
+    result, reply = invoke(aws, node)
+    assert reply["FunctionError"] == "Unhandled"
+    assert "nodejs20.x" in result["errorMessage"] and "python3" in result["errorMessage"]
+    typo = deploy(aws, "def handler(event, context): return 1", Handler="ap.handler")
+    result, reply = invoke(aws, typo)
+    assert reply["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "Runtime.ImportModuleError"
+    assert result["errorMessage"] == "Unable to import module 'ap': No module named 'ap'"
+
+
+def test_unhandled_exception_comes_back_in_lambdas_error_shape(aws):
+    name = deploy(aws, """
+        class TicketRejected(Exception):
+            pass
+        def handler(event, context):
+            print("checking", event["body"])
+            raise TicketRejected("no site code in " + repr(event["body"]))
+    """)
+    result, reply = invoke(aws, name, {"body": "hello"})
+    assert reply["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "TicketRejected"
+    assert result["errorMessage"] == "no site code in 'hello'"
+    assert "raise TicketRejected" in "".join(result["stackTrace"])
+    log = tail(reply)
+    assert "checking hello" in log
+    assert "[ERROR] TicketRejected: no site code in 'hello'\nTraceback (most recent call last):" in log
+
+
+def test_timeout_kills_the_worker_and_the_next_invoke_cold_starts(aws):
+    name = deploy(aws, PID_HANDLER, Timeout=1)
+    first, _ = invoke(aws, name)
+    started = time.monotonic()
+    result, reply = invoke(aws, name, {"sleep": 5})
+    assert time.monotonic() - started < 3
+    assert reply["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "Sandbox.Timedout"
+    assert result["errorMessage"].endswith("Error: Task timed out after 1.00 seconds")
+    assert "Task timed out after 1.00 seconds" in tail(reply)
+    assert wait_until(lambda: not alive(first["pid"]))
+    again, reply = invoke(aws, name)
+    assert again["pid"] != first["pid"]
+    assert "Init Duration:" in tail(reply)
+
+
+def test_logs_carry_lambdas_start_end_report_lines_per_worker_stream(aws):
+    name = deploy(aws, """
+        import logging
+        logger = logging.getLogger()
+        logger.setLevel(logging.INFO)
+        print("cold start")
+        def handler(event, context):
+            print("ticket", event["n"])
+            logger.info("stored")
+            return event["n"]
+    """)
+    replies = [invoke(aws, name, {"n": n})[1] for n in (1, 2)]
+    streams = aws["logs"].describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
+    assert len(streams) == 1
+    stream = streams[0]["logStreamName"]
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", stream)
+    lines = [event["message"] for event in aws["logs"].get_log_events(
+        logGroupName=f"/aws/lambda/{name}", logStreamName=stream)["events"]]
+    ids = [re.search(r"START RequestId: (\S+)", tail(reply)).group(1) for reply in replies]
+    assert lines[:4] == ["cold start", f"START RequestId: {ids[0]} Version: $LATEST",
+                         "ticket 1", lines[3]]
+    assert re.fullmatch(rf"\[INFO\]\t\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{ids[0]}\tstored",
+                        lines[3])
+    assert lines[4] == f"END RequestId: {ids[0]}"
+    report = r"REPORT RequestId: {}\tDuration: (\d+\.\d\d) ms\tBilled Duration: (\d+) ms" \
+             r"\tMemory Size: 128 MB\tMax Memory Used: \d+ MB"
+    cold = re.fullmatch(report.format(ids[0]) + r"\tInit Duration: \d+\.\d\d ms", lines[5])
+    warm = re.fullmatch(report.format(ids[1]), lines[-1])
+    assert cold and warm, lines
+    for match in (cold, warm):
+        assert int(match.group(2)) == max(1, math.ceil(float(match.group(1))))
+    assert lines[6:9] == [f"START RequestId: {ids[1]} Version: $LATEST", "ticket 2", lines[8]]
+    assert tail(replies[1]).endswith(lines[-1])
+
+
+def test_warm_worker_is_reused_until_code_or_configuration_changes(aws):
+    name = deploy(aws, PID_HANDLER)
+    first, _ = invoke(aws, name)
+    assert invoke(aws, name)[0]["pid"] == first["pid"]
+    aws["lambda"].update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"GREETING": "hi"}})
+    configured, _ = invoke(aws, name)
+    assert configured["pid"] != first["pid"] and configured["greeting"] == "hi"
+    assert wait_until(lambda: not alive(first["pid"]))
+    aws["lambda"].update_function_code(FunctionName=name,
+                                       ZipFile=zipped(PID_HANDLER.replace('"v1"', '"v2"')))
+    updated, _ = invoke(aws, name)
+    assert updated["code"] == "v2" and updated["pid"] != configured["pid"]
+    assert wait_until(lambda: not alive(configured["pid"]))
+
+
+def test_concurrent_invocations_run_in_separate_workers(aws):
+    name = deploy(aws, PID_HANDLER)
+
+    def invoke_twice_at_once(sleep: float) -> list[int]:
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            invoke(aws, name, {"sleep": sleep})[0]["pid"])) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results
+
+    warmed = invoke_twice_at_once(0.2)  # two cold starts, so the timed pair below runs warm
+    started = time.monotonic()
+    timed = invoke_twice_at_once(0.5)
+    assert time.monotonic() - started < 0.9
+    assert len(set(timed)) == 2 and set(timed) == set(warmed)
+
+
+def test_step_functions_retry_and_catch_match_the_handlers_error_type(aws):
+    counter = f"/fixit/attempts-{uuid.uuid4().hex[:8]}"
+    aws["ssm"].put_parameter(Name=counter, Value="0", Type="String")
+    name = deploy(aws, """
+        import boto3
+        class SiteUnknown(Exception):
+            pass
+        class Flaky(Exception):
+            pass
+        def handler(event, context):
+            if event["site"] == "nowhere":
+                raise SiteUnknown("no site " + event["site"])
+            ssm = boto3.client("ssm")
+            if ssm.get_parameter(Name=event["counter"])["Parameter"]["Value"] == "0":
+                ssm.put_parameter(Name=event["counter"], Value="1", Overwrite=True)
+                raise Flaky("first call fails")
+            return {"routed": event["site"]}
+    """)
+    arn = aws["lambda"].get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    definition = {"StartAt": "Route", "States": {
+        "Route": {"Type": "Task", "Resource": arn, "End": True,
+                  "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                  "Catch": [{"ErrorEquals": ["SiteUnknown"], "Next": "Rejected"}]},
+        "Rejected": {"Type": "Pass", "End": True}}}
+    machine = aws["stepfunctions"].create_state_machine(
+        name=f"route-{name}", definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+
+    def run(site: str) -> dict:
+        execution = aws["stepfunctions"].start_execution(
+            stateMachineArn=machine, name=f"{site}-{uuid.uuid4().hex[:6]}",
+            input=json.dumps({"site": site, "counter": counter}))["executionArn"]
+        assert wait_until(lambda: aws["stepfunctions"].describe_execution(
+            executionArn=execution)["status"] != "RUNNING", timeout=20)
+        return aws["stepfunctions"].describe_execution(executionArn=execution)
+
+    retried = run("depot-7")
+    assert retried["status"] == "SUCCEEDED", retried
+    assert json.loads(retried["output"]) == {"routed": "depot-7"}
+    caught = run("nowhere")
+    assert caught["status"] == "SUCCEEDED", caught
+    assert json.loads(caught["output"])["Error"] == "SiteUnknown"
+
+
+def test_injected_faults_fail_the_next_invocations_like_handler_errors(aws, local):
+    name = deploy(aws, PID_HANDLER)
+    pending = faults.fail_next(name, count=2, error_type="Twilio.Unavailable",
+                               error_message="SMS gateway down")
+    assert {"function": name, "count": 2, "errorType": "Twilio.Unavailable",
+            "errorMessage": "SMS gateway down"} in pending
+    for _ in range(2):
+        result, reply = invoke(aws, name)
+        assert reply["FunctionError"] == "Unhandled"
+        assert (result["errorType"], result["errorMessage"]) == ("Twilio.Unavailable",
+                                                                 "SMS gateway down")
+        assert "[ERROR] Twilio.Unavailable: SMS gateway down" in tail(reply)
+    assert all(fault["function"] != name for fault in faults.pending())
+    assert "pid" in invoke(aws, name)[0]
+
+
+def test_fault_requests_with_bad_input_are_refused_with_advice(local):
+    with pytest.raises(faults.FaultError, match="No Lambda function named 'no-such-fn'"):
+        faults.fail_next("no-such-fn")
+    with pytest.raises(faults.FaultError, match='"count" must be a whole number'):
+        faults.fail_next("no-such-fn", count=0)
+
+
+def test_workers_stop_when_the_cloud_process_is_killed(tmp_path):
+    handle = CloudHandle(tmp_path, free_port())
+    process.start(handle.settings, quiet=True)
+    try:
+        aws = clients(handle.endpoint)
+        idle, busy = (deploy(aws, PID_HANDLER, Timeout=30) for _ in range(2))
+        invoke(aws, idle)
+
+        def invoke_until_the_cloud_dies():
+            with contextlib.suppress(BotoCoreError):
+                invoke(aws, busy, {"sleep": 20})
+        threading.Thread(target=invoke_until_the_cloud_dies, daemon=True).start()
+        assert wait_until(lambda: len(_workers(handle)) == 2)
+        workers = _workers(handle)
+        os.kill(int((tmp_path / "cloud.pid").read_text()), signal.SIGKILL)
+        assert wait_until(lambda: not any(alive(pid) for pid in workers))
+    finally:
+        process.stop(handle.settings)
+
+
+def _workers(handle: CloudHandle) -> list[int]:
+    marker = f"{handle.state_dir}/lambda".encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and marker in open(f"/proc/{entry}/environ", "rb").read():
+                pids.append(int(entry))
+        except OSError:
+            continue
+    return [pid for pid in pids if alive(pid)]
