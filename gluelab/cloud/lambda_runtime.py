@@ -80,6 +80,10 @@ class FunctionSpec:
         if not self.code:
             return (f"Function {self.name} has no code: its zip (or the S3 object it names) is "
                     f"missing or empty. Deploy it again with its code.")
+        if not zipfile.is_zipfile(io.BytesIO(self.code)):
+            return (f"The code of function {self.name} is not a zip archive. Package the handler "
+                    f"folder as a .zip (sam build / aws cloudformation package do) and deploy "
+                    f"it again.")
         return None
 
 

@@ -352,3 +352,29 @@ def _workers(handle: CloudHandle) -> list[int]:
         except OSError:
             continue
     return [pid for pid in pids if alive(pid)]
+
+
+def test_cloudformation_stack_update_cold_starts_the_new_version(aws, local):
+    s3 = boto3.client("s3", endpoint_url=local.endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    cloudformation = boto3.client("cloudformation", endpoint_url=local.endpoint,
+                                  region_name="us-east-1", aws_access_key_id="test",
+                                  aws_secret_access_key="test")
+    bucket, stack = f"artifacts-{uuid.uuid4().hex[:8]}", f"stack-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="v1.zip", Body=zipped(PID_HANDLER))
+    s3.put_object(Bucket=bucket, Key="v2.zip", Body=zipped(PID_HANDLER.replace('"v1"', '"v2"')))
+    role = aws["iam"].create_role(RoleName=f"role-{stack}", AssumeRolePolicyDocument="{}")
+
+    def template(key: str, greeting: str) -> str:
+        return json.dumps({"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": stack, "Runtime": "python3.11", "Handler": "app.handler",
+            "Role": role["Role"]["Arn"], "Code": {"S3Bucket": bucket, "S3Key": key},
+            "Environment": {"Variables": {"GREETING": greeting}}}}}})
+    cloudformation.create_stack(StackName=stack, TemplateBody=template("v1.zip", "hi"))
+    first, _ = invoke(aws, stack)
+    assert (first["code"], first["greeting"]) == ("v1", "hi")
+    cloudformation.update_stack(StackName=stack, TemplateBody=template("v2.zip", "hello"))
+    updated, reply = invoke(aws, stack)
+    assert (updated["code"], updated["greeting"]) == ("v2", "hello")
+    assert updated["pid"] != first["pid"] and "Init Duration:" in tail(reply)
