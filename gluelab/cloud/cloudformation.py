@@ -14,21 +14,23 @@ service instead:
 from __future__ import annotations
 
 import functools
+import importlib.abc
+import importlib.util
 import json
 import re
+import sys
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
-from moto.cloudformation import parsing
-from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Event, Stack
-from moto.cloudformation.responses import CloudFormationResponse
-from moto.cognitoidp.models import cognitoidp_backends
 from moto.core.common_models import CloudFormationModel
-from moto.core.responses import ActionResult
-from moto.iam.models import Role, iam_backends
 from samtranslator.yaml_helper import intrinsics_multi_constructor
+
+if TYPE_CHECKING:
+    from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+    from moto.iam.models import Role
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 PACKAGE_ADVICE = ("Code and definition files must be in S3 before CloudFormation sees the template: "
@@ -42,6 +44,42 @@ DELEGATED_TYPES = {"AWS::StepFunctions::StateMachine"}
 STATUSES_WITH_OUTPUTS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
 API_URL = re.compile(
     r"https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[^/?#]+)(?P<rest>.*)")
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs a callback right after a module's own code, inside the same import."""
+
+    def __init__(self, name: str, callback: Callable):
+        self.name = name
+        self.callback = callback
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        run_module = spec.loader.exec_module
+
+        def exec_module(module):
+            run_module(module)
+            self.callback(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def after_import(name: str, callback: Callable) -> None:
+    """Patch a moto module when it is first imported: moto loads services lazily, and importing
+    CloudFormation or API Gateway up front would add seconds to every cloud start."""
+    if name in sys.modules:
+        callback(sys.modules[name])
+    else:
+        sys.meta_path.insert(0, _AfterImport(name, callback))
+
+
+def _validation_error(message: str) -> Exception:
+    from moto.cloudformation.exceptions import ValidationError
+    return ValidationError(message=message)
 
 
 class StackFailure(Exception):
@@ -77,9 +115,9 @@ def load_template(text: str | dict) -> dict:
     try:
         template = yaml.load(text, Loader=_TemplateLoader)
     except yaml.YAMLError as exc:
-        raise ValidationError(message=f"Template format error: {exc}")
+        raise _validation_error(f"Template format error: {exc}")
     if not isinstance(template, dict):
-        raise ValidationError(message="Template format error: the template is not a JSON or YAML object")
+        raise _validation_error("Template format error: the template is not a JSON or YAML object")
     return template
 
 
@@ -122,12 +160,13 @@ def process_template(text: str | dict) -> dict:
                                f"it supports {SAM_TRANSFORM}.")
         template = _sam_transform(template)
     if not isinstance(template.get("Resources"), dict) or not template["Resources"]:
-        raise ValidationError(message="Template format error: At least one Resources member must be defined.")
+        raise _validation_error("Template format error: At least one Resources member must be defined.")
     return template
 
 
 @functools.cache
 def supported_types() -> tuple[str, ...]:
+    from moto.cloudformation import parsing
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()  # our models were defined after moto may have filled the caches
     return tuple(sorted((set(parsing.get_model_map()) - PLACEHOLDER_TYPES) | DELEGATED_TYPES))
@@ -210,7 +249,7 @@ def creation_order(resources: dict) -> list[str]:
             return
         if node in visiting:
             cycle = visiting[visiting.index(node):]
-            raise ValidationError(message=f"Circular dependency between resources: {sorted(cycle)}")
+            raise _validation_error(f"Circular dependency between resources: {sorted(cycle)}")
         visiting.append(node)
         for dependency in sorted(graph[node]):
             visit(dependency)
@@ -228,6 +267,7 @@ def creation_order(resources: dict) -> list[str]:
 
 def _event(stack: Stack, logical_id: str, kind: str, status: str, reason: str | None = None,
            physical_id: str = "") -> None:
+    from moto.cloudformation.models import Event
     event = Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
                   physical_resource_id=physical_id, resource_type=kind, resource_status=status,
                   resource_status_reason=reason, resource_properties=None)
@@ -287,12 +327,14 @@ def _delete(stack: Stack, logical_id: str, resource_json: dict) -> None:
 
 
 def _can_update(kind: str) -> bool:
+    from moto.cloudformation import parsing
     update = parsing.resource_class_from_type(kind).update_from_cloudformation_json
     return not hasattr(update, "__isabstractmethod__")
 
 
 def _update(stack: Stack, logical_id: str, old_json: dict) -> bool:
     """Update one resource in place or replace it; True when its physical id changed."""
+    from moto.cloudformation import parsing
     resource_map = stack.resource_map
     new_json = resource_map._resource_json_map[logical_id]
     kind = new_json["Type"]
@@ -463,9 +505,9 @@ def execute_change_set(self: CloudFormationBackend, change_set_name: str,
                        stack_name: str | None = None) -> None:
     change_set = self.describe_change_set(change_set_name)
     if change_set.execution_status != "AVAILABLE":
-        raise ValidationError(message=f"ChangeSet [{change_set.change_set_id}] cannot be executed "
-                                      f"in its current status of [{change_set.status}]: "
-                                      f"{change_set.status_reason or 'see DescribeChangeSet'}")
+        raise _validation_error(f"ChangeSet [{change_set.change_set_id}] cannot be executed "
+                                f"in its current status of [{change_set.status}]: "
+                                f"{change_set.status_reason or 'see DescribeChangeSet'}")
     stack = self.stacks[change_set.stack_id]
     if change_set.change_set_type == "CREATE":
         stack.template = change_set.template
@@ -511,6 +553,7 @@ def _get_template_with_stage(original):
     def get_template(self: CloudFormationResponse) -> ActionResult:
         if self._get_param("TemplateStage") != "Processed":
             return original(self)
+        from moto.core.responses import ActionResult
         stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
         return ActionResult({"TemplateBody": json.dumps(stack.template_dict),
                              "StagesAvailable": ["Original", "Processed"]})
@@ -519,6 +562,11 @@ def _get_template_with_stage(original):
 
 # ---------------------------------------------------------------------------------------------
 # Resource types moto lacks or half-implements
+
+
+def _cognito(account_id: str, region_name: str):
+    from moto.cognitoidp.models import cognitoidp_backends
+    return cognitoidp_backends[account_id][region_name]
 
 
 class CognitoUserPool(CloudFormationModel):
@@ -556,8 +604,7 @@ class CognitoUserPool(CloudFormationModel):
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
                                         region_name, **kwargs):
         properties = cloudformation_json["Properties"]
-        backend = cognitoidp_backends[account_id][region_name]
-        return cls(backend.create_user_pool(properties.get("UserPoolName", resource_name),
+        return cls(_cognito(account_id, region_name).create_user_pool(properties.get("UserPoolName", resource_name),
                                             cls._config(properties)))
 
     @classmethod
@@ -569,7 +616,7 @@ class CognitoUserPool(CloudFormationModel):
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
                                         region_name):
-        cognitoidp_backends[account_id][region_name].delete_user_pool(resource_name)
+        _cognito(account_id, region_name).delete_user_pool(resource_name)
 
 
 class CognitoUserPoolClient(CloudFormationModel):
@@ -605,8 +652,7 @@ class CognitoUserPoolClient(CloudFormationModel):
         properties.setdefault("ClientName", resource_name)
         pool_id = properties.pop("UserPoolId")
         generate_secret = bool(properties.pop("GenerateSecret", False))
-        backend = cognitoidp_backends[account_id][region_name]
-        return cls(backend.create_user_pool_client(pool_id, generate_secret, properties))
+        return cls(_cognito(account_id, region_name).create_user_pool_client(pool_id, generate_secret, properties))
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource, new_resource_name,
@@ -626,14 +672,14 @@ class CognitoUserPoolClient(CloudFormationModel):
         raise NotImplementedError("app clients are deleted through their instance")
 
     def delete(self, account_id, region_name):
-        backend = cognitoidp_backends[account_id][region_name]
-        pool = backend.user_pools.get(self.client.user_pool_id)
+        pool = _cognito(account_id, region_name).user_pools.get(self.client.user_pool_id)
         if pool is not None:
             pool.clients.pop(self.client.id, None)
 
 
-def _install_role_policies() -> None:
+def _install_role_policies(iam_models) -> None:
     """IAM roles keep their ManagedPolicyArns and inline Policies in sync with the template."""
+    Role, iam_backends = iam_models.Role, iam_models.iam_backends
     original_create = Role.create_from_cloudformation_json.__func__
     original_delete = Role.delete_from_cloudformation_json.__func__
 
@@ -675,22 +721,63 @@ def _install_role_policies() -> None:
     Role.delete_from_cloudformation_json = delete
 
 
-def install(context) -> None:
-    from moto.core.config import default_user_config
-    # SAM attaches AWS managed policies (AWSLambdaBasicExecutionRole, ...) to every function role.
-    default_user_config["iam"] = {"load_aws_managed_policies": True}
-    _install_role_policies()
+def _install_code_check(lambda_models) -> None:
+    """A function whose S3 code is missing fails, as on AWS; moto would create it with no code."""
+    Function = lambda_models.LambdaFunction
+    original_create = Function.create_from_cloudformation_json.__func__
+    original_update = Function.update_from_cloudformation_json.__func__
+
+    def require_code(properties: dict, account_id: str) -> None:
+        from moto.s3.models import s3_backends
+        code = properties.get("Code", {})
+        if "S3Bucket" in code and s3_backends[account_id]["aws"].get_object(
+                code["S3Bucket"], code.get("S3Key", "")) is None:
+            raise ValueError("InvalidParameterValueException",
+                             f"Error occurred while GetObject. S3 Error Code: NoSuchKey. "
+                             f"s3://{code['S3Bucket']}/{code.get('S3Key')} does not exist. {PACKAGE_ADVICE}")
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        require_code(cloudformation_json["Properties"], account_id)
+        return original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    @classmethod
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        require_code(cloudformation_json["Properties"], account_id)
+        return original_update(cls, original_resource, new_resource_name, cloudformation_json,
+                               account_id, region_name)
+
+    Function.create_from_cloudformation_json = create
+    Function.update_from_cloudformation_json = update
+
+
+def _install_stacks(models, endpoint: str) -> None:
+    Stack, ChangeSet, Backend = models.Stack, models.ChangeSet, models.CloudFormationBackend
     Stack.template_failure = ChangeSet.template_failure = None
     Stack.stack_status_reason = None
     Stack._parse_template = _parse_template
     Stack.parse_template = staticmethod(lambda template: _checked(template)[0])
     Stack.create_resources = create_resources
     Stack.update = update
-    Stack.outputs = _outputs_with_local_urls(Stack.outputs.fget, context.endpoint)
+    Stack.outputs = _outputs_with_local_urls(Stack.outputs.fget, endpoint)
     Stack.stack_resources = property(_stack_resources)
     ChangeSet._parse_template = _parse_change_set_template
-    CloudFormationBackend.create_change_set = _wrap_create_change_set(CloudFormationBackend.create_change_set)
-    CloudFormationBackend.execute_change_set = execute_change_set
-    CloudFormationBackend.delete_stack = delete_stack
-    CloudFormationResponse.get_template = _get_template_with_stage(CloudFormationResponse.get_template)
+    Backend.create_change_set = _wrap_create_change_set(Backend.create_change_set)
+    Backend.execute_change_set = execute_change_set
+    Backend.delete_stack = delete_stack
     supported_types.cache_clear()
+
+
+def _install_processed_templates(responses) -> None:
+    Response = responses.CloudFormationResponse
+    Response.get_template = _get_template_with_stage(Response.get_template)
+
+
+def install(context) -> None:
+    from moto.core.config import default_user_config
+    # SAM attaches AWS managed policies (AWSLambdaBasicExecutionRole, ...) to every function role.
+    default_user_config["iam"] = {"load_aws_managed_policies": True}
+    after_import("moto.iam.models", _install_role_policies)
+    after_import("moto.awslambda.models", _install_code_check)
+    after_import("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))
+    after_import("moto.cloudformation.responses", _install_processed_templates)

@@ -13,16 +13,15 @@ import json
 from typing import Any
 
 import yaml
-from moto.apigateway.exceptions import InvalidOpenApiModeException, InvalidOpenAPIDocumentException
-from moto.apigateway.models import (APIGatewayBackend, Deployment, OpenAPIValidationError, RestAPI,
-                                    apigateway_backends, validate)
 from moto.core.common_models import CloudFormationModel
-from moto.s3.models import s3_backends
+
+from gluelab.cloud.cloudformation import after_import
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method"}
 
 
-def _backend(account_id: str, region_name: str) -> APIGatewayBackend:
+def _backend(account_id: str, region_name: str):
+    from moto.apigateway.models import apigateway_backends
     return apigateway_backends[account_id][region_name]
 
 
@@ -112,18 +111,21 @@ def import_document(backend, api_id: str, doc: dict, overwrite: bool) -> None:
 
 
 def _body_from_s3(location: dict, account_id: str) -> dict:
+    from moto.s3.models import s3_backends
     key = s3_backends[account_id]["aws"].get_object(location["Bucket"], location["Key"])
     return yaml.safe_load(key.value.decode())
 
 
-def _install_backend_fixes() -> None:
+def _install_backend_fixes(models) -> None:
+    from moto.apigateway.exceptions import InvalidOpenApiModeException, InvalidOpenAPIDocumentException
+
     def put_rest_api(self, function_id, api_doc, fail_on_warnings, mode="merge"):
         if mode not in ("merge", "overwrite"):
             raise InvalidOpenApiModeException()
         if fail_on_warnings:
             try:
-                validate(api_doc)
-            except OpenAPIValidationError as exc:
+                models.validate(api_doc)
+            except models.OpenAPIValidationError as exc:
                 raise InvalidOpenAPIDocumentException(exc)
         import_document(self, function_id, api_doc, overwrite=mode == "overwrite")
         return self.get_rest_api(function_id)
@@ -135,11 +137,11 @@ def _install_backend_fixes() -> None:
         self.put_rest_api(api.id, api_doc, fail_on_warnings=fail_on_warnings)
         return api
 
-    APIGatewayBackend.put_rest_api = put_rest_api
-    APIGatewayBackend.import_rest_api = import_rest_api
+    models.APIGatewayBackend.put_rest_api = put_rest_api
+    models.APIGatewayBackend.import_rest_api = import_rest_api
 
 
-def _install_rest_api_resource() -> None:
+def _install_rest_api_resource(RestAPI) -> None:
     def body_of(properties: dict, account_id: str) -> dict | None:
         if "Body" in properties:
             body = properties["Body"]
@@ -183,7 +185,7 @@ def _install_rest_api_resource() -> None:
     RestAPI.delete = delete
 
 
-def _install_deployment_resource() -> None:
+def _install_deployment_resource(Deployment) -> None:
     @classmethod
     def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         properties = cloudformation_json["Properties"]
@@ -272,7 +274,12 @@ class RestApiStage(CloudFormationModel):
             api.stages.pop(self.stage.name, None)
 
 
+def _patch(models) -> None:
+    _install_backend_fixes(models)
+    _install_rest_api_resource(models.RestAPI)
+    _install_deployment_resource(models.Deployment)
+
+
 def install(context) -> None:
-    _install_backend_fixes()
-    _install_rest_api_resource()
-    _install_deployment_resource()
+    # moto's API Gateway takes seconds to import: patch it when something first loads it.
+    after_import("moto.apigateway.models", _patch)

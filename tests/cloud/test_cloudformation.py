@@ -1,0 +1,400 @@
+"""CloudFormation in the local cloud: SAM stacks create, update and delete real resources, and
+anything the local cloud cannot build fails the stack with a reason that names it."""
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+import zipfile
+
+import boto3
+import pytest
+
+from gluelab.cloud import process
+from tests.conftest import CloudHandle, free_port
+
+HEADER = "AWSTemplateFormatVersion: 2010-09-09\nTransform: AWS::Serverless-2016-10-31\n"
+FIXIT = HEADER + """
+Globals:
+  Function:
+    Runtime: python3.11
+    Handler: app.handler
+    Timeout: 10
+  Api:
+    Auth:
+      Authorizers:
+        CognitoAuthorizer:
+          UserPoolArn: !GetAtt Users.Arn
+Resources:
+  Users:
+    Type: AWS::Cognito::UserPool
+    Properties:
+      UserPoolName: !Sub "${AWS::StackName}-users"
+  UsersClient:
+    Type: AWS::Cognito::UserPoolClient
+    Properties:
+      UserPoolId: !Ref Users
+  ReceiverFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://BUCKET/receiver.zip
+      MemorySize: 256
+      Environment:
+        Variables:
+          COMPANIES: !Ref Companies
+      Policies:
+        - DynamoDBCrudPolicy: {TableName: !Ref Companies}
+        - AmazonDynamoDBReadOnlyAccess
+      Events:
+        Sms:
+          Type: Api
+          Properties: {Path: /sms, Method: post}
+  ReportFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://BUCKET/receiver.zip
+      Events:
+        Report:
+          Type: Api
+          Properties:
+            Path: /items/{id}
+            Method: get
+            Auth: {Authorizer: CognitoAuthorizer}
+  Companies:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: id, AttributeType: S}
+        - {AttributeName: category, AttributeType: S}
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      GlobalSecondaryIndexes:
+        - IndexName: byCategory
+          KeySchema: [{AttributeName: category, KeyType: HASH}]
+          Projection: {ProjectionType: ALL}
+  Reports:
+    Type: AWS::Serverless::SimpleTable
+Outputs:
+  SmsUrl:
+    Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod/sms"
+  ReceiverArn:
+    Value: !GetAtt ReceiverFunction.Arn
+"""
+
+
+def function_template(key: str = "receiver.zip", memory: int = 128, timeout: int = 3,
+                      extra: str = "") -> str:
+    return HEADER + f"""
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://BUCKET/{key}
+      Runtime: python3.11
+      Handler: app.handler
+      MemorySize: {memory}
+      Timeout: {timeout}
+      Environment:
+        Variables: {{GREETING: hello-{memory}}}
+{extra}"""
+
+
+TABLE = """
+  Scratch:
+    Type: AWS::Serverless::SimpleTable
+"""
+
+
+def zipped(body: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", body)
+    return buffer.getvalue()
+
+
+class Cloud:
+    """boto3 clients for one local cloud and a code bucket with two versions of a handler."""
+
+    def __init__(self, endpoint: str):
+        options = dict(endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+        for service in ("cloudformation", "s3", "lambda", "iam", "dynamodb", "apigateway",
+                        "cognito-idp"):
+            setattr(self, {"lambda": "lambda_"}.get(service, service.replace("-", "_")),
+                    boto3.client(service, **options))
+        self.bucket = f"code-{uuid.uuid4().hex[:8]}"
+        self.s3.create_bucket(Bucket=self.bucket)
+        for key, answer in (("receiver.zip", "v1"), ("receiver-v2.zip", "v2")):
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=zipped(
+                f"def handler(event, context):\n    return {{'statusCode': 200, 'body': '{answer}'}}\n"))
+
+    def template(self, text: str) -> str:
+        return text.replace("BUCKET", self.bucket)
+
+    def create(self, name: str, text: str) -> dict:
+        self.cloudformation.create_stack(StackName=name, TemplateBody=self.template(text),
+                                         Capabilities=["CAPABILITY_IAM"])
+        return self.stack(name)
+
+    def stack(self, name: str) -> dict:
+        return self.cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+
+    def resources(self, name: str) -> dict[str, str]:
+        summaries = self.cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
+        return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries}
+
+    def events(self, name: str) -> list[tuple[str, str, str | None]]:
+        events = self.cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+        return [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason"))
+                for e in reversed(events)]
+
+    def outputs(self, name: str) -> dict[str, str]:
+        return {o["OutputKey"]: o["OutputValue"] for o in self.stack(name).get("Outputs", [])}
+
+    def change_set(self, name: str, text: str, kind: str) -> dict:
+        change_set = self.cloudformation.create_change_set(
+            StackName=name, ChangeSetName=f"cs-{uuid.uuid4().hex[:8]}", ChangeSetType=kind,
+            TemplateBody=self.template(text), Capabilities=["CAPABILITY_IAM"])
+        return self.cloudformation.describe_change_set(ChangeSetName=change_set["Id"])
+
+
+@pytest.fixture
+def aws(local) -> Cloud:
+    return Cloud(local.endpoint)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def test_sam_stack_creates_the_workshop_resources_for_real(aws, local):
+    name = unique("fixit")
+    assert aws.create(name, FIXIT)["StackStatus"] == "CREATE_COMPLETE"
+    physical = aws.resources(name)
+
+    receiver = aws.lambda_.get_function(FunctionName=physical["ReceiverFunction"])["Configuration"]
+    assert (receiver["Runtime"], receiver["Handler"], receiver["MemorySize"], receiver["Timeout"]) == (
+        "python3.11", "app.handler", 256, 10)
+    assert receiver["Environment"]["Variables"] == {"COMPANIES": physical["Companies"]}
+    role = receiver["Role"].rsplit("/", 1)[1]
+    attached = {p["PolicyName"] for p in aws.iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
+    assert attached == {"AWSLambdaBasicExecutionRole", "AmazonDynamoDBReadOnlyAccess"}
+    assert aws.iam.list_role_policies(RoleName=role)["PolicyNames"] == ["ReceiverFunctionRolePolicy0"]
+
+    companies = aws.dynamodb.describe_table(TableName=physical["Companies"])["Table"]
+    assert [i["IndexName"] for i in companies["GlobalSecondaryIndexes"]] == ["byCategory"]
+    assert aws.dynamodb.describe_table(TableName=physical["Reports"])["Table"]["KeySchema"] == [
+        {"AttributeName": "id", "KeyType": "HASH"}]
+
+    api_id = physical["ServerlessRestApi"]
+    methods = {r["path"]: r.get("resourceMethods", {})
+               for r in aws.apigateway.get_resources(restApiId=api_id, embed=["methods"])["items"]}
+    report_method = aws.apigateway.get_method(
+        restApiId=api_id, resourceId=next(r["id"] for r in aws.apigateway.get_resources(
+            restApiId=api_id)["items"] if r["path"] == "/items/{id}"), httpMethod="GET")
+    assert {"/sms", "/items/{id}"} <= set(methods)
+    assert report_method["authorizationType"] == "COGNITO_USER_POOLS"
+    assert report_method["methodIntegration"]["type"] == "AWS_PROXY"
+    assert physical["ReportFunction"] in report_method["methodIntegration"]["uri"]
+    authorizer = aws.apigateway.get_authorizer(restApiId=api_id, authorizerId=report_method["authorizerId"])
+    pool = aws.cognito_idp.describe_user_pool(UserPoolId=physical["Users"])["UserPool"]
+    assert authorizer["providerARNs"] == [pool["Arn"]]
+    assert pool["Name"] == f"{name}-users"
+    assert aws.cognito_idp.describe_user_pool_client(
+        UserPoolId=pool["Id"], ClientId=physical["UsersClient"])["UserPoolClient"]["ClientId"]
+    assert "Prod" in {s["stageName"] for s in aws.apigateway.get_stages(restApiId=api_id)["item"]}
+
+    assert aws.outputs(name)["SmsUrl"] == f"{local.endpoint}/restapis/{api_id}/Prod/_user_request_/sms"
+    assert aws.outputs(name)["ReceiverArn"].endswith(f":function:{physical['ReceiverFunction']}")
+
+
+def test_stack_events_show_each_resource_in_progress_then_complete(aws):
+    name = unique("events")
+    aws.create(name, function_template(extra=TABLE))
+    events = aws.events(name)
+    for logical_id in ("Fn", "FnRole", "Scratch"):
+        steps = [status for resource, status, _ in events if resource == logical_id]
+        assert steps == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
+    role_done = events.index(("FnRole", "CREATE_COMPLETE", None))
+    assert role_done < events.index(("Fn", "CREATE_IN_PROGRESS", None))  # dependency order
+    assert events[-1][:2] == (name, "CREATE_COMPLETE")
+
+
+def test_processed_template_is_plain_cloudformation(aws):
+    name = unique("processed")
+    aws.create(name, function_template())
+    original = aws.cloudformation.get_template(StackName=name)["TemplateBody"]
+    processed = aws.cloudformation.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"]
+    assert "AWS::Serverless::Function" in str(original)
+    assert {r["Type"] for r in processed["Resources"].values()} == {"AWS::Lambda::Function", "AWS::IAM::Role"}
+
+
+def test_local_code_uri_fails_the_stack_and_says_to_package_first(aws):
+    name = unique("unpackaged")
+    stack = aws.create(name, function_template().replace("s3://BUCKET/receiver.zip", "./src"))
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "Transform AWS::Serverless-2016-10-31 failed" in stack["StackStatusReason"]
+    assert "gluelab deploy" in stack["StackStatusReason"]
+    assert aws.resources(name) == {}
+
+
+def test_unsupported_type_fails_the_stack_naming_type_and_id_and_creates_nothing(aws):
+    name = unique("appsync")
+    text = function_template(extra=TABLE + "  MyApi:\n    Type: AWS::AppSync::GraphQLApi\n"
+                                           "    Properties: {Name: x, AuthenticationType: API_KEY}\n")
+    tables_before = set(aws.dynamodb.list_tables()["TableNames"])
+    stack = aws.create(name, text)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert stack["StackStatusReason"].startswith(
+        "AWS::AppSync::GraphQLApi (MyApi) is not supported by the local cloud; supported types: ")
+    assert "AWS::Lambda::{" in stack["StackStatusReason"]
+    assert ("MyApi", "CREATE_FAILED", stack["StackStatusReason"]) in aws.events(name)
+    assert set(aws.dynamodb.list_tables()["TableNames"]) == tables_before
+
+
+def test_serverless_type_without_the_transform_gets_a_hint(aws):
+    stack = aws.create(unique("notransform"), function_template().replace(
+        "Transform: AWS::Serverless-2016-10-31\n", ""))
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "Add `Transform: AWS::Serverless-2016-10-31`" in stack["StackStatusReason"]
+
+
+def test_change_set_with_unsupported_type_fails_with_the_reason(aws):
+    text = function_template(extra="  Queue:\n    Type: AWS::AppSync::DataSource\n    Properties: {}\n")
+    change_set = aws.change_set(unique("cs-appsync"), text, "CREATE")
+    assert change_set["Status"] == "FAILED"
+    assert change_set["ExecutionStatus"] == "UNAVAILABLE"
+    assert "AWS::AppSync::DataSource (Queue) is not supported" in change_set["StatusReason"]
+
+
+def test_failing_resource_rolls_back_what_was_created(aws):
+    name = unique("missing-code")
+    stack = aws.create(name, function_template(key="nowhere.zip", extra=TABLE))
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert stack["StackStatusReason"].startswith("AWS::Lambda::Function (Fn) failed to create:")
+    assert "NoSuchKey" in stack["StackStatusReason"]
+    events = aws.events(name)
+    assert ("Fn", "CREATE_FAILED") in [e[:2] for e in events]
+    assert ("FnRole", "DELETE_COMPLETE") in [e[:2] for e in events]
+    assert not [t for t in aws.dynamodb.list_tables()["TableNames"] if t.startswith(f"{name}-Scratch")]
+
+
+def test_update_stack_applies_new_code_configuration_and_removals(aws):
+    name = unique("update")
+    aws.create(name, function_template(extra=TABLE))
+    before = aws.resources(name)
+    code_before = aws.lambda_.get_function(FunctionName=before["Fn"])["Configuration"]["CodeSha256"]
+
+    aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"],
+                                    TemplateBody=aws.template(function_template(
+                                        key="receiver-v2.zip", memory=512, timeout=30)))
+    assert aws.stack(name)["StackStatus"] == "UPDATE_COMPLETE"
+    config = aws.lambda_.get_function(FunctionName=before["Fn"])["Configuration"]
+    assert config["CodeSha256"] != code_before
+    assert (config["MemorySize"], config["Timeout"]) == (512, 30)
+    assert config["Environment"]["Variables"] == {"GREETING": "hello-512"}
+    assert before["Scratch"] not in aws.dynamodb.list_tables()["TableNames"]
+    assert "Scratch" not in aws.resources(name)
+
+
+def test_change_sets_create_then_update_the_stack(aws):
+    name = unique("changesets")
+    created = aws.change_set(name, function_template(), "CREATE")
+    assert {c["ResourceChange"]["LogicalResourceId"] for c in created["Changes"]} == {"Fn", "FnRole"}
+    aws.cloudformation.execute_change_set(ChangeSetName=created["ChangeSetId"])
+    assert aws.stack(name)["StackStatus"] == "CREATE_COMPLETE"
+    function = aws.resources(name)["Fn"]
+    assert aws.lambda_.get_function(FunctionName=function)["Configuration"]["Environment"]["Variables"] == {
+        "GREETING": "hello-128"}
+
+    updated = aws.change_set(name, function_template(memory=1024, extra=TABLE), "UPDATE")
+    assert {(c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"])
+            for c in updated["Changes"]} == {("Modify", "Fn"), ("Add", "Scratch")}
+    aws.cloudformation.execute_change_set(ChangeSetName=updated["ChangeSetId"])
+    assert aws.stack(name)["StackStatus"] == "UPDATE_COMPLETE"
+    assert aws.lambda_.get_function(FunctionName=function)["Configuration"]["MemorySize"] == 1024
+    assert aws.resources(name)["Scratch"] in aws.dynamodb.list_tables()["TableNames"]
+
+
+def test_update_with_unsupported_type_leaves_the_stack_as_it_was(aws):
+    name = unique("bad-update")
+    aws.create(name, function_template())
+    aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"], TemplateBody=aws.template(
+        function_template(memory=512, extra="  Bus:\n    Type: AWS::Pipes::Pipe\n    Properties: {}\n")))
+    stack = aws.stack(name)
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert "AWS::Pipes::Pipe (Bus) is not supported" in stack["StackStatusReason"]
+    assert aws.lambda_.get_function(FunctionName=aws.resources(name)["Fn"])["Configuration"]["MemorySize"] == 128
+
+
+def test_delete_stack_removes_everything_it_created(aws):
+    name = unique("doomed")
+    aws.create(name, FIXIT)
+    physical = aws.resources(name)
+    aws.cloudformation.delete_stack(StackName=name)
+
+    assert physical["ReceiverFunction"] not in {f["FunctionName"] for f in aws.lambda_.list_functions()["Functions"]}
+    assert not {physical["Companies"], physical["Reports"]} & set(aws.dynamodb.list_tables()["TableNames"])
+    assert not {physical["ReceiverFunctionRole"], physical["ReportFunctionRole"]} & {
+        r["RoleName"] for r in aws.iam.list_roles()["Roles"]}
+    assert physical["ServerlessRestApi"] not in {a["id"] for a in aws.apigateway.get_rest_apis()["items"]}
+    assert physical["Users"] not in {p["Id"] for p in aws.cognito_idp.list_user_pools(MaxResults=60)["UserPools"]}
+    deleted = aws.cloudformation.list_stacks(StackStatusFilter=["DELETE_COMPLETE"])["StackSummaries"]
+    assert name in {s["StackName"] for s in deleted}
+
+
+WORKSHOP_SIZE = FIXIT.replace("Outputs:", """  ArrangeFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://BUCKET/receiver.zip
+  Workflow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Arrange
+        States:
+          Arrange: {Type: Task, Resource: "${ArrangeArn}", End: true}
+      DefinitionSubstitutions:
+        ArrangeArn: !GetAtt ArrangeFunction.Arn
+      Policies:
+        - LambdaInvokePolicy: {FunctionName: !Ref ArrangeFunction}
+Outputs:""")
+
+
+def test_workshop_sized_stack_creates_in_well_under_three_seconds(aws):
+    aws.create(unique("warm"), WORKSHOP_SIZE)  # the first stack loads the translator and moto's models
+    started = time.perf_counter()
+    stack = aws.create(unique("workshop"), WORKSHOP_SIZE)
+    elapsed = time.perf_counter() - started
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    assert elapsed < 2, f"a workshop-sized stack took {elapsed:.2f} s"
+
+
+def test_stack_api_id_and_url_survive_a_restart(tmp_path):
+    handle = CloudHandle(tmp_path, free_port())
+    settings = handle.settings
+    process.start(settings, quiet=True)
+    try:
+        aws = Cloud(handle.endpoint)
+        aws.create("kept", FIXIT)
+        api_id, url = aws.resources("kept")["ServerlessRestApi"], aws.outputs("kept")["SmsUrl"]
+        process.stop(settings)
+        process.start(settings, quiet=True)
+        assert aws.stack("kept")["StackStatus"] == "CREATE_COMPLETE"
+        assert aws.resources("kept")["ServerlessRestApi"] == api_id
+        assert aws.outputs("kept")["SmsUrl"] == url
+        assert api_id in {a["id"] for a in aws.apigateway.get_rest_apis()["items"]}
+    finally:
+        process.stop(settings)
+
+
+def test_json_templates_without_transform_still_work(aws):
+    template = {"Resources": {"Plain": {"Type": "AWS::DynamoDB::Table", "Properties": {
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}}},
+        "Outputs": {"Table": {"Value": {"Ref": "Plain"}}}}
+    name = unique("json")
+    aws.create(name, json.dumps(template))
+    assert aws.outputs(name)["Table"] in aws.dynamodb.list_tables()["TableNames"]
