@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import time
 import zipfile
 
@@ -14,9 +15,8 @@ from moto import mock_aws
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from gluelab.cloud import api_front, process
+from gluelab.cloud import api_front
 from gluelab.config import client
-from tests.conftest import CloudHandle, free_port
 
 LAMBDA_URI = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations"
 
@@ -67,12 +67,18 @@ class Api:
 
 
 def lambda_function(name: str, code: str) -> str:
+    """A deployed Python function (created once per cloud session)."""
+    lam = client("lambda")
+    try:
+        return lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    except lam.exceptions.ResourceNotFoundException:
+        pass
     role = client("iam").create_role(RoleName=f"{name}-role",
                                      AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("app.py", code)
-    return client("lambda").create_function(
+    return lam.create_function(
         FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
         Code={"ZipFile": archive.getvalue()})["FunctionArn"]
 
@@ -126,7 +132,62 @@ def test_function_errors_answer_502_and_the_log_says_why(local):
     api.deploy()
     reply = requests.post(api.url(local.endpoint, "/sms"), data={"Body": "hello"})
     assert (reply.status_code, reply.json()) == (502, {"message": "Internal server error"})
-    assert f"POST /restapis/{api.id}/Prod/_user_request_/sms -> 502: function {arn} failed" \
+    assert f"POST /restapis/{api.id}/Prod/_user_request_/sms -> 502: function {arn} failed: " \
+        "ValueError: no category in the SMS" in log_text(local)
+
+
+ECHO = """import base64, json
+def handler(event, context):
+    if event["path"] == "/logo.png":
+        return {"statusCode": 200, "headers": {"Content-Type": "image/png"},
+                "isBase64Encoded": True, "body": base64.b64encode(b"\\x89PNG\\x00").decode()}
+    if event["path"] == "/broken":
+        return {"statusCode": 200, "body": {"not": "a string"}}
+    return {"statusCode": 201, "headers": {"Content-Type": "application/json"},
+            "multiValueHeaders": {"X-Seen": ["twice", "really"]}, "body": json.dumps(event)}
+"""
+
+
+@pytest.fixture
+def echo_api(local):
+    """ANY /{proxy+} and POST /sms/{kind} proxied to a function that returns its event."""
+    arn = lambda_function("echo", ECHO)
+    api = Api(client("apigateway"))
+    api.proxy("ANY", "/{proxy+}", arn)
+    api.proxy("POST", "/sms/{kind}", arn)
+    api.deploy("Prod", table="Reports")
+    return api
+
+
+def test_the_function_gets_api_gateways_event_and_its_answer_reaches_the_caller(echo_api, local):
+    twilio_form = {"From": "+15551234567", "Body": "LIFT stuck", "NumMedia": "0"}
+    reply = requests.post(echo_api.url(local.endpoint, "/sms/inbound") + "?lang=it&tag=a&tag=b",
+                          data=twilio_form, headers={"X-Twilio-Signature": "sig"})
+    assert reply.status_code == 201
+    assert reply.headers["X-Seen"] == "twice, really"
+    event = reply.json()
+    assert event["body"] == "From=%2B15551234567&Body=LIFT+stuck&NumMedia=0"
+    assert event["isBase64Encoded"] is False
+    assert event["resource"] == "/sms/{kind}"
+    assert event["pathParameters"] == {"kind": "inbound"}
+    assert event["multiValueQueryStringParameters"]["tag"] == ["a", "b"]
+    assert event["stageVariables"] == {"table": "Reports"}
+    assert event["headers"]["X-Twilio-Signature"] == "sig"
+    assert event["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert event["requestContext"]["path"] == "/Prod/sms/inbound"
+    assert event["requestContext"]["apiId"] == echo_api.id
+
+
+def test_base64_results_reach_the_caller_as_bytes(echo_api, local):
+    reply = requests.get(f"{local.endpoint}/api/{echo_api.id}/Prod/logo.png")
+    assert (reply.status_code, reply.headers["Content-Type"], reply.content) == (
+        200, "image/png", b"\x89PNG\x00")
+
+
+def test_a_malformed_result_answers_502_and_the_log_names_the_key(echo_api, local):
+    reply = requests.get(echo_api.url(local.endpoint, "/broken"))
+    assert (reply.status_code, reply.json()) == (502, {"message": "Internal server error"})
+    assert "malformed Lambda proxy response: body is a dict; it must be a string" \
         in log_text(local)
 
 
@@ -265,6 +326,8 @@ def guarded_api(local):
         identitySource="method.request.header.Authorization")["id"]
     api.mock("GET", "/reports/{id}", {"report": "r-1"}, authorizationType="COGNITO_USER_POOLS",
              authorizerId=authorizer)
+    api.proxy("GET", "/me", lambda_function("echo", ECHO),
+              authorizationType="COGNITO_USER_POOLS", authorizerId=authorizer)
     api.deploy()
     return api.url(local.endpoint, "/reports/r-1"), id_token, access_token
 
@@ -305,53 +368,25 @@ def test_cognito_authorizer_refuses_an_expired_token(guarded_api):
     assert reply.status_code == 401
 
 
-def test_cognito_claims_reach_the_function_as_api_gateway_passes_them():
-    with mock_aws():
-        idp = boto3.client("cognito-idp", region_name="us-east-1")
-        pool = idp.create_user_pool(PoolName="p")["UserPool"]
-        app = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="c")
-        idp.admin_create_user(UserPoolId=pool["Id"], Username="ada")
-        idp.admin_set_user_password(UserPoolId=pool["Id"], Username="ada", Password="Pw-12345!",
-                                    Permanent=True)
-        token = idp.admin_initiate_auth(
-            UserPoolId=pool["Id"], ClientId=app["UserPoolClient"]["ClientId"],
-            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": "ada", "PASSWORD": "Pw-12345!"})
-        token = token["AuthenticationResult"]["IdToken"]
-
-        class Authorizer:
-            name, identity_source, provider_arns = "a", None, [pool["Arn"]]
-
-        class Method:
-            authorization_scopes = None
-
-        claims = api_front.cognito_claims(Authorizer, Method, {"Authorization": token})
-    assert claims["cognito:username"] == "ada"
-    assert claims["token_use"] == "id"
-    assert claims["iss"].endswith(pool["Id"])
-    assert claims["exp"].endswith(time.strftime("%Y", time.gmtime())) and "UTC" in claims["exp"]
+def test_cognito_claims_reach_the_function_as_api_gateway_passes_them(guarded_api):
+    url, id_token, _ = guarded_api
+    reply = requests.get(url.replace("/reports/r-1", "/me"), headers={"Authorization": id_token})
+    claims = reply.json()["requestContext"]["authorizer"]["claims"]
+    assert (claims["cognito:username"], claims["token_use"]) == ("ada", "id")
+    assert claims["iss"].startswith("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_")
+    assert re.fullmatch(r"\w{3} \w{3} \d\d \d\d:\d\d:\d\d UTC \d{4}", claims["exp"])
     assert all(isinstance(value, str) for value in claims.values())
 
 
 # --- the journal -------------------------------------------------------------------------
 
-def test_front_door_calls_stay_out_of_the_journal_and_apis_survive_restart(tmp_path):
-    handle = CloudHandle(tmp_path, free_port())
-    s = handle.settings
-    process.start(s, quiet=True)
-    try:
-        apigw = boto3.client("apigateway", endpoint_url=handle.endpoint, region_name="us-east-1",
-                             aws_access_key_id="test", aws_secret_access_key="test")
-        api = Api(apigw)
-        api.mock("POST", "/sms", {"ok": True})
-        api.deploy()
-        journal = tmp_path / "journal.jsonl"
-        before = journal.read_text()
-        assert requests.post(api.url(handle.endpoint, "/sms"), data="Body=x").json() == {"ok": True}
-        assert requests.post(f"{handle.endpoint}/api/{api.id}/Prod/sms").json() == {"ok": True}
-        assert journal.read_text() == before
-        process.stop(s)
-        process.start(s, quiet=True)
-        assert requests.post(api.url(handle.endpoint, "/sms")).json() == {"ok": True}
-    finally:
-        process.stop(s)
+def test_front_door_calls_stay_out_of_the_journal(local):
+    api = Api(client("apigateway"))
+    api.mock("POST", "/sms", {"ok": True})
+    api.deploy()
+    journal = local.state_dir / "journal.jsonl"
+    before = journal.read_text()
+    assert requests.post(api.url(local.endpoint, "/sms"), data="Body=x").json() == {"ok": True}
+    assert requests.post(f"{local.endpoint}/api/{api.id}/Prod/sms").json() == {"ok": True}
+    assert journal.read_text() == before
+    assert f"/restapis/{api.id}/deployments" in before  # API Gateway's own calls are journaled
