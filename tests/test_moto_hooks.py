@@ -181,3 +181,116 @@ def test_hook_lambda_logs_are_written_into_the_logs_backend():
         "self", "log_group_name", "log_stream_name", "log_events"]
     assert "self.groups" in inspect.getsource(LogsBackend.__init__)
     assert "self.streams: dict[str, LogStream]" in inspect.getsource(LogGroup.__init__)
+
+
+# --- gluelab/cloud/cloudformation.py ------------------------------------------------------
+
+def test_hook_stack_methods_replaced_by_the_cloudformation_patch():
+    from moto.cloudformation.models import Stack
+    for name in ("_parse_template", "create_resources", "_create_resource_map", "_create_output_map",
+                 "_add_stack_event", "mark_creation_complete"):
+        assert callable(getattr(Stack, name)), name
+    assert parameters(Stack.update) == ["self", "template", "role_arn", "parameters", "tags"]
+    assert isinstance(Stack.outputs, property) and isinstance(Stack.stack_resources, property)
+    assert "template_dict" in inspect.getsource(Stack.__init__)
+
+
+def test_hook_change_set_parses_its_template_in_one_method():
+    from moto.cloudformation.models import ChangeSet
+    assert "self._parse_template()" in inspect.getsource(ChangeSet.__init__)
+    assert "self.template_dict" in inspect.getsource(ChangeSet.diff)
+
+
+def test_hook_backend_change_set_and_delete_signatures():
+    from moto.cloudformation.models import CloudFormationBackend
+    assert parameters(CloudFormationBackend.create_change_set)[:4] == [
+        "self", "stack_name", "change_set_name", "template"]
+    assert parameters(CloudFormationBackend.execute_change_set) == ["self", "change_set_name", "stack_name"]
+    assert parameters(CloudFormationBackend.delete_stack) == ["self", "name_or_stack_id"]
+    assert "return change_set_id, stack.stack_id" in inspect.getsource(CloudFormationBackend.create_change_set)
+
+
+def test_hook_resource_map_internals_used_for_ordered_create_update_delete():
+    from moto.cloudformation.parsing import ResourceMap
+    source = inspect.getsource(ResourceMap)
+    for attribute in ("self._parsed_resources", "self._resource_json_map", "self._template",
+                      "self.input_parameters", "self.lazy_condition_map"):
+        assert attribute in source, attribute
+    for method in ("_delete_resource", "build_resource_diff", "load_mapping", "load_parameters",
+                   "load_conditions", "__getitem__"):
+        assert callable(getattr(ResourceMap, method)), method
+    assert parameters(ResourceMap._delete_resource) == ["self", "parsed_resource", "resource_json"]
+
+
+def test_hook_parsing_functions_and_model_registry():
+    from moto.cloudformation import parsing
+    assert parameters(parsing.parse_and_update_resource) == [
+        "logical_id", "resource_json", "resources_map", "account_id", "region_name"]
+    assert parsing.resource_class_from_type("AWS::Nope::Nope") is None
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        assert callable(cached.cache_clear)
+
+
+def test_hook_stack_event_constructor():
+    from moto.cloudformation.models import Event
+    assert parameters(Event.__init__) == [
+        "self", "stack_id", "stack_name", "logical_resource_id", "physical_resource_id",
+        "resource_type", "resource_status", "resource_status_reason", "resource_properties"]
+
+
+def test_hook_get_template_response_method():
+    from moto.cloudformation.responses import CloudFormationResponse
+    assert '"TemplateBody"' in inspect.getsource(CloudFormationResponse.get_template)
+
+
+def test_hook_iam_role_cloudformation_and_managed_policy_data():
+    import json
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import IAMBackend, Role
+    data = json.loads(aws_managed_policies_data)
+    assert data["AWSLambdaBasicExecutionRole"]["Path"] == "/service-role/"
+    assert parameters(Role.create_from_cloudformation_json)[:4] == [
+        "resource_name", "cloudformation_json", "account_id", "region_name"]
+    assert parameters(IAMBackend.attach_role_policy) == ["self", "policy_arn", "role_name"]
+    assert parameters(IAMBackend.detach_role_policy) == ["self", "policy_arn", "role_name"]
+    assert "load_iam_aws_managed_policies" in inspect.getsource(IAMBackend._init_aws_policies)
+
+
+def test_hook_lambda_function_cloudformation_methods():
+    from moto.awslambda.models import LambdaFunction
+    assert parameters(LambdaFunction.create_from_cloudformation_json)[:4] == [
+        "resource_name", "cloudformation_json", "account_id", "region_name"]
+    assert parameters(LambdaFunction.update_from_cloudformation_json) == [
+        "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"]
+
+
+def test_hook_s3_get_object_answers_none_for_a_missing_key():
+    from moto.s3.models import s3_backends
+    backend = s3_backends["000000000042"]["aws"]
+    backend.create_bucket("gluelab-hook-probe", "us-east-1")
+    assert backend.get_object("gluelab-hook-probe", "missing.zip") is None
+
+
+def test_hook_cognito_backend_pool_and_client_creation():
+    from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool
+    assert parameters(CognitoIdpBackend.create_user_pool) == ["self", "name", "extended_config"]
+    assert parameters(CognitoIdpBackend.create_user_pool_client) == [
+        "self", "user_pool_id", "generate_secret", "extended_config"]
+    assert callable(CognitoIdpUserPool.update_extended_config)
+
+
+# --- gluelab/cloud/rest_apis.py -----------------------------------------------------------
+
+def test_hook_api_gateway_import_path_and_integration_builders():
+    from moto.apigateway.models import APIGatewayBackend, Deployment, RestAPI
+    assert parameters(APIGatewayBackend.put_rest_api) == [
+        "self", "function_id", "api_doc", "fail_on_warnings", "mode"]
+    assert parameters(APIGatewayBackend.import_rest_api) == ["self", "api_doc", "fail_on_warnings"]
+    args = APIGatewayBackend._build_integration_args(None, {"type": "aws_proxy", "uri": "u", "httpMethod": "POST"})
+    assert (args["integration_type"], args["uri"], args["integration_method"]) == ("aws_proxy", "u", "POST")
+    assert APIGatewayBackend._build_integration_responses_args(None, {}) == []
+    assert parameters(APIGatewayBackend.create_authorizer)[:4] == ["self", "restapi_id", "name", "authorizer_type"]
+    assert parameters(APIGatewayBackend.create_stage)[:4] == ["self", "function_id", "stage_name", "deploymentId"]
+    assert "self.stages[name] = Stage(" in inspect.getsource(RestAPI.create_deployment)
+    assert "self.deployments" in inspect.getsource(RestAPI.delete_deployment)
+    assert parameters(Deployment.__init__) == ["self", "deployment_id", "name", "description"]
