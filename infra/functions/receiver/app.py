@@ -1,0 +1,143 @@
+"""POST /sms: Twilio's webhook for texts sent to the Fixit number.
+
+A text such as `LIFT stuck between floors 3 and 4, Via Roma 12` becomes a report: the first
+word names the category, the rest says what is wrong and where. A genuine, well-formed text
+starts the Fixit workflow, named after Twilio's MessageSid, and is answered with a TwiML
+acknowledgement; anything else gets a reply that says how to write a report.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import boto3
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+# Keyword (first word of the text) -> category served by the companies in the Companies table.
+CATEGORIES = {
+    "LIFT": "LIFT", "ELEVATOR": "LIFT",
+    "POWER": "POWER", "ELECTRICITY": "POWER", "LIGHT": "POWER",
+    "WATER": "WATER", "LEAK": "WATER", "FLOOD": "WATER",
+    "HEAT": "HEAT", "HEATING": "HEAT",
+    "DOOR": "DOOR", "LOCK": "DOOR", "GATE": "DOOR",
+    "GAS": "GAS",
+}
+# Three SMS segments: longer texts are usually pasted by mistake, and a report stays readable
+# when it is forwarded to the company in one message.
+MAX_BODY = 480
+EXAMPLE = "LIFT stuck between floors 3 and 4, Via Roma 12"
+HELP = (f"To report a problem, start with one of {', '.join(sorted(set(CATEGORIES.values())))}, "
+        f"then say what is wrong and where. Example: {EXAMPLE}")
+
+
+@dataclass(frozen=True)
+class Report:
+    category: str
+    text: str
+    city: str
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """Why a text is not a report, in words the sender can act on."""
+    reply: str
+
+
+def parse_report(body: str, city: str = "") -> Report | ParseError:
+    """The report in an SMS body, or what is wrong with the text."""
+    body = " ".join(body.split())
+    if not body:
+        return ParseError(f"Your message was empty. {HELP}")
+    if len(body) > MAX_BODY:
+        return ParseError(f"Your message has {len(body)} characters; keep a report under "
+                          f"{MAX_BODY}. Example: {EXAMPLE}")
+    keyword, _, text = body.partition(" ")
+    category = CATEGORIES.get(keyword.strip(".,:;!-").upper())
+    if category is None:
+        return ParseError(f"Sorry, '{keyword}' is not a kind of problem we know. {HELP}")
+    text = text.strip(" .,:;-")
+    if not text:
+        return ParseError(f"Please say what is wrong with the {category.lower()} and where. "
+                          f"Example: {EXAMPLE}")
+    return Report(category, text, city.strip().title())
+
+
+def twiml(message: str) -> str:
+    """A TwiML document answering the sender with one SMS."""
+    response = MessagingResponse()
+    response.message(message)
+    return str(response)
+
+
+def form_params(event: dict) -> dict[str, str]:
+    """The webhook's form fields exactly as Twilio signed them (blank fields included)."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+def signature_valid(auth_token: str, url: str, params: dict[str, str], signature: str) -> bool:
+    return bool(signature) and RequestValidator(auth_token).validate(url, params, signature)
+
+
+def header(event: dict, name: str) -> str:
+    headers = event.get("headers") or {}
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), "")
+
+
+def start_workflow(stepfunctions, state_machine_arn: str, message_sid: str, workflow_input: dict) -> bool:
+    """Start the execution named after the message; False when Twilio's retry finds it started."""
+    try:
+        stepfunctions.start_execution(stateMachineArn=state_machine_arn, name=message_sid,
+                                      input=json.dumps(workflow_input))
+    except stepfunctions.exceptions.ExecutionAlreadyExists:
+        return False
+    return True
+
+
+# --- AWS wiring -----------------------------------------------------------------------------
+
+@functools.cache
+def _client(service: str):
+    return boto3.client(service)
+
+
+@functools.cache
+def parameter(name: str) -> str:
+    """An SSM parameter's value, read once per execution environment."""
+    ssm = _client("ssm")
+    try:
+        return ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        raise RuntimeError(f"SSM parameter {name} does not exist. Put it there before texts "
+                           f"arrive (see infra/README.md, 'Twilio set-up').") from None
+
+
+def _reply(status: int, content_type: str, body: str) -> dict:
+    return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body}
+
+
+def handler(event, context):
+    params = form_params(event)
+    url = parameter(os.environ["WEBHOOK_URL_PARAMETER"])
+    token = parameter(os.environ["TWILIO_AUTH_TOKEN_PARAMETER"])
+    if not signature_valid(token, url, params, header(event, "X-Twilio-Signature")):
+        print(f"Rejected a request whose X-Twilio-Signature does not match {url}")
+        return _reply(403, "text/plain", "Invalid Twilio signature")
+    parsed = parse_report(params.get("Body", ""), params.get("FromCity", ""))
+    if isinstance(parsed, ParseError):
+        return _reply(200, "text/xml", twiml(parsed.reply))
+    message_sid = params["MessageSid"]
+    started = start_workflow(_client("stepfunctions"), os.environ["STATE_MACHINE_ARN"], message_sid,
+                             {"reportId": message_sid, "reporter": params.get("From", ""),
+                              "category": parsed.category, "text": parsed.text, "city": parsed.city})
+    print(f"Report {message_sid}: {'workflow started' if started else 'already started'}")
+    return _reply(200, "text/xml", twiml(
+        f"Thanks! We got your {parsed.category.lower()} report ({message_sid}) and are "
+        f"finding a company: we will text you when one is on the way."))
