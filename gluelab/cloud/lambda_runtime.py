@@ -7,7 +7,6 @@ real code here. wrap() adds `/_gluelab/faults`: make a function fail its next N 
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -96,20 +95,36 @@ class Worker:
         self.memory_mb = 0
         ours, theirs = socket.socketpair()
         self.channel = Connection(ours.detach())
+        task_root = runtime.code_dir(spec)
         started = time.perf_counter()
         try:
             self.process = runtime.spawn(
                 [sys.executable, str(WORKER_SCRIPT), str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), cwd=runtime.code_dir(spec),
-                env=runtime.environment(spec, self.stream))
+                pass_fds=(theirs.fileno(),), cwd=task_root,
+                env=runtime.environment(spec, self.stream, task_root))
         finally:
             theirs.close()
         self.init_logs: list[list] = []
-        reply = self.receive(time.monotonic() + INIT_TIMEOUT_S, self.init_logs)
+        self.init_error = self.initialise()
         self.init_ms = (time.perf_counter() - started) * 1000
-        self.init_error = reply.get("error") if reply else lambda_worker.error_payload(
-            "Runtime.InitTimeout", f"The init phase took longer than {INIT_TIMEOUT_S} seconds: "
-            f"module-level code of {spec.handler.rsplit('.', 1)[0]} did not finish.")
+
+    def initialise(self) -> dict | None:
+        """Wait for the init phase (the handler's import); Lambda's error payload if it failed."""
+        try:
+            reply = self.receive(time.monotonic() + INIT_TIMEOUT_S, self.init_logs)
+        except (EOFError, OSError):  # module-level code ended the process
+            self.stop()
+            error = {"errorType": "Runtime.ExitError",
+                     "errorMessage": f"Runtime exited during init: {self.exit_description()}"}
+        else:
+            if reply is not None:
+                return reply.get("error")  # the worker logged it already
+            error = lambda_worker.error_payload(
+                "Runtime.InitTimeout", f"The init phase took longer than {INIT_TIMEOUT_S} "
+                f"seconds: module-level code of {self.spec.handler.rsplit('.', 1)[0]} did not "
+                f"finish.")
+        self.init_logs.append([_now_ms(), f"[ERROR] {error['errorType']}: {error['errorMessage']}"])
+        return error
 
     def receive(self, deadline: float, logs: list) -> dict | None:
         """The next non-log message, collecting log events on the way; None at the deadline.
@@ -166,14 +181,17 @@ class Faults:
 
     def listing(self) -> list[dict]:
         with self.lock:
-            return [{"function": name, **fault}
-                    for name, queue in sorted(self.pending.items()) for fault in queue]
+            return self._listing()
 
     def clear(self) -> list[dict]:
-        listing = self.listing()
         with self.lock:
+            cleared = self._listing()
             self.pending.clear()
-        return listing
+        return cleared
+
+    def _listing(self) -> list[dict]:
+        return [{"function": name, **fault}
+                for name, queue in sorted(self.pending.items()) for fault in queue]
 
 
 class Runtime:
@@ -208,14 +226,14 @@ class Runtime:
                 shutil.rmtree(staging, ignore_errors=True)
         return target
 
-    def environment(self, spec: FunctionSpec, stream: str) -> dict[str, str]:
+    def environment(self, spec: FunctionSpec, stream: str, task_root: Path) -> dict[str, str]:
         return {
             "PATH": os.environ.get("PATH", os.defpath),
             "LANG": "C.UTF-8",
             "TZ": ":UTC",
             **dict(spec.env),
             "_HANDLER": spec.handler,
-            "LAMBDA_TASK_ROOT": str(self.code_dir(spec)),
+            "LAMBDA_TASK_ROOT": str(task_root),
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_VERSION": spec.version,

@@ -131,8 +131,16 @@ def _decimal_default(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+class HandlerError(Exception):
+    """The handler cannot be loaded; error_type is the one Lambda reports for the same case."""
+
+    def __init__(self, error_type: str, message: str):
+        super().__init__(message)
+        self.error_type = error_type
+
+
 def load_handler(handler: str):
-    """Import the handler as Lambda does; raise (error_type, message) on the same failures."""
+    """Import the handler as Lambda does, failing with Lambda's error types and messages."""
     try:
         module_path, function_name = handler.rsplit(".", 1)
     except ValueError as exc:
@@ -148,12 +156,6 @@ def load_handler(handler: str):
     except AttributeError:
         raise HandlerError("Runtime.HandlerNotFound",
                            f"Handler '{function_name}' missing on module '{module_name}'")
-
-
-class HandlerError(Exception):
-    def __init__(self, error_type: str, message: str):
-        super().__init__(message)
-        self.error_type = error_type
 
 
 def die_with_parent(parent_pid: int) -> None:

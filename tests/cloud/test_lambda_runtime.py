@@ -150,6 +150,30 @@ def test_other_runtimes_and_missing_modules_give_clear_errors(aws):
     assert result["errorMessage"] == "Unable to import module 'ap': No module named 'ap'"
 
 
+def test_failing_init_and_a_process_that_exits_are_reported_like_lambda(aws):
+    broken = deploy(aws, """
+        raise RuntimeError("TABLE_NAME is not set")
+        def handler(event, context):
+            return 1
+    """)
+    result, reply = invoke(aws, broken)
+    assert reply["FunctionError"] == "Unhandled"
+    assert (result["errorType"], result["errorMessage"]) == ("RuntimeError",
+                                                             "TABLE_NAME is not set")
+    assert "[ERROR] RuntimeError: TABLE_NAME is not set" in tail(reply)
+    exits = deploy(aws, """
+        import os
+        def handler(event, context):
+            if event.get("exit"):
+                os._exit(3)
+            return os.getpid()
+    """)
+    result, reply = invoke(aws, exits, {"exit": True})
+    assert result["errorType"] == "Runtime.ExitError"
+    assert result["errorMessage"].endswith("Runtime exited with error: exit status 3")
+    assert isinstance(invoke(aws, exits)[0], int)
+
+
 def test_unhandled_exception_comes_back_in_lambdas_error_shape(aws):
     name = deploy(aws, """
         class TicketRejected(Exception):
