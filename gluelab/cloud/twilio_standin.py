@@ -234,14 +234,13 @@ class Standin:
 
     def _webhook_params(self, message: dict, from_city: str) -> dict[str, str]:
         # Twilio sends the geographic fields even when it knows nothing: blank, not missing.
-        params = {"ToCountry": country_of(message["to"]), "ToState": "", "SmsMessageSid": message["sid"],
+        return {"ToCountry": country_of(message["to"]), "ToState": "", "SmsMessageSid": message["sid"],
                   "NumMedia": "0", "ToCity": "", "FromZip": "", "SmsSid": message["sid"],
                   "FromState": "", "SmsStatus": "received", "FromCity": from_city,
                   "Body": message["body"], "FromCountry": country_of(message["from"]), "To": message["to"],
                   "ToZip": "", "NumSegments": str(message["num_segments"]),
                   "MessageSid": message["sid"], "AccountSid": LOCAL_ACCOUNT_SID,
                   "From": message["from"], "ApiVersion": API_VERSION}
-        return params
 
     def _deliver(self, message: dict, number: dict, from_city: str) -> dict:
         url, method = number["sms_url"], number["sms_method"]

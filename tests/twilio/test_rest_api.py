@@ -10,6 +10,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from gluelab import twilio_local
+from gluelab.cloud.twilio_standin import LOCAL_MESSAGING_SERVICE_SID
 from gluelab.twilio_local import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN, LOCAL_NUMBER
 
 
@@ -45,6 +46,15 @@ def test_bad_input_gives_twilios_error_code(twilio, arguments, code, words):
         twilio.messages.create(**arguments)
     assert (caught.value.status, caught.value.code) == (400, code)
     assert words in caught.value.msg
+
+
+def test_messaging_service_sends_from_the_apps_number(twilio, handset):
+    message = twilio.messages.create(to=handset, messaging_service_sid=LOCAL_MESSAGING_SERVICE_SID,
+                                     body="via the service")
+    assert (message.from_, message.messaging_service_sid) == (LOCAL_NUMBER, LOCAL_MESSAGING_SERVICE_SID)
+    with pytest.raises(TwilioRestException) as caught:
+        twilio.messages.create(to=handset, messaging_service_sid="MG" + "0" * 32, body="x")
+    assert caught.value.code == 21701
 
 
 def test_error_body_is_twilios_json(local):

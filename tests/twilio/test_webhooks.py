@@ -2,6 +2,7 @@
 answers become replies in the handset's inbox; failures are retried as Twilio retries them."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -99,9 +100,18 @@ def test_status_callback_is_posted_signed(receiver, twilio, handset):
     app = receiver((200, "text/xml", "<Response/>"))
     message = twilio.messages.create(to=handset, from_=LOCAL_NUMBER, body="on my way",
                                      status_callback=app.url)
-    import time
     deadline = time.monotonic() + 3
     while len(app.requests) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [(r["params"]["MessageSid"], r["params"]["MessageStatus"], r["valid"])
             for r in app.requests] == [(message.sid, "sent", True), (message.sid, "delivered", True)]
+
+
+def test_messages_and_webhook_survive_a_restart(tmp_path: Path):
+    store = Store(tmp_path / "twilio.json")
+    store.numbers[LOCAL_NUMBER_SID]["sms_url"] = "https://example.invalid/Prod/sms"
+    sent = Standin(store).create_message(to="+393330000002", from_=LOCAL_NUMBER, body="kept",
+                                         direction="outbound-api")
+    again = Store(tmp_path / "twilio.json")
+    assert again.messages[sent["sid"]]["body"] == "kept"
+    assert again.number_for(LOCAL_NUMBER)["sms_url"] == "https://example.invalid/Prod/sms"
