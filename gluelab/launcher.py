@@ -27,6 +27,9 @@ def _lab_command(args) -> int:
             f"--ServerApp.root_dir={ROOT}", "--ServerApp.default_url=/lab/tree/labs/00-welcome.ipynb"]
     if args.no_browser:
         argv.append("--no-browser")
+    if os.geteuid() == 0:
+        # Containers and CI runners are often root; Jupyter refuses to start there without this.
+        argv.append("--allow-root")
     if args.token is not None:
         argv.append(f"--IdentityProvider.token={args.token}")
     os.execv(sys.executable, argv)

@@ -1,0 +1,63 @@
+"""The README's start command, headless: `make lab` serves JupyterLab on the labs and a local cloud."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from gluelab.cloud import process
+from gluelab.config import ROOT
+from tests.conftest import CloudHandle, free_port
+
+STARTUP_TIMEOUT_S = 90
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_for_jupyter(url: str, lab: subprocess.Popen, log) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert lab.poll() is None, f"`make lab` exited with {lab.returncode}:\n{log.read_text()}"
+        try:
+            get(url)
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise AssertionError(f"JupyterLab did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+def test_make_lab_serves_the_labs_and_starts_the_local_cloud(tmp_path):
+    jupyter_port, token = free_port(), "gluelab-test-token"
+    cloud = CloudHandle(tmp_path / "state", free_port())
+    env = {**os.environ, **cloud.env(), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    log = tmp_path / "lab.log"
+    lab = subprocess.Popen(
+        ["make", "lab", f"LAB_ARGS=--port {jupyter_port} --no-browser --token {token}"],
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{jupyter_port}"
+    try:
+        wait_for_jupyter(f"{base}/api/status?token={token}", lab, log)
+
+        status, _ = get(f"{base}/lab?token={token}")
+        assert status == 200
+        status, body = get(f"{base}/api/contents/labs?token={token}")
+        assert status == 200
+        assert "00-welcome.ipynb" in [item["name"] for item in json.loads(body)["content"]]
+        status, _ = get(f"{cloud.endpoint}/_gluelab/health")
+        assert status == 200, "make lab did not start the local cloud"
+    finally:
+        if lab.poll() is None:
+            os.killpg(lab.pid, signal.SIGTERM)
+            lab.wait(timeout=30)
+        process.stop(cloud.settings)
