@@ -240,6 +240,7 @@ class Standin:
                   "Body": message["body"], "FromCountry": country_of(message["from"]), "To": message["to"],
                   "ToZip": "", "NumSegments": str(message["num_segments"]),
                   "MessageSid": message["sid"], "AccountSid": LOCAL_ACCOUNT_SID,
+                  "MessagingServiceSid": LOCAL_MESSAGING_SERVICE_SID,  # the number is in the service
                   "From": message["from"], "ApiVersion": API_VERSION}
 
     def _deliver(self, message: dict, number: dict, from_city: str) -> dict:

@@ -9,6 +9,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from gluelab import twilio_local
+from gluelab.cloud import process
 from gluelab.config import client, local_environment
 
 REAL = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "real-token-0123456789abcdef",
@@ -98,3 +99,13 @@ def test_local_environment_exports_the_local_twilio_account(local):
     env = local_environment()
     assert env["TWILIO_ACCOUNT_SID"] == twilio_local.LOCAL_ACCOUNT_SID
     assert env["TWILIO_PHONE_NUMBER"] == twilio_local.LOCAL_NUMBER
+
+
+def test_connect_points_the_notebooks_twilio_client_at_the_stand_in(local, handset):
+    process.connect()
+    try:
+        Client(twilio_local.LOCAL_ACCOUNT_SID, twilio_local.LOCAL_AUTH_TOKEN).messages.create(
+            to=handset, from_=twilio_local.LOCAL_NUMBER, body="from the notebook")
+        assert [m["body"] for m in twilio_local.conversation(handset)] == ["from the notebook"]
+    finally:
+        twilio_local.remove_redirect()
