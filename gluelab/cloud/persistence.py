@@ -30,7 +30,7 @@ SIDE_EFFECTS = {"Invoke", "InvokeAsync", "InvokeWithResponseStream", "StartExecu
                 "StartSyncExecution", "SendTaskSuccess", "SendTaskFailure",
                 "SendTaskHeartbeat", "AdminInitiateAuth", "InitiateAuth",
                 "RespondToAuthChallenge"}
-NOT_AWS = ("/_gluelab", "/moto-api", "/api/", "/2010-04-01/Accounts")
+NOT_AWS = ("/_gluelab", "/moto-api", "/api/", "/2010-04-01/Accounts", "/twilio/")
 LAMBDA_INVOKE_SUFFIXES = ("/invocations", "/invoke-async", "/response-streaming-invocations")
 
 

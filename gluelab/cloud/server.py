@@ -20,6 +20,7 @@ LAYERS = (
     "gluelab.cloud.persistence",
     "gluelab.cloud.api_front",
     "gluelab.cloud.admin",
+    "gluelab.cloud.twilio_standin",
     "gluelab.cloud.lambda_runtime",  # outside admin, which answers 404 for /_gluelab/ paths it lacks
 )
 
