@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Callable
 
 import yaml
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from gluelab import config
 
@@ -320,6 +321,18 @@ class StackDeployment:
                 and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
             self.echo(f"Stack {self.stack} is {stack['StackStatus']}; waiting for it to finish.")
             stack = self.wait_stack()
+        if stack and stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED":
+            # CloudFormation accepts no update until the failed rollback is finished.
+            self.echo(f"Stack {self.stack} is UPDATE_ROLLBACK_FAILED; continuing its rollback.")
+            try:
+                self.cfn.continue_update_rollback(StackName=self.stack)
+            except (ClientError, BotoCoreError, ResponseParserError) as exc:
+                why = _error_message(exc) if isinstance(exc, ClientError) else "not supported here"
+                raise DeployError(
+                    f"Stack {self.stack} is UPDATE_ROLLBACK_FAILED and its rollback cannot be "
+                    f"continued ({why}). Delete it (`aws cloudformation "
+                    f"delete-stack --stack-name {self.stack}`) and deploy again.") from exc
+            stack = self.wait_stack()
         if stack and stack["StackStatus"] in DEAD_ON_ARRIVAL:
             self.echo(f"Stack {self.stack} is {stack['StackStatus']} from an earlier failed "
                       f"deploy; deleting it first.")
@@ -387,7 +400,7 @@ class StackDeployment:
         lines = [f"Deploy of stack {self.stack} failed" + (f" ({status})" if status else "") + "."]
         lines += [f"  {e['LogicalResourceId']} ({e['ResourceType']}): {e['ResourceStatusReason']}"
                   for e in failed]
-        if reason and not any(reason == e["ResourceStatusReason"] for e in failed):
+        if reason and not any(e["ResourceStatusReason"] in reason for e in failed):
             lines.append(f"  {reason}")
         lines.append("Fix the template or code named above, then deploy again.")
         return "\n".join(lines)
