@@ -24,6 +24,9 @@ Differences that remain (write workflows that run the same on both):
   `Parameters` or `ResultSelector`), then read `$.item.price` in the next state.
 * The `arn:aws:states:::dynamodb:putItem` task's output is `{}` locally; on AWS it carries
   the SDK's HTTP metadata. Use `"ResultPath": null` to keep the state's input either way.
+* An execution whose final output is a bare string (e.g. a last Pass state with
+  `"Result": "done"`) reports `output` as `done` instead of the JSON text `"done"`: end
+  workflows with an object, which is what callers parse anyway.
 * Retry intervals and Wait states really sleep: keep `IntervalSeconds` small in labs.
 """
 from __future__ import annotations
