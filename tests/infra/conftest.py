@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -11,13 +10,20 @@ import pytest
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 
 
-def load_function(name: str) -> ModuleType:
-    """A fresh import of infra/functions/<name>/app.py (every handler module is called `app`)."""
-    path = INFRA / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"fixit_{name}", path)
+def load_module(path: Path, name: str) -> ModuleType:
+    """A fresh import of a file in infra/ (not a package: every handler module is called `app`)."""
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_function(name: str) -> ModuleType:
+    return load_module(INFRA / "functions" / name / "app.py", f"fixit_{name}")
+
+
+def load_seed() -> ModuleType:
+    return load_module(INFRA / "seed" / "seed.py", "fixit_seed")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import functools
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
 import boto3
@@ -136,7 +137,8 @@ def handler(event, context):
     message_sid = params["MessageSid"]
     started = start_workflow(_client("stepfunctions"), os.environ["STATE_MACHINE_ARN"], message_sid,
                              {"reportId": message_sid, "reporter": params.get("From", ""),
-                              "category": parsed.category, "text": parsed.text, "city": parsed.city})
+                              "category": parsed.category, "text": parsed.text, "city": parsed.city,
+                              "receivedAt": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     print(f"Report {message_sid}: {'workflow started' if started else 'already started'}")
     return _reply(200, "text/xml", twiml(
         f"Thanks! We got your {parsed.category.lower()} report ({message_sid}) and are "
