@@ -36,6 +36,8 @@ import re
 import uuid
 from typing import Any
 
+from gluelab.cloud.lazy import when_imported
+
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 DEFAULT_HISTORY_PAGE = 100
 
@@ -206,16 +208,28 @@ def _get_execution_history(self):
 
 
 def install(context) -> None:
-    from moto.stepfunctions.models import StateMachine
-    from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable import (
-        ComparisonVariable)
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-    from moto.stepfunctions.responses import StepFunctionResponse
+    # The interpreter is heavy to import: patch each piece when moto first loads it.
+    when_imported("moto.stepfunctions.models", _patch_cloudformation)
+    when_imported("moto.stepfunctions.parser.models", _patch_parser_backend)
+    when_imported("moto.stepfunctions.parser.asl.component.state.choice.comparison."
+                  "comparison_variable", _patch_comparison_variable)
+    when_imported("moto.stepfunctions.responses", _patch_responses)
 
-    StateMachine.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
-    StateMachine.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
-    StateMachine.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
-    StepFunctionsParserBackend.start_execution = _start_execution(
-        StepFunctionsParserBackend.start_execution)
-    ComparisonVariable._eval_body = _comparison_variable_eval
-    StepFunctionResponse.get_execution_history = _get_execution_history
+
+def _patch_cloudformation(models) -> None:
+    models.StateMachine.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    models.StateMachine.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+    models.StateMachine.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
+
+
+def _patch_parser_backend(parser_models) -> None:
+    backend = parser_models.StepFunctionsParserBackend
+    backend.start_execution = _start_execution(backend.start_execution)
+
+
+def _patch_comparison_variable(module) -> None:
+    module.ComparisonVariable._eval_body = _comparison_variable_eval
+
+
+def _patch_responses(responses) -> None:
+    responses.StepFunctionResponse.get_execution_history = _get_execution_history
