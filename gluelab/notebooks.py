@@ -11,6 +11,9 @@ Code between `# BEGIN SOLUTION` and `# END SOLUTION` lines is the attendee's tas
 notebook keeps it (markers removed) and is executed, so its stored outputs show what a finished
 lab looks like. The lab notebook replaces it with a blank that raises, and is stored without
 outputs. Blank and check cells get the `raises-exception` tag in the lab: they fail as shipped.
+
+nbformat and nbclient are imported where used: they are slow to import, and every
+`gluelab` command loads this module to register its sub-commands.
 """
 from __future__ import annotations
 
@@ -22,10 +25,12 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from gluelab.config import ROOT, Settings
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 SOURCE_DIR = ROOT / "source"
 LABS_DIR = ROOT / "labs"
@@ -141,19 +146,21 @@ def keep_solution(source: str) -> str:
                      if not (_BEGIN.match(line) or _END.match(line)))
 
 
-def _notebook(name: str, cells: list[tuple[Cell, str, tuple[str, ...]]]) -> nbformat.NotebookNode:
+def _notebook(name: str, cells: list[tuple[str, str, tuple[str, ...]]]) -> NotebookNode:
+    """A notebook of (kind, source, tags) cells."""
+    import nbformat
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
-    for index, (cell, source, tags) in enumerate(cells):
+    for index, (kind, source, tags) in enumerate(cells):
         # Ids come from the lab and position so that regenerating never churns them.
         cell_id = f"{name}-{index:03d}"
         metadata = {"tags": list(tags)} if tags else {}
-        make = nbformat.v4.new_markdown_cell if cell.kind == "markdown" else nbformat.v4.new_code_cell
+        make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
         nb.cells.append(make(source, id=cell_id, metadata=metadata))
     return nb
 
 
-def render(lab: LabSource) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+def render(lab: LabSource) -> tuple[NotebookNode, NotebookNode]:
     """The lab notebook (blanks, no outputs) and the unexecuted solution notebook."""
     lab_cells, solution_cells = [], []
     for cell in lab.cells():
@@ -161,14 +168,14 @@ def render(lab: LabSource) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode
         if cell.kind == "markdown":
             if _MARKER_LINE.search(cell.source):
                 raise SourceError(f"{where}: solution markers only work in code cells.")
-            lab_cells.append((cell, cell.source, cell.tags))
-            solution_cells.append((cell, cell.source, cell.tags))
+            lab_cells.append((cell.kind, cell.source, cell.tags))
+            solution_cells.append((cell.kind, cell.source, cell.tags))
             continue
         blanked, has_blank = blank_out(cell.source, where)
         raises = has_blank or "check" in cell.tags
         lab_tags = cell.tags + (("raises-exception",) if raises and "raises-exception" not in cell.tags else ())
-        lab_cells.append((cell, blanked, lab_tags))
-        solution_cells.append((cell, keep_solution(cell.source), cell.tags))
+        lab_cells.append((cell.kind, blanked, lab_tags))
+        solution_cells.append((cell.kind, keep_solution(cell.source), cell.tags))
     return _notebook(lab.name, lab_cells), _notebook(lab.name, solution_cells)
 
 
@@ -178,8 +185,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict[str, str],
-            allow_errors: bool = False) -> nbformat.NotebookNode:
+def execute(nb: NotebookNode, cwd: Path, env: dict[str, str],
+            allow_errors: bool = False) -> NotebookNode:
     """Run every cell in a fresh kernel of this environment's python3 kernelspec."""
     from nbclient import NotebookClient
     client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S,
@@ -234,7 +241,8 @@ def sources(source_dir: Path = SOURCE_DIR, wanted: list[str] | None = None) -> l
     return chosen
 
 
-def _write(nb: nbformat.NotebookNode, path: Path) -> None:
+def _write(nb: NotebookNode, path: Path) -> None:
+    import nbformat
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.validate(nb)
     path.write_text(nbformat.writes(nb) + "\n")
@@ -263,7 +271,7 @@ def build(wanted: list[str] | None = None, source_dir: Path = SOURCE_DIR,
             process.stop(cloud)
 
 
-def _skeleton(nb: nbformat.NotebookNode) -> list[tuple]:
+def _skeleton(nb: NotebookNode) -> list[tuple]:
     return [(c.cell_type, c.get("id"), c.source, tuple(c.metadata.get("tags", ()))) for c in nb.cells]
 
 
@@ -274,6 +282,7 @@ def stale(source_dir: Path = SOURCE_DIR, labs_dir: Path = LABS_DIR,
     Labs must match exactly (they have no outputs); solutions must match cell by cell,
     outputs aside (they come from execution).
     """
+    import nbformat
     problems = []
     known = set()
     for lab in sources(source_dir):
