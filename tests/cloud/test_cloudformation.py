@@ -398,3 +398,18 @@ def test_json_templates_without_transform_still_work(aws):
     name = unique("json")
     aws.create(name, json.dumps(template))
     assert aws.outputs(name)["Table"] in aws.dynamodb.list_tables()["TableNames"]
+
+
+def test_api_url_output_serves_the_function_and_an_update_swaps_its_code(aws):
+    import urllib.request
+    name = unique("served")
+    events = "      Events:\n        Hi:\n          Type: Api\n          Properties: {Path: /hi, Method: get}\n"
+    text = function_template().replace("      Environment:", events + "      Environment:") + (
+        "Outputs:\n  Url:\n    Value: !Sub "
+        "'https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod/hi'\n")
+    aws.create(name, text)
+    url = aws.outputs(name)["Url"]
+    assert urllib.request.urlopen(url).read() == b"v1"
+    aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"],
+                                    TemplateBody=aws.template(text.replace("receiver.zip", "receiver-v2.zip")))
+    assert urllib.request.urlopen(url).read() == b"v2"
