@@ -31,9 +31,9 @@
 #     twilio -- webhook --> api["API Gateway<br>POST /sms"]
 #     api --> receiver["Receiver<br>Lambda"]
 #     receiver -- starts --> arrange
-#     subgraph workflow["Step Functions workflow"]
+#     subgraph workflow ["Step Functions workflow"]
 #         arrange["Arrange<br>Lambda"] --> parallel
-#         subgraph parallel["In parallel"]
+#         subgraph parallel ["In parallel"]
 #             company["Notify company"]
 #             reporter["Notify reporter"]
 #         end
