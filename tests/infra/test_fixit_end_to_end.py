@@ -50,18 +50,61 @@ def execution_arn(outputs: dict, message_sid: str) -> str:
     return machine.replace(":stateMachine:", ":execution:") + ":" + message_sid
 
 
-def test_a_text_becomes_a_stored_report_and_both_sides_are_told(fixit):
-    sent = twilio_local.text_app("+393330000042", "LIFT stuck between floors 3 and 4, Via Roma 12",
+def texts_to(number: str) -> dict[str, str]:
+    """SMS body by message SID, for every text the number received."""
+    return {m.sid: m.body for m in twilio_local.messages(to=number, limit=100)}
+
+
+def id_token(outputs: dict) -> str:
+    """A signed-in user's ID token from the app's user pool."""
+    cognito = client("cognito-idp")
+    pool, username, password = outputs["UserPoolId"], "desk@example.com", "Correct-Horse-42"
+    try:
+        cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
+    except cognito.exceptions.UsernameExistsException:
+        pass
+    cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password,
+                                    Permanent=True)
+    reply = cognito.initiate_auth(ClientId=outputs["UserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                                  AuthParameters={"USERNAME": username, "PASSWORD": password})
+    return reply["AuthenticationResult"]["IdToken"]
+
+
+def test_a_text_becomes_a_stored_report_served_to_signed_in_users(fixit):
+    sent = twilio_local.text_app("+393330000042", "lift: stuck between floors 3 and 4, Via Roma 12",
                                  from_city="ROMA")
     sid = sent["message"]["sid"]
-    assert "Thanks" in sent["replies"][0]["body"], sent["delivery"]
+    assert [reply["body"] for reply in sent["replies"]] == [
+        f"Thanks! We got your lift report ({sid}) and are finding a company: "
+        "we will text you when one is on the way."]
     arn = execution_arn(fixit, sid)
     execution = finished(arn)
     assert execution["status"] == "SUCCEEDED", failure(arn)
     report = json.loads(execution["output"])
-    assert report["company"] == "Elevatori Capitale"
-    print(json.dumps(report, indent=1))
-    inbox = twilio_local.messages(to="+15555550112")
-    assert any(sid in m.body for m in inbox)
-    reply = requests.get(fixit["ApiUrl"] + f"reports/{sid}", timeout=10)
-    assert reply.status_code == 401
+    assert {k: report[k] for k in ("id", "category", "text", "city", "reporter", "company")} == {
+        "id": sid, "category": "LIFT", "text": "stuck between floors 3 and 4, Via Roma 12",
+        "city": "Roma", "reporter": "+393330000042", "company": "Elevatori Capitale"}
+    to_company = texts_to("+15555550112")[report["companyMessageSid"]]
+    to_reporter = texts_to("+393330000042")[report["reporterMessageSid"]]
+    assert sid in to_company and "Elevatori Capitale is on the way" in to_reporter
+
+    url = fixit["ApiUrl"] + f"reports/{sid}"
+    assert requests.get(url, timeout=10).status_code == 401
+    signed_in = {"Authorization": id_token(fixit)}
+    reply = requests.get(url, headers=signed_in, timeout=10)
+    assert (reply.status_code, reply.json()) == (200, report)
+    missing = requests.get(fixit["ApiUrl"] + "reports/SMnothing", headers=signed_in, timeout=10)
+    assert (missing.status_code, missing.json()) == (404, {"message": "No report with id SMnothing."})
+
+
+def test_a_category_no_company_serves_ends_in_the_named_failure_and_the_reporter_is_told(fixit):
+    sent = twilio_local.text_app("+393330000043", "GAS smell on the stairs, Via Po 3")
+    sid = sent["message"]["sid"]
+    arn = execution_arn(fixit, sid)
+    assert finished(arn)["status"] == "FAILED"
+    events = client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    assert entered[-2:] == ["TellReporterNoCompany", "NoCompanyForCategory"]
+    assert events[-1]["executionFailedEventDetails"]["error"] == "NoCompanyFound"
+    assert any(text.startswith(f"Sorry, no company handles GAS problems yet, so report {sid}")
+               for text in texts_to("+393330000043").values())
