@@ -4,10 +4,11 @@ from __future__ import annotations
 from gluelab.config import client
 from gluelab.deploy import deploy
 from tests.infra.conftest import INFRA
+from tests.infra.test_fixit_end_to_end import STACK
 
 
 def test_fixit_deploys_and_its_outputs_name_live_resources(local):
-    outputs = deploy(INFRA, "fixit-deploy-test", echo=lambda line: None)
+    outputs = deploy(INFRA, STACK, echo=lambda line: None)
     assert set(outputs) == {"ApiUrl", "WebhookUrl", "StateMachineArn", "CompaniesTableName",
                             "ReportsTableName", "UserPoolId", "UserPoolClientId"}
     assert outputs["WebhookUrl"] == outputs["ApiUrl"] + "sms"

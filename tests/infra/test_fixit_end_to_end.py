@@ -8,12 +8,15 @@ import boto3
 import pytest
 import requests
 
-from gluelab import twilio_local
+from gluelab import faults, twilio_local
 from gluelab.config import client
 from gluelab.deploy import deploy
 from tests.infra.conftest import INFRA, load_seed
 
 STACK = "fixit-test"
+# Ofcom's range for drama (+44 7700 900xxx): never a real phone, and apart from other tests' handsets.
+HANDSETS = "+447700900"
+REPORTER = f"{HANDSETS}142"
 
 
 @pytest.fixture
@@ -25,8 +28,11 @@ def fixit(aws_local):
     twilio_local.store_credentials()
     client("ssm").put_parameter(Name="/fixit/twilio/webhook_url", Value=outputs["WebhookUrl"],
                                 Type="String", Overwrite=True)
+    previous = twilio_local.rest_client().incoming_phone_numbers.list(
+        phone_number=twilio_local.credentials().phone_number)[0].sms_url
     twilio_local.set_webhook(outputs["WebhookUrl"])
-    return outputs
+    yield outputs
+    twilio_local.set_webhook(previous or "")
 
 
 def finished(execution_arn: str) -> dict:
@@ -71,7 +77,7 @@ def id_token(outputs: dict) -> str:
 
 
 def test_a_text_becomes_a_stored_report_served_to_signed_in_users(fixit):
-    sent = twilio_local.text_app("+393330000042", "lift: stuck between floors 3 and 4, Via Roma 12",
+    sent = twilio_local.text_app(REPORTER, "lift: stuck between floors 3 and 4, Via Roma 12",
                                  from_city="ROMA")
     sid = sent["message"]["sid"]
     assert [reply["body"] for reply in sent["replies"]] == [
@@ -83,9 +89,9 @@ def test_a_text_becomes_a_stored_report_served_to_signed_in_users(fixit):
     report = json.loads(execution["output"])
     assert {k: report[k] for k in ("id", "category", "text", "city", "reporter", "company")} == {
         "id": sid, "category": "LIFT", "text": "stuck between floors 3 and 4, Via Roma 12",
-        "city": "Roma", "reporter": "+393330000042", "company": "Elevatori Capitale"}
+        "city": "Roma", "reporter": REPORTER, "company": "Elevatori Capitale"}
     to_company = texts_to("+15555550112")[report["companyMessageSid"]]
-    to_reporter = texts_to("+393330000042")[report["reporterMessageSid"]]
+    to_reporter = texts_to(REPORTER)[report["reporterMessageSid"]]
     assert sid in to_company and "Elevatori Capitale is on the way" in to_reporter
 
     url = fixit["ApiUrl"] + f"reports/{sid}"
@@ -98,7 +104,7 @@ def test_a_text_becomes_a_stored_report_served_to_signed_in_users(fixit):
 
 
 def test_a_category_no_company_serves_ends_in_the_named_failure_and_the_reporter_is_told(fixit):
-    sent = twilio_local.text_app("+393330000043", "GAS smell on the stairs, Via Po 3")
+    sent = twilio_local.text_app(f"{HANDSETS}143", "GAS smell on the stairs, Via Po 3")
     sid = sent["message"]["sid"]
     arn = execution_arn(fixit, sid)
     assert finished(arn)["status"] == "FAILED"
@@ -107,4 +113,17 @@ def test_a_category_no_company_serves_ends_in_the_named_failure_and_the_reporter
     assert entered[-2:] == ["TellReporterNoCompany", "NoCompanyForCategory"]
     assert events[-1]["executionFailedEventDetails"]["error"] == "NoCompanyFound"
     assert any(text.startswith(f"Sorry, no company handles GAS problems yet, so report {sid}")
-               for text in texts_to("+393330000043").values())
+               for text in texts_to(f"{HANDSETS}143").values())
+
+
+def test_a_transient_arrange_failure_is_retried_and_the_report_still_goes_through(fixit):
+    arrange = client("cloudformation").describe_stack_resource(
+        StackName=STACK, LogicalResourceId="ArrangeFunction")["StackResourceDetail"]["PhysicalResourceId"]
+    faults.fail_next(arrange, count=1, error_type="Lambda.ServiceException")
+    sid = twilio_local.text_app(f"{HANDSETS}144", "WATER leak under the sink", from_city="Milano")["message"]["sid"]
+    arn = execution_arn(fixit, sid)
+    assert finished(arn)["status"] == "SUCCEEDED", failure(arn)
+    events = client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    failed = [e["lambdaFunctionFailedEventDetails"]["error"] for e in events
+              if e["type"] == "LambdaFunctionFailed"]
+    assert failed == ["Lambda.ServiceException"]
