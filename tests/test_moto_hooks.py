@@ -294,3 +294,23 @@ def test_hook_api_gateway_import_path_and_integration_builders():
     assert "self.stages[name] = Stage(" in inspect.getsource(RestAPI.create_deployment)
     assert "self.deployments" in inspect.getsource(RestAPI.delete_deployment)
     assert parameters(Deployment.__init__) == ["self", "deployment_id", "name", "description"]
+
+
+# --- gluelab/cloud/seeding.py -------------------------------------------------------------
+
+def test_hook_moto_random_draws_only_through_random_and_getrandbits():
+    import random
+
+    from moto.moto_api._internal.moto_random import MotoRandom
+    assert issubclass(MotoRandom, random.Random)
+    own = {name for name in vars(MotoRandom) if not name.startswith("__")}
+    assert own == {"uuid1", "uuid4", "get_random_hex", "get_random_string", "token_urlsafe"}
+    for name in own:
+        source = inspect.getsource(getattr(MotoRandom, name))
+        assert "self.getrandbits" in source or "self.choice" in source, name
+
+
+def test_hook_backends_are_created_lazily_in_account_specific_getitem():
+    from moto.core.base_backend import AccountSpecificBackend
+    source = inspect.getsource(AccountSpecificBackend.__getitem__)
+    assert "self.backend(region_name, account_id=self.account_id)" in source

@@ -4,8 +4,8 @@ and replays it on start, so stacks, functions, tables, items, parameters and sec
 
 moto keeps everything in memory. Replaying the calls that built that memory is the one
 restore path that stays correct across moto's many models. Every journaled call runs with
-a recorded seed for moto's random source, so ids (API ids, hence API URLs) come back the
-same. Calls with side effects beyond state (Lambda Invoke, StartExecution) are not replayed:
+a recorded seed for moto's random source (see seeding.py), so ids (API ids, hence API URLs)
+come back the same. Calls with side effects beyond state (Lambda Invoke, StartExecution) are not replayed:
 a restart must not send an SMS twice.
 """
 from __future__ import annotations
@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 
 from werkzeug.test import EnvironBuilder
 from werkzeug.wsgi import get_input_stream
+
+from gluelab.cloud import seeding
 
 log = logging.getLogger("gluelab.persistence")
 
@@ -80,10 +82,6 @@ class Journal:
         self.lock = threading.Lock()
         self.count = 0
 
-    def _seed(self, seed: int) -> None:
-        from moto.moto_api._internal import mock_random
-        mock_random.seed(seed)
-
     def replay(self) -> tuple[int, list[str]]:
         """Re-run every journaled call; returns how many ran and what failed, in words."""
         if not self.path.exists():
@@ -91,12 +89,12 @@ class Journal:
         failures = []
         for number, line in enumerate(self.path.read_text().splitlines(), 1):
             entry = json.loads(line)
-            self._seed(entry["seed"])
-            builder = EnvironBuilder(
+            environ = EnvironBuilder(
                 path=entry["path"], method=entry["method"], query_string=entry["query"],
-                headers=entry["headers"], data=base64.b64decode(entry["body"]))
+                headers=entry["headers"], data=base64.b64decode(entry["body"])).get_environ()
             status = []
-            chunks = self.app(builder.get_environ(), lambda s, h, e=None: status.append(s))
+            seeding.seed(entry["seed"])
+            chunks = self.app(environ, lambda s, h, e=None: status.append(s))
             b"".join(chunks)
             if not status or not status[0].startswith(("2", "3")):
                 failures.append(f"journal entry {number} ({entry['method']} {entry['path']}) "
@@ -113,7 +111,7 @@ class Journal:
         with self.lock:
             self.count += 1
             seed = self.count
-            self._seed(seed)
+            seeding.seed(seed)
             status = []
 
             def recording_start_response(s, headers, exc_info=None):

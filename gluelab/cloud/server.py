@@ -13,7 +13,13 @@ import time
 from pathlib import Path
 
 # Modules that patch moto in place; each exposes install(context).
-PATCHES: tuple[str, ...] = ("gluelab.cloud.statemachines", "gluelab.cloud.lambda_runtime", "gluelab.cloud.rest_apis", "gluelab.cloud.cloudformation")
+PATCHES = (
+    "gluelab.cloud.seeding",
+    "gluelab.cloud.statemachines",
+    "gluelab.cloud.lambda_runtime",
+    "gluelab.cloud.rest_apis",
+    "gluelab.cloud.cloudformation",
+)
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
 # persistence sits next to moto so that it journals AWS API calls only.
 LAYERS = (

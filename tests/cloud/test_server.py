@@ -60,3 +60,24 @@ def test_port_taken_by_another_program_gives_advice(tmp_path):
             assert "GLUELAB_PORT" in str(exc)
         else:
             raise AssertionError("start succeeded on a taken port")
+
+
+def test_api_ids_survive_a_restart_even_when_reads_come_in_between(tmp_path):
+    handle = CloudHandle(tmp_path, free_port())
+    s = handle.settings
+    process.start(s, quiet=True)
+    try:
+        apigw = boto3.client("apigateway", endpoint_url=handle.endpoint, region_name="us-east-1",
+                             aws_access_key_id="test", aws_secret_access_key="test")
+        api = apigw.create_rest_api(name="fixit")["id"]
+        root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+        boto3.client("iam", endpoint_url=handle.endpoint, region_name="us-east-1",
+                     aws_access_key_id="test", aws_secret_access_key="test").list_roles()
+        child = apigw.create_resource(restApiId=api, parentId=root, pathPart="sms")["id"]
+        before = sorted((r["id"], r["path"]) for r in apigw.get_resources(restApiId=api)["items"])
+        process.stop(s)
+        process.start(s, quiet=True)
+        after = sorted((r["id"], r["path"]) for r in apigw.get_resources(restApiId=api)["items"])
+        assert after == before and (child, "/sms") in after
+    finally:
+        process.stop(s)
