@@ -103,10 +103,10 @@ def bench_deploy() -> dict:
         app = work / "app"
         shutil.copytree(APP, app)
         stack = f"bench-app-{n}"
-        first.append(timed(lambda: deploy(app, stack, quiet=True)))
+        first.append(timed(lambda: deploy(app, stack, echo=lambda line: None)))
         handler = next(app.glob("functions/*/app.py"))
         handler.write_text(handler.read_text() + f"\n# edit {n}\n")
-        update.append(timed(lambda: deploy(app, stack, quiet=True)))
+        update.append(timed(lambda: deploy(app, stack, echo=lambda line: None)))
         shutil.rmtree(work, ignore_errors=True)
     return {"full template deploy (ms)": median_ms(first),
             "code-only redeploy (ms)": median_ms(update)}

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -66,6 +67,32 @@ def build_app(context: CloudContext):
     return app
 
 
+# Read-only calls that make moto load each service the workshop uses, so that the first
+# deploy after a start does not pay seconds of imports (CloudFormation, the SAM translator,
+# the Step Functions interpreter).
+WARM_UP_CALLS = (
+    ("cloudformation", "list_stacks", {}),
+    ("lambda", "list_functions", {}),
+    ("stepfunctions", "list_state_machines", {}),
+    ("dynamodb", "list_tables", {}),
+    ("apigateway", "get_rest_apis", {}),
+    ("iam", "list_roles", {}),
+    ("s3", "list_buckets", {}),
+    ("ssm", "describe_parameters", {}),
+    ("logs", "describe_log_groups", {}),
+    ("cognito-idp", "list_user_pools", {"MaxResults": 1}),
+)
+
+
+def warm_up(context: CloudContext) -> None:
+    import boto3
+    import samtranslator.translator.transform  # noqa: F401  (loaded by the first SAM deploy)
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                            region_name="us-east-1")
+    for service, call, kwargs in WARM_UP_CALLS:
+        getattr(session.client(service, endpoint_url=context.endpoint), call)(**kwargs)
+
+
 def serve(port: int, state_dir: Path, host: str = "127.0.0.1") -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
@@ -75,6 +102,7 @@ def serve(port: int, state_dir: Path, host: str = "127.0.0.1") -> None:
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     (state_dir / "cloud.json").write_text(json.dumps(context.status()))
     print(f"gluelab local cloud ready on {context.endpoint}", flush=True)
+    threading.Thread(target=warm_up, args=(context,), daemon=True, name="warm-up").start()
     server.serve_forever()
 
 
