@@ -10,6 +10,7 @@ from types import ModuleType
 import pytest
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
+STACK = "fixit-test"  # one stack for every test that deploys the app: later deploys are no-ops
 
 
 def load_module(path: Path, name: str) -> ModuleType:

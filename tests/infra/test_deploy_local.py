@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from gluelab.config import client
 from gluelab.deploy import deploy
-from tests.infra.conftest import INFRA
-from tests.infra.test_fixit_end_to_end import STACK
+from tests.infra.conftest import INFRA, STACK
 
 
 def test_fixit_deploys_and_its_outputs_name_live_resources(local):

@@ -11,9 +11,8 @@ import requests
 from gluelab import faults, twilio_local
 from gluelab.config import client
 from gluelab.deploy import deploy
-from tests.infra.conftest import INFRA, load_seed
+from tests.infra.conftest import INFRA, STACK, load_seed
 
-STACK = "fixit-test"
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone, and apart from other tests' handsets.
 HANDSETS = "+447700900"
 REPORTER = f"{HANDSETS}142"
@@ -120,10 +119,13 @@ def test_a_transient_arrange_failure_is_retried_and_the_report_still_goes_throug
     arrange = client("cloudformation").describe_stack_resource(
         StackName=STACK, LogicalResourceId="ArrangeFunction")["StackResourceDetail"]["PhysicalResourceId"]
     faults.fail_next(arrange, count=1, error_type="Lambda.ServiceException")
-    sid = twilio_local.text_app(f"{HANDSETS}144", "WATER leak under the sink", from_city="Milano")["message"]["sid"]
+    # Without FromCity: the report is stored with an empty city.
+    sid = twilio_local.text_app(f"{HANDSETS}144", "WATER leak under the sink")["message"]["sid"]
     arn = execution_arn(fixit, sid)
     assert finished(arn)["status"] == "SUCCEEDED", failure(arn)
     events = client("stepfunctions").get_execution_history(executionArn=arn)["events"]
     failed = [e["lambdaFunctionFailedEventDetails"]["error"] for e in events
               if e["type"] == "LambdaFunctionFailed"]
     assert failed == ["Lambda.ServiceException"]
+    stored = client("dynamodb").get_item(TableName=fixit["ReportsTableName"], Key={"id": {"S": sid}})["Item"]
+    assert (stored["company"], stored["city"]) == ({"S": "Acqua Pronto Milano"}, {"S": ""})

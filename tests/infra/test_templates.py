@@ -5,7 +5,6 @@ import json
 import re
 
 import pytest
-import yaml
 from cfnlint.api import lint
 from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
