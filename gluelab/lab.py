@@ -1,0 +1,256 @@
+"""Working through a lab: open it, restore what the earlier labs built, write project files,
+deploy.
+
+A lab notebook starts with
+
+    from gluelab.lab import open_lab
+    lab = open_lab("05")
+    lab.restore()
+
+`open_lab` connects to the target, moves into your project folder (the workspace) and adds two
+cell magics that write the project's files:
+
+- `%%save PATH` saves the cell to PATH in your project (folders are created);
+- `%%sam SECTION` adds or replaces top-level entries of SECTION (Resources, Outputs,
+  Parameters, Globals) in template.yaml, one entry per key written at the left margin.
+
+`lab.restore()` rebuilds the finished state of every earlier lab from the solutions' sources:
+the files their `%%save` / `%%sam` cells write, one deploy, then their cells tagged `setup`
+(configuration that lives in the cloud, such as parameters and seed data), in lab order.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gluelab.config import Settings
+
+STACK = "fixit"
+TEMPLATE = "template.yaml"
+BLANK = "raise NotImplementedError()"
+_MAGIC = re.compile(r"^%%(?P<name>save|sam)\s+(?P<arg>\S+)\s*$")
+_TOP_KEY = re.compile(r"^(?P<key>[A-Za-z0-9_]+):")
+
+
+class BlankNotFilled(NotImplementedError):
+    """A `%%save` or `%%sam` cell still holds its `# YOUR CODE HERE` blank."""
+
+
+# --- editing project files (pure functions, shared by the magics and restore) ---------------
+
+def _refuse_blank(body: str, what: str) -> None:
+    if BLANK in body:
+        raise BlankNotFilled(f"{what} still has a blank: replace `# YOUR CODE HERE` and "
+                             f"`{BLANK}` with your code, then run the cell again.")
+
+
+def saved_text(body: str) -> str:
+    """What `%%save` writes: the cell as typed, ending in exactly one newline."""
+    return body.rstrip("\n") + "\n"
+
+
+def _blocks(lines: list[str], indent: str) -> list[tuple[str, list[str]]]:
+    """Split lines into (key, lines) blocks, a block starting at each `indent + key:` line.
+
+    Lines before the first key (comments) form a block with the key "".
+    """
+    blocks: list[tuple[str, list[str]]] = []
+    for line in lines:
+        rest = line[len(indent):] if line.startswith(indent) else ""
+        match = _TOP_KEY.match(rest)
+        if match:
+            blocks.append((match["key"], [line]))
+        elif blocks:
+            blocks[-1][1].append(line)
+        else:
+            blocks.append(("", [line]))
+    return blocks
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines
+
+
+def merge_section(template: str, section: str, snippet: str) -> str:
+    """template.yaml with each top-level entry of `snippet` added to `section`, or replacing
+    the entry of the same name there. Text and order elsewhere are kept; entries of Resources
+    are separated by a blank line, those of other sections are not."""
+    entries = [(key, lines) for key, lines in _blocks(snippet.splitlines(), "") if key]
+    if not entries:
+        raise ValueError(f"the cell has no entry for {section}: write e.g. `MyResource:` "
+                         "at the left margin, its properties indented below")
+    sections = _blocks(template.rstrip("\n").splitlines(), "")
+    if section not in [key for key, _ in sections]:
+        sections[-1][1].append("")
+        sections.append((section, [f"{section}:"]))
+    index = [key for key, _ in sections].index(section)
+    head, *body = sections[index][1]
+    kept = _trimmed(body)
+    trailing = body[len(kept):]
+    existing = {key: _trimmed(lines) for key, lines in _blocks(kept, "  ") if key}
+    for key, lines in entries:
+        existing[key] = [("  " + line) if line.strip() else "" for line in _trimmed(lines)]
+    gap = [""] if section == "Resources" else []
+    merged = [head]
+    for number, lines in enumerate(existing.values()):
+        merged += (gap if number else []) + lines
+    sections[index] = (section, merged + trailing)
+    return "\n".join(line for _, lines in sections for line in lines) + "\n"
+
+
+def apply_cell(files: dict[str, str], source: str) -> str | None:
+    """Apply a `%%save`/`%%sam` cell to `files` (path -> text); return the path it changed."""
+    first, _, body = source.partition("\n")
+    match = _MAGIC.match(first)
+    if not match:
+        return None
+    _refuse_blank(body, f"This %%{match['name']} cell")
+    if match["name"] == "save":
+        files[match["arg"]] = saved_text(body)
+        return match["arg"]
+    if TEMPLATE not in files:
+        raise FileNotFoundError(f"{TEMPLATE} does not exist yet: run the cells of lab 01 "
+                                "(or `lab.restore()`) first.")
+    files[TEMPLATE] = merge_section(files[TEMPLATE], match["arg"], body)
+    return TEMPLATE
+
+
+# --- what the earlier labs built -------------------------------------------------------------
+
+@dataclass
+class Plan:
+    """The finished state of a set of labs: project files, whether to deploy, setup cells."""
+    files: dict[str, str] = field(default_factory=dict)
+    deploys: bool = False
+    setup: list[tuple[str, str]] = field(default_factory=list)  # (lab name, cell source)
+
+
+def lab_number(name: str) -> str:
+    return name.split("-", 1)[0]
+
+
+def plan_before(lab_id: str) -> Plan:
+    """What every lab numbered before `lab_id` ("02" < "02b" < "03") leaves behind."""
+    from gluelab.notebooks import keep_solution, sources
+    plan = Plan()
+    for lab in sources():
+        if lab_number(lab.name) >= lab_id:
+            continue
+        for cell in lab.cells():
+            if cell.kind != "code":
+                continue
+            source = keep_solution(cell.source)
+            apply_cell(plan.files, source)
+            plan.deploys |= "deploy" in cell.tags
+            if "setup" in cell.tags:
+                plan.setup.append((lab.name, source))
+    return plan
+
+
+# --- the notebook side -----------------------------------------------------------------------
+
+class Lab:
+    """One lab in progress, against the active target, in the project folder."""
+
+    def __init__(self, lab_id: str, settings: Settings):
+        self.id = lab_id
+        self.settings = settings
+        self.project = settings.workspace
+
+    def deploy(self, echo=None) -> dict[str, str]:
+        """Package and deploy your project as the stack `fixit`; returns the stack's outputs."""
+        from gluelab.deploy import deploy
+        lines: list[str] = []
+        outputs = deploy(self.project, STACK, echo=echo or lines.append)
+        if echo is None:
+            print(next((line for line in reversed(lines) if line.startswith(("Stack ", "No changes"))),
+                       f"Stack {STACK} deployed."))
+        return outputs
+
+    def outputs(self) -> dict[str, str]:
+        """The deployed stack's outputs (empty before the first deploy)."""
+        from gluelab.config import client
+        try:
+            stack = client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+        except client("cloudformation").exceptions.ClientError:
+            return {}
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def git(self, *args: str) -> str:
+        """Run git in the project folder (a fixed identity keeps commits reproducible)."""
+        env = {**os.environ, "GIT_AUTHOR_NAME": "Fixit attendee", "GIT_AUTHOR_EMAIL": "you@example.com",
+               "GIT_COMMITTER_NAME": "Fixit attendee", "GIT_COMMITTER_EMAIL": "you@example.com"}
+        done = subprocess.run(["git", *args], cwd=self.project, env=env, capture_output=True,
+                              text=True)
+        if done.returncode:
+            raise RuntimeError(f"`git {' '.join(args)}` failed in {self.project}:\n{done.stderr.strip()}")
+        return done.stdout
+
+    def restore(self, echo=print) -> None:
+        """Bring the project and the cloud to where the earlier labs' solutions leave them."""
+        plan = plan_before(self.id)
+        changed = []
+        for path, text in plan.files.items():
+            target = self.project / path
+            if not target.exists() or target.read_text() != text:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text)
+                changed.append(path)
+        if plan.deploys:
+            self.deploy(echo=lambda line: None)
+        for lab_name, source in plan.setup:
+            try:
+                exec(compile(source, f"<setup cell of {lab_name}>", "exec"), {"lab": self})
+            except Exception as exc:
+                raise RuntimeError(f"Restoring failed in a setup step of {lab_name}: {exc}. "
+                                   "Run `gluelab cloud reset` and restore again; if it keeps "
+                                   "failing, open that lab's solution and run it.") from exc
+        if not plan.files and not plan.setup:
+            echo(f"Lab {self.id} starts from scratch: nothing to restore.")
+        else:
+            echo(f"Restored the finished state of the labs before {self.id}: "
+                 f"{len(plan.files)} project files ({len(changed)} rewritten)"
+                 f"{', stack ' + STACK + ' deployed' if plan.deploys else ''}"
+                 f"{f', {len(plan.setup)} setup steps' if plan.setup else ''}.")
+
+
+def _save_magic(line: str, cell: str) -> None:
+    path = line.strip()
+    _refuse_blank(cell, f"The cell for {path}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(saved_text(cell))
+    print(f"Saved {path}")
+
+
+def _sam_magic(line: str, cell: str) -> None:
+    section = line.strip()
+    _refuse_blank(cell, f"The {section} cell")
+    template = Path(TEMPLATE)
+    if not template.exists():
+        raise FileNotFoundError(f"{TEMPLATE} does not exist yet: run lab 01's cells, or "
+                                "`lab.restore()`, first.")
+    names = [key for key, _ in _blocks(cell.rstrip("\n").splitlines(), "")]
+    template.write_text(merge_section(template.read_text(), section, cell))
+    print(f"{TEMPLATE}: {section} now has {', '.join(names)}")
+
+
+def open_lab(lab_id: str) -> Lab:
+    """Connect to the target, move into your project folder and enable %%save and %%sam."""
+    from gluelab.cloud.process import connect
+    settings = connect()
+    settings.workspace.mkdir(parents=True, exist_ok=True)
+    os.chdir(settings.workspace)
+    try:
+        ipython = get_ipython()  # type: ignore[name-defined]  # noqa: F821
+    except NameError:
+        ipython = None
+    if ipython is not None:
+        ipython.register_magic_function(_save_magic, magic_kind="cell", magic_name="save")
+        ipython.register_magic_function(_sam_magic, magic_kind="cell", magic_name="sam")
+    return Lab(lab_id, settings)
