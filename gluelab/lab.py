@@ -12,7 +12,9 @@ cell magics that write the project's files:
 
 - `%%save PATH` saves the cell to PATH in your project (folders are created);
 - `%%sam SECTION` adds or replaces top-level entries of SECTION (Resources, Outputs,
-  Parameters, Globals) in template.yaml, one entry per key written at the left margin.
+  Parameters, Globals) in template.yaml, one entry per key written at the left margin;
+- `%reference PATH` copies a file you are given ready-made (seed data, the pipeline
+  template) from the finished app in infra/.
 
 `lab.restore()` rebuilds the finished state of every earlier lab from the solutions' sources:
 the files their `%%save` / `%%sam` cells write, one deploy, then their cells tagged `setup`
@@ -26,12 +28,14 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gluelab.config import Settings
+from gluelab.config import ROOT, Settings
 
 STACK = "fixit"
 TEMPLATE = "template.yaml"
 BLANK = "raise NotImplementedError()"
 _MAGIC = re.compile(r"^%%(?P<name>save|sam)\s+(?P<arg>\S+)\s*$")
+_REFERENCE = re.compile(r"^%reference\s+(?P<path>\S+)\s*$")
+REFERENCE_APP = ROOT / "infra"
 _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z0-9_]+):")
 
 
@@ -103,9 +107,22 @@ def merge_section(template: str, section: str, snippet: str) -> str:
     return "\n".join(line for _, lines in sections for line in lines) + "\n"
 
 
+def reference_text(path: str) -> str:
+    """A file of the finished app in infra/, which `%reference PATH` copies into the project."""
+    source = REFERENCE_APP / path
+    if not source.is_file():
+        raise FileNotFoundError(f"{path} is not a file of the reference app in {REFERENCE_APP}.")
+    return source.read_text()
+
+
 def apply_cell(files: dict[str, str], source: str) -> str | None:
-    """Apply a `%%save`/`%%sam` cell to `files` (path -> text); return the path it changed."""
+    """Apply a `%%save`, `%%sam` or `%reference` cell to `files` (path -> text); return the
+    path it changed, or None for any other cell."""
     first, _, body = source.partition("\n")
+    reference = _REFERENCE.match(first)
+    if reference and not body.strip():
+        files[reference["path"]] = reference_text(reference["path"])
+        return reference["path"]
     match = _MAGIC.match(first)
     if not match:
         return None
@@ -240,6 +257,14 @@ def _sam_magic(line: str, cell: str) -> None:
     print(f"{TEMPLATE}: {section} now has {', '.join(names)}")
 
 
+def _reference_magic(line: str) -> None:
+    path = line.strip()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(reference_text(path))
+    print(f"Copied {path} from the reference app")
+
+
 def open_lab(lab_id: str) -> Lab:
     """Connect to the target, move into your project folder and enable %%save and %%sam."""
     from gluelab.cloud.process import connect
@@ -253,4 +278,5 @@ def open_lab(lab_id: str) -> Lab:
     if ipython is not None:
         ipython.register_magic_function(_save_magic, magic_kind="cell", magic_name="save")
         ipython.register_magic_function(_sam_magic, magic_kind="cell", magic_name="sam")
+        ipython.register_magic_function(_reference_magic, magic_kind="line", magic_name="reference")
     return Lab(lab_id, settings)

@@ -172,7 +172,8 @@ def render(lab: LabSource) -> tuple[NotebookNode, NotebookNode]:
             solution_cells.append((cell.kind, cell.source, cell.tags))
             continue
         blanked, has_blank = blank_out(cell.source, where)
-        raises = has_blank or "check" in cell.tags
+        # "needs-task": a cell that can only work once the attendee has done the lab's task.
+        raises = has_blank or "check" in cell.tags or "needs-task" in cell.tags
         lab_tags = cell.tags + (("raises-exception",) if raises and "raises-exception" not in cell.tags else ())
         lab_cells.append((cell.kind, blanked, lab_tags))
         solution_cells.append((cell.kind, keep_solution(cell.source), cell.tags))

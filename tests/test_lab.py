@@ -50,3 +50,11 @@ def test_save_cell_writes_the_file_with_one_final_newline_and_plain_code_is_igno
 def test_sam_cell_before_the_template_exists_says_which_lab_creates_it():
     with pytest.raises(FileNotFoundError, match="lab 01"):
         apply_cell({}, "%%sam Resources\nX:\n  Type: T\n")
+
+
+def test_reference_cell_copies_the_finished_apps_file():
+    files = {}
+    assert apply_cell(files, "%reference seed/companies.json") == "seed/companies.json"
+    assert '"category"' in files["seed/companies.json"]
+    with pytest.raises(FileNotFoundError, match="reference app"):
+        apply_cell(files, "%reference seed/nothing.json")
