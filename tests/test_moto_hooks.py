@@ -314,3 +314,11 @@ def test_hook_backends_are_created_lazily_in_account_specific_getitem():
     from moto.core.base_backend import AccountSpecificBackend
     source = inspect.getsource(AccountSpecificBackend.__getitem__)
     assert "self.backend(region_name, account_id=self.account_id)" in source
+
+
+def test_hook_execution_details_carry_the_start_time_the_context_object_reads():
+    from moto.stepfunctions.parser.backend import execution, execution_worker
+    assert "start_time=self.start_date" in inspect.getsource(
+        execution.Execution.get_start_execution_details)
+    assert "StartTime=self._evaluation_details.execution_details.start_time" in inspect.getsource(
+        execution_worker.ExecutionWorker._get_evaluation_environment)

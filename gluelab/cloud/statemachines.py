@@ -16,6 +16,8 @@ What this changes in moto 5.2.5 (hooks pinned by tests/test_moto_hooks.py):
 * GetExecutionHistory honours `maxResults`, `nextToken` and `reverseOrder`, so the usual
   "last event" call (`reverseOrder=True, maxResults=1`) and boto3's paginator see the whole
   history (moto ignored all three).
+* `$$.Execution.StartTime` is an ISO 8601 string such as `2026-11-22T10:15:30.123Z`, as on
+  AWS (moto passed a datetime, which no task could send on).
 
 Differences that remain (write workflows that run the same on both):
 
@@ -31,6 +33,7 @@ Differences that remain (write workflows that run the same on both):
 """
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import uuid
@@ -214,6 +217,7 @@ def install(context) -> None:
     when_imported("moto.stepfunctions.parser.asl.component.state.choice.comparison."
                   "comparison_variable", _patch_comparison_variable)
     when_imported("moto.stepfunctions.responses", _patch_responses)
+    when_imported("moto.stepfunctions.parser.backend.execution", _patch_execution)
 
 
 def _patch_cloudformation(models) -> None:
@@ -225,6 +229,23 @@ def _patch_cloudformation(models) -> None:
 def _patch_parser_backend(parser_models) -> None:
     backend = parser_models.StepFunctionsParserBackend
     backend.start_execution = _start_execution(backend.start_execution)
+
+
+def _iso_start_time(original):
+    # The context object's $$.Execution.StartTime is an ISO 8601 string on AWS; moto passes
+    # a datetime, which breaks any task that sends it on (a dynamodb:putItem of the report).
+    def get_start_execution_details(self):
+        details = original(self)
+        if isinstance(details.start_time, datetime.datetime):
+            start = details.start_time.astimezone(datetime.timezone.utc)
+            details.start_time = start.strftime("%Y-%m-%dT%H:%M:%S.") + f"{start.microsecond // 1000:03d}Z"
+        return details
+    return get_start_execution_details
+
+
+def _patch_execution(module) -> None:
+    module.Execution.get_start_execution_details = _iso_start_time(
+        module.Execution.get_start_execution_details)
 
 
 def _patch_comparison_variable(module) -> None:

@@ -1,6 +1,7 @@
 """State machines created by plain CloudFormation templates run like on AWS (statemachines.py)."""
 from __future__ import annotations
 
+import re
 import json
 import time
 import uuid
@@ -176,3 +177,21 @@ def test_history_pages_and_reverse_order(local):
     assert [e["type"] for e in last] == ["ExecutionSucceeded"]
     assert len(events) == 1 + 2 * 61 + 1
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+
+
+def test_execution_start_time_in_the_context_object_is_an_iso_string(local):
+    from gluelab.config import client
+    sfn = client("stepfunctions")
+    definition = {"StartAt": "Stamp", "States": {"Stamp": {
+        "Type": "Pass", "Parameters": {"started.$": "$$.Execution.StartTime"}, "End": True}}}
+    arn = sfn.create_state_machine(name="stamp", definition=json.dumps(definition),
+                                   roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, name="stamp-1")["executionArn"]
+    for _ in range(100):
+        result = sfn.describe_execution(executionArn=run)
+        if result["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert result["status"] == "SUCCEEDED", result
+    started = json.loads(result["output"])["started"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", started), started
