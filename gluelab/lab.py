@@ -151,12 +151,14 @@ def lab_number(name: str) -> str:
     return name.split("-", 1)[0]
 
 
-def plan_before(lab_id: str) -> Plan:
-    """What every lab numbered before `lab_id` ("02" < "02b" < "03") leaves behind."""
+def plan_before(lab_id: str, including: bool = False) -> Plan:
+    """What every lab numbered before `lab_id` ("02" < "02b" < "03") leaves behind, or up to
+    and including it."""
     from gluelab.notebooks import keep_solution, sources
     plan = Plan()
     for lab in sources():
-        if lab_number(lab.name) >= lab_id:
+        number = lab_number(lab.name)
+        if number > lab_id or (number == lab_id and not including):
             continue
         for cell in lab.cells():
             if cell.kind != "code":
