@@ -6,9 +6,10 @@
 # - know what application you are going to build, and which services carry it;
 # - know how a lab works: blanks, checks, restore, and the two places your code can run;
 # - have confirmed that Python, the packages and the local cloud work on your laptop;
-# - have told Fixit which phone number is yours.
+# - have told Fixit which phone number is yours;
+# - know what an app like Fixit costs to run each month, and how to estimate it yourself.
 #
-# **Time:** about 15 minutes.
+# **Time:** about 25 minutes.
 
 # %% [markdown]
 # ## Meet Fixit, the app you build today
@@ -135,10 +136,79 @@ MY_PHONE = "+393331234567"
 # END SOLUTION
 
 # %% [markdown]
+# ## Serverless costs: read the slides' monthly bill
+#
+# With serverless services you pay for what runs, not for servers waiting. The 2018 workshop
+# slides priced a real use case: an API answering **48,618 calls a day** for a 31-day month,
+# each answer 512 bytes, with a 0.5 GB API cache, 512 MB Lambda functions and a DynamoDB table
+# provisioned with 50 read and 10 write capacity units holding 2.5 GB. Search and other services
+# add a flat 25 USD.
+#
+# ```mermaid
+# flowchart LR
+#     calls["48,618 calls/day"] --> api["API Gateway<br>requests + cache + transfer"]
+#     api --> fn["Lambda<br>GB-seconds + requests"]
+#     fn --> db[("DynamoDB<br>capacity + storage")]
+# ```
+#
+# Each service bills a few things: API Gateway per million requests, per cache hour and per GB
+# sent out; Lambda per request and per **GB-second** (memory in GB times running time);
+# provisioned DynamoDB per capacity unit per hour, plus storage beyond the free 25 GB.
+#
+# `gluelab.cost.slides_example()` recomputes every line with the slides' own inputs and 2018
+# prices, next to the figure the slides printed. Rows marked `!` (red in the HTML view) differ
+# by more than one cent.
+
+# %%
+from gluelab import cost
+
+cost.slides_example()
+
+# %% [markdown]
+# Most lines agree. The Lambda compute line does not: the slides' own numbers, 21,290 GB-s a
+# day for 31 days at 0.00001667 USD, give 11.00 USD rather than the 10.96 printed, which moves
+# the Lambda subtotal and the total by about 4 cents. The notes under the table list the other
+# small slips (a 3.75 written where 3.50 is used, a per-day formula labelled as per-month, a
+# free tier applied to one service and not the others). None of them changes the message:
+# about 67 USD a month for one and a half million API calls.
+
+# %% [markdown]
+# ## Price the same month today
+#
+# `cost.Usage` describes a month of traffic and `cost.estimate` prices it with a dated price
+# list. The prices of June 2025 (us-east-1) bill Lambda per millisecond instead of per 100 ms,
+# and DynamoDB capacity costs less than in 2018. Compare without and with the AWS free tier.
+
+# %%
+slides_month = cost.Usage(
+    requests_per_day=cost.SLIDES_CALLS_PER_DAY, days=cost.SLIDES_DAYS, response_bytes=512,
+    api_cache_gb=0.5, lambda_duration_ms=876, lambda_memory_mb=512,
+    dynamodb_mode="provisioned", dynamodb_rcu=50, dynamodb_wcu=10, dynamodb_storage_gb=2.5,
+    fixed={"ElasticSearch": 15, "other services": 10})
+
+for free_tier in (False, True):
+    print(cost.estimate(slides_month, cost.PRICES_2025, free_tier=free_tier))
+
+# %% [markdown]
+# ## Try your own what-ifs
+#
+# Change the numbers below and watch the bill update: halve the Lambda duration, switch
+# DynamoDB to on-demand (give it reads and writes per request), drop the cache, or add
+# Step Functions transitions and SMS per request, as Fixit will have. The price list starts
+# at the slides' 2018 prices; switch it to 2025.
+#
+# A Fixit report costs more in SMS than in AWS: try 1,000 requests a day with 2 SMS per
+# request and 8 transitions per request.
+
+# %% tags=["nbval-ignore-output"]
+cost.estimator_widget()
+
+# %% [markdown]
 # ## Run the checks for this lab
 #
-# The checks confirm your environment once more and validate `MY_PHONE`. When it passes, your
-# number is saved, so later labs can use it without asking again.
+# The checks confirm your environment once more, validate `MY_PHONE` and make sure the cost
+# estimator reproduces the slides' figures. When they pass, your number is saved, so later
+# labs can use it without asking again.
 
 # %% tags=["check"]
 from checks import check
@@ -159,11 +229,13 @@ progress()
 # %% [markdown]
 # ## What you did, and what comes next
 #
-# You met Fixit, learned how labs, blanks and checks work, confirmed that your laptop is ready
-# and saved your phone number.
+# You met Fixit, learned how labs, blanks and checks work, confirmed that your laptop is ready,
+# saved your phone number and read a serverless monthly bill line by line.
 #
 # On real AWS this lab works the same way: `connect()` has nothing to start, and the check
-# for the cloud asks your AWS account who you are instead of asking the local cloud.
+# for the cloud asks your AWS account who you are instead of asking the local cloud. For real
+# prices, use the AWS Pricing Calculator (calculator.aws) and Twilio's SMS pricing page for your
+# country: prices change, and the dated figures here are a starting point, not a quote.
 #
 # Next, in **lab 01**, you create Fixit's project: a SAM template kept in git, and its first
 # deployment.

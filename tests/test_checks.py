@@ -25,7 +25,7 @@ def fresh_state(local, monkeypatch, tmp_path):
 def test_lab00_passes_and_saves_the_phone_number(fresh_state):
     report = check("00", MY_PHONE=PHONE)
     assert report.passed
-    assert "5 of 5 checks passed" in repr(report)
+    assert "6 of 6 checks passed" in repr(report)
     assert json.loads((fresh_state / "config.json").read_text())["my_phone"] == PHONE
     assert json.loads((fresh_state / "progress.json").read_text()) == {"00": True}
     assert ("00-welcome", "passed") in progress().rows
@@ -40,7 +40,7 @@ def test_bad_phone_number_fails_with_the_reason_and_a_hint(fresh_state, phone, w
     with pytest.raises(CheckFailed) as caught:
         check("00", MY_PHONE=phone)
     text = str(caught.value)
-    assert "Lab 00: 4 of 5 checks passed" in text
+    assert "Lab 00: 5 of 6 checks passed" in text
     assert f"✗ MY_PHONE is your handset number in E.164 format, now saved for later labs: {why}" in text
     assert 'hint: Set MY_PHONE to a "+", your country code' in text
     assert not (fresh_state / "config.json").exists()
@@ -64,12 +64,12 @@ def test_command_line_uses_the_saved_number(fresh_state, capsys):
 
     check("00", MY_PHONE=PHONE)
     assert main(["check", "00"]) == 0
-    assert "Lab 00: 5 of 5 checks passed" in capsys.readouterr().out
+    assert "Lab 00: 6 of 6 checks passed" in capsys.readouterr().out
 
 
 def test_unknown_lab_says_which_labs_have_checks(fresh_state, capsys):
     assert main(["check", "0"]) == 2
-    assert "There are no checks for lab '0'. Labs with checks: 00." in capsys.readouterr().err
+    assert "There are no checks for lab '0'. Labs with checks: 00" in capsys.readouterr().err
 
 
 def test_cloud_that_does_not_answer_fails_its_check(fresh_state, monkeypatch):
@@ -90,5 +90,5 @@ def test_notebook_shows_the_list_and_a_one_line_error(local, tmp_path):
     shown, error = outputs
     assert "✗" in shown.data["text/html"] and "Hint:" in shown.data["text/html"]
     assert error.ename == "CheckFailed"
-    assert error.traceback == ["CheckFailed: 1 of 5 checks for lab 00 failed. "
+    assert error.traceback == ["CheckFailed: 1 of 6 checks for lab 00 failed. "
                                "Fix the items marked ✗ above, then run this cell again."]
