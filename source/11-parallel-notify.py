@@ -1,0 +1,325 @@
+# %% [markdown]
+# # Lab 11 · Notify in parallel
+#
+# Once a company has the job, two people want to know: the company's on-call technician, and
+# the reporter, who is still standing next to the stuck lift. Neither text depends on the
+# other, so there is no reason to send them one after the other. By the end of this lab you
+# will:
+#
+# - know what a Parallel state does with its input, its branches and their results;
+# - replace NotifyCompany with a Parallel state `Notify` whose two branches text the company
+#   and the reporter;
+# - shape each branch's result with `OutputPath`, and place the branches' array with `ResultPath`;
+# - see both branches in the execution's history and on the graph.
+#
+# **Time:** about 25 minutes.
+
+# %%
+from gluelab.lab import open_lab
+
+lab = open_lab("11")
+lab.restore()
+
+# %% [markdown]
+# ## Learn how a Parallel state works
+#
+# A **Parallel** state runs several **branches** at the same time. Each branch is a small state
+# machine of its own, with its `StartAt` and its `States`, and each one gets **a copy of the
+# Parallel state's input**. The Parallel state finishes when every branch has finished; its
+# result is **an array with one element per branch, in the order the branches are listed**
+# (not the order they finish in).
+#
+# ```mermaid
+# flowchart LR
+#     input["report +<br>assignment"] --> notify
+#     subgraph notify ["Notify (Parallel)"]
+#         direction TB
+#         company["branch 1<br>NotifyCompany"]
+#         reporter["branch 2<br>NotifyReporter"]
+#     end
+#     notify --> result["[ company's SMS sid,<br>reporter's SMS sid ]"]
+# ```
+#
+# Three rules follow from this:
+#
+# - A branch cannot jump to a state outside it, and states in different branches cannot see
+#   each other's data. All they share is the input.
+# - If one branch fails (after its retries), the Parallel state stops the other branches and
+#   fails as a whole; `Retry` and `Catch` on the Parallel state see that error.
+# - Like a Task, the Parallel state has `ResultPath` and `OutputPath`: the array goes where
+#   `ResultPath` says.
+#
+# Each notify task returns `{"sid", "status", "to"}`. Only the message SID is worth keeping,
+# so each branch's task sets `"OutputPath": "$.sid"`, and the array becomes
+# `["SM...", "SM..."]`. With `"ResultPath": "$.messages"` it lands next to the report and the
+# assignment, ready for the next lab to turn everything into one report document.
+
+# %% [markdown]
+# ## See the workflow you are building
+#
+# ```mermaid
+# flowchart LR
+#     start(("start")) --> arrange["Arrange"]
+#     arrange --> notify
+#     subgraph notify ["Notify (Parallel)"]
+#         company["NotifyCompany"]
+#         reporter["NotifyReporter"]
+#     end
+#     notify --> stop(("end"))
+#     arrange -. "catch NoCompanyFound" .-> tell["TellReporterNoCompany"] --> failed[["NoCompanyForCategory"]]
+# ```
+
+# %% [markdown]
+# ## Task: notify the company and the reporter in parallel
+#
+# The definition below has Arrange going to `Notify`, and the Parallel state's frame with its
+# `ResultPath` and `End`. Fill in the `Branches`, two objects of the form
+# `{"StartAt": ..., "States": {...}}`:
+#
+# 1. **NotifyCompany**, the task you wrote in lab 09 with its `Retry` from lab 10. Inside the
+#    branch it ends the branch (`"End": true`) and, instead of a `ResultPath`, keeps only the
+#    SID: `"OutputPath": "$.sid"`.
+# 2. **NotifyReporter**, the same kind of task sending to `$.reporter` the text
+#    `<company> is on the way to fix your <category> problem (report <reportId>).`, with the
+#    same `Retry`, `OutputPath` and `End`.
+#
+# Keep the company's branch first: the next lab reads the company's SID as element 0.
+
+# %%
+%%save statemachine/fixit.asl.json
+{
+  "Comment": "Fixit: find the company for an SMS report, then text the company and the reporter at the same time.",
+  "StartAt": "Arrange",
+  "States": {
+    "Arrange": {
+      "Type": "Task",
+      "Resource": "${ArrangeFunctionArn}",
+      "ResultPath": "$.assignment",
+      "Retry": [
+        {
+          "ErrorEquals": [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException"
+          ],
+          "IntervalSeconds": 1,
+          "MaxAttempts": 2,
+          "BackoffRate": 2
+        }
+      ],
+      "Catch": [
+        {
+          "ErrorEquals": [
+            "NoCompanyFound"
+          ],
+          "ResultPath": "$.error",
+          "Next": "TellReporterNoCompany"
+        }
+      ],
+      "Next": "Notify"
+    },
+    "TellReporterNoCompany": {
+      "Type": "Task",
+      "Resource": "${NotifyFunctionArn}",
+      "Parameters": {
+        "to.$": "$.reporter",
+        "body.$": "States.Format('Sorry, no company handles {} problems yet, so report {} could not be passed on. Please call your building manager.', $.category, $.reportId)"
+      },
+      "Retry": [
+        {
+          "ErrorEquals": [
+            "TwilioTransientError",
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException"
+          ],
+          "IntervalSeconds": 1,
+          "MaxAttempts": 2,
+          "BackoffRate": 2
+        }
+      ],
+      "ResultPath": null,
+      "Next": "NoCompanyForCategory"
+    },
+    "NoCompanyForCategory": {
+      "Type": "Fail",
+      "Error": "NoCompanyFound",
+      "Cause": "No company serves the category of the report; the reporter was told by SMS."
+    },
+    "Notify": {
+      "Type": "Parallel",
+      "Branches": [
+        # BEGIN SOLUTION
+        {
+          "StartAt": "NotifyCompany",
+          "States": {
+            "NotifyCompany": {
+              "Type": "Task",
+              "Resource": "${NotifyFunctionArn}",
+              "Parameters": {
+                "to.$": "$.assignment.phone",
+                "body.$": "States.Format('Fixit job {}: {} problem reported by {}: {}', $.reportId, $.category, $.reporter, $.text)"
+              },
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "TwilioTransientError",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                    "Lambda.TooManyRequestsException"
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 2,
+                  "BackoffRate": 2
+                }
+              ],
+              "OutputPath": "$.sid",
+              "End": true
+            }
+          }
+        },
+        {
+          "StartAt": "NotifyReporter",
+          "States": {
+            "NotifyReporter": {
+              "Type": "Task",
+              "Resource": "${NotifyFunctionArn}",
+              "Parameters": {
+                "to.$": "$.reporter",
+                "body.$": "States.Format('{} is on the way to fix your {} problem (report {}).', $.assignment.company, $.category, $.reportId)"
+              },
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "TwilioTransientError",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                    "Lambda.TooManyRequestsException"
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 2,
+                  "BackoffRate": 2
+                }
+              ],
+              "OutputPath": "$.sid",
+              "End": true
+            }
+          }
+        }
+        # END SOLUTION
+      ],
+      "ResultPath": "$.messages",
+      "End": true
+    }
+  }
+}
+
+# %% [markdown]
+# On the drawing, the Parallel state is a frame with one box per branch:
+
+# %% tags=["needs-task"]
+from gluelab import graph
+
+graph.diagram("statemachine/fixit.asl.json")
+
+# %% [markdown]
+# ## Deploy
+#
+# As in lab 10, only the definition changes: both branches use the notify function, which the
+# state machine may already invoke.
+
+# %% tags=["deploy"]
+outputs = lab.deploy()
+
+# %% [markdown]
+# ## Try it: report a stuck lift
+#
+# The same helper as before texts Fixit from your handset and waits for the execution.
+
+# %%
+import json
+import time
+
+from gluelab import twilio_local
+from gluelab.config import client
+
+MY_PHONE = "+393331234567"  # your simulated handset
+
+
+def report(text: str, city: str = "") -> dict:
+    """Text Fixit from your handset; wait for the execution the SMS starts and return it."""
+    sid = twilio_local.text_app(MY_PHONE, text, from_city=city)["message"]["sid"]
+    arn = outputs["StateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + sid
+    while (execution := client("stepfunctions").describe_execution(executionArn=arn))["status"] == "RUNNING":
+        time.sleep(0.5)
+    return execution
+
+# %% tags=["needs-task"]
+execution = report("LIFT stuck between floors 3 and 4, Via Roma 12", city="ROMA")
+output = json.loads(execution["output"])
+print(execution["status"])
+print("messages:", output["messages"])
+
+# %% [markdown]
+# `messages` is the Parallel state's result: one SID per branch, the company's first. Each SID
+# names one text; look them up in the Twilio stand-in to see who got what.
+
+# %% tags=["needs-task"]
+rest = twilio_local.rest_client()
+for sid in output["messages"]:
+    message = rest.messages(sid).fetch()
+    print(f"to {message.to}: {message.body}")
+
+# %% [markdown]
+# ## Try it: find both branches in the history
+#
+# The history interleaves the events of the two branches: which of the two texts goes first
+# can change from one execution to the next, so your table may differ from the solution's.
+# Look for `ParallelStateEntered`, then both `NotifyCompany` and `NotifyReporter` entered and
+# exited, then `ParallelStateSucceeded`.
+
+# %% tags=["needs-task", "nbval-ignore-output"]
+from gluelab.executions import fetch_history, history_table
+
+history = fetch_history(execution["executionArn"])
+history_table(history)
+
+# %% [markdown]
+# The graph is the same every time: both branches green, inside the Parallel frame.
+
+# %% tags=["needs-task"]
+graph.diagram("statemachine/fixit.asl.json", history)
+
+# %% [markdown]
+# ## Run the checks for this lab
+#
+# The checks run a report through the workflow, then expect two SIDs in `messages`, the
+# company's first and the reporter's second, each naming a text that was sent, and both
+# branches in the history.
+
+# %% tags=["check"]
+from checks import check
+
+check("11")
+
+# %% [markdown]
+# ## What you did, and what comes next
+#
+# A Parallel state ran two tasks at once on copies of the same input and collected their
+# results in an array, in branch order. `OutputPath` trimmed each branch's result to what you
+# need, and `ResultPath` put the array next to the report. The reporter is told about the
+# company as soon as the company is told, and the execution takes about as long as the slower
+# text instead of both together.
+#
+# **On real AWS** the console draws the Parallel state as a frame and lets you open each
+# branch's events. Entering a Parallel state and its branches are state transitions, so a
+# Parallel state adds to the bill what a sequence would; it saves time, not money. **On real
+# Twilio** the two texts leave at the same time; Twilio may still deliver them in any order, and
+# its message logs show both with the SIDs your workflow stored.
+#
+# Next, in **lab 12**, a Pass state glues the report, the assignment and the two SIDs into one
+# report document, with no Lambda function at all.
