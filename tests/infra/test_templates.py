@@ -5,52 +5,40 @@ import json
 import re
 
 import pytest
-from cfnlint.api import lint
-from samtranslator.public.translator import ManagedPolicyLoader
-from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from gluelab.deploy import Packager
+from gluelab.templates import lint_errors, transform, validate
 from tests.infra.conftest import INFRA
 
 TEMPLATES = [INFRA / "template.yaml", INFRA / "pipeline" / "template.yaml"]
 ASL = INFRA / "statemachine" / "fixit.asl.json"
-# The slides' region and the local cloud's: the app must deploy to both.
-REGIONS = ["eu-west-1", "us-east-1"]
-
-
-class OfflinePolicies(ManagedPolicyLoader):
-    """SAM asks IAM for managed policy ARNs; the Fixit templates name none, so answer empty."""
-
-    def __init__(self):
-        pass
-
-    def load(self):
-        return {}
-
-
-def packaged(path) -> dict:
-    """The template as `aws cloudformation package` leaves it: code and definitions in S3."""
-    return Packager(path.parent, lambda content, ext: f"key{ext}").package(
-        yaml_parse(path.read_text()), "artifacts")
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(INFRA)))
-def test_sam_transform_accepts_the_template(path, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    translated = transform(packaged(path), {}, OfflinePolicies())
+def test_sam_transform_accepts_the_template(path):
+    translated = transform(path)
     assert not any(r["Type"].startswith("AWS::Serverless::") for r in translated["Resources"].values())
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(INFRA)))
 def test_cfn_lint_finds_no_errors(path):
-    errors = [m for m in lint(path.read_text(), regions=REGIONS) if m.rule.id.startswith("E")]
-    assert not errors, "\n".join(f"{m.rule.id} line {m.linenumber}: {m.message}" for m in errors)
+    errors = lint_errors(path)
+    assert not errors, "\n".join(errors)
 
 
-def test_translated_app_has_the_promised_resources(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    resources = transform(packaged(INFRA / "template.yaml"), {}, OfflinePolicies())["Resources"]
+def test_validate_names_what_the_transform_and_the_linter_find(tmp_path):
+    assert validate(INFRA / "template.yaml") == []
+    broken = tmp_path / "template.yaml"
+    broken.write_text('AWSTemplateFormatVersion: "2010-09-09"\nTransform: AWS::Serverless-2016-10-31\n'
+                      "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                      "    Properties:\n      CodeUri: nowhere/\n      Runtime: python3.12\n")
+    problems = validate(broken)
+    assert problems and problems[0].startswith("SAM transform: Fn.CodeUri is 'nowhere/'")
+    assert validate(tmp_path / "missing.yaml") == [f"{tmp_path / 'missing.yaml'} does not exist"]
+
+
+def test_translated_app_has_the_promised_resources():
+    resources = transform(INFRA / "template.yaml")["Resources"]
     types = sorted({r["Type"] for r in resources.values()})
     for wanted in ("AWS::ApiGateway::RestApi", "AWS::Lambda::Function", "AWS::StepFunctions::StateMachine",
                    "AWS::DynamoDB::Table", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"):

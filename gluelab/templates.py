@@ -1,0 +1,89 @@
+"""Is a SAM template valid before it is deployed? The SAM transform, run offline, and cfn-lint.
+
+    from gluelab.templates import validate
+    problems = validate("template.yaml")      # [] when the template is fine
+
+The transform is the one CloudFormation runs for `Transform: AWS::Serverless-2016-10-31`; it
+needs no account, because the local code folders are first replaced by placeholder S3
+locations (as `aws cloudformation package` would) and no managed policy is looked up.
+cfn-lint then checks the template against the resource specifications of the regions the
+workshop deploys to; only its errors (rules E...) count, warnings do not.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# The slides' region and the local cloud's: the app must deploy to both.
+REGIONS = ["eu-west-1", "us-east-1"]
+
+
+def _policy_loader():
+    from samtranslator.public.translator import ManagedPolicyLoader
+
+    class OfflinePolicies(ManagedPolicyLoader):
+        """SAM asks IAM for managed policy ARNs; the workshop's templates name none."""
+
+        def __init__(self):
+            pass
+
+        def load(self):
+            return {}
+
+    return OfflinePolicies()
+
+
+def packaged(path: str | Path) -> dict:
+    """The template as `aws cloudformation package` leaves it: code and definitions in S3
+    (at placeholder keys; nothing is uploaded)."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    from gluelab.deploy import Packager
+    path = Path(path)
+    return Packager(path.parent, lambda content, ext: f"key{ext}").package(
+        yaml_parse(path.read_text()), "artifacts")
+
+
+def transform(path: str | Path, region: str = REGIONS[0]) -> dict:
+    """The plain CloudFormation template SAM expands `path` into (offline)."""
+    from samtranslator.translator.transform import transform as sam_transform
+    previous = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = region  # the translator reads the region from here
+    try:
+        return sam_transform(packaged(path), {}, _policy_loader())
+    finally:
+        if previous is None:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = previous
+
+
+def _transform_problems(path: Path) -> list[str]:
+    from samtranslator.model.exceptions import InvalidDocumentException
+
+    from gluelab.deploy import DeployError
+    try:
+        transform(path)
+    except InvalidDocumentException as exc:
+        return [f"SAM transform: {cause.message}" for cause in exc.causes] or [f"SAM transform: {exc}"]
+    except DeployError as exc:
+        return [f"SAM transform: {exc}"]
+    except Exception as exc:  # a YAML error or a template SAM cannot read at all
+        return [f"SAM transform: {type(exc).__name__}: {exc}"]
+    return []
+
+
+def lint_errors(path: str | Path) -> list[str]:
+    """cfn-lint's errors (not warnings) for the template, one line each."""
+    from cfnlint.api import lint
+    matches = lint(Path(path).read_text(), regions=REGIONS)
+    return [f"cfn-lint {m.rule.id} line {m.linenumber}: {m.message}"
+            for m in matches if m.rule.id.startswith("E")]
+
+
+def validate(path: str | Path) -> list[str]:
+    """Every problem the SAM transform and cfn-lint find in the template; empty when valid."""
+    path = Path(path)
+    if not path.is_file():
+        return [f"{path} does not exist"]
+    return _transform_problems(path) + lint_errors(path)
