@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from gluelab.cloud import process  # noqa: E402
 from gluelab.config import settings  # noqa: E402
 
-APP = ROOT / "tests" / "fixtures" / "sam_app"
+APP = ROOT / "infra"  # the full workshop template
 RUNS = 5
 HANDLER = "def handler(event, context):\n    return {'echo': event}\n"
 
@@ -112,6 +112,82 @@ def bench_deploy() -> dict:
             "code-only redeploy (ms)": median_ms(update)}
 
 
+def _load_seed():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("fixit_seed", ROOT / "infra" / "seed" / "seed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _finished(execution_arn: str) -> dict:
+    sfn = _client("stepfunctions")
+    while True:
+        execution = sfn.describe_execution(executionArn=execution_arn)
+        if execution["status"] != "RUNNING":
+            return execution
+        time.sleep(0.01)
+
+
+def bench_workflow() -> dict:
+    """One SMS through the reference app, against the sum of its handlers' own durations."""
+    from gluelab import logs, twilio_local
+    from gluelab.deploy import deploy
+    outputs = deploy(ROOT / "infra", "bench-fixit", echo=lambda line: None)
+    seed = _load_seed()
+    seed.seed(boto3.resource("dynamodb", endpoint_url=settings().endpoint)
+              .Table(outputs["CompaniesTableName"]), seed.companies())
+    twilio_local.store_credentials()
+    _client("ssm").put_parameter(Name="/fixit/twilio/webhook_url", Value=outputs["WebhookUrl"],
+                                 Type="String", Overwrite=True)
+    twilio_local.set_webhook(outputs["WebhookUrl"])
+    functions = [f["FunctionName"] for f in _client("lambda").list_functions()["Functions"]
+                 if f["FunctionName"].startswith("bench-fixit-")]
+    machine = outputs["StateMachineArn"]
+    def invocations():
+        return [i for f in functions if f in logs.logged_functions()
+                for i in logs.recent_invocations(f, limit=None, streams=None)]
+
+    end_to_end, handlers = [], []
+    for n in range(RUNS + 1):  # the first run warms every function
+        seen = {i.request_id for i in invocations()}
+        start = time.perf_counter()
+        sid = twilio_local.text_app(f"+44770090020{n}", "LIFT stuck between floors 3 and 4")["message"]["sid"]
+        execution = _finished(machine.replace(":stateMachine:", ":execution:") + ":" + sid)
+        elapsed = time.perf_counter() - start
+        assert execution["status"] == "SUCCEEDED", execution
+        own = sum(i.metrics.get("Duration", 0) for i in invocations()
+                  if i.request_id not in seen) / 1000
+        if n:
+            end_to_end.append(elapsed)
+            handlers.append(own)
+    return {"SMS to stored report, end to end (ms)": median_ms(end_to_end),
+            "sum of the handlers' own durations (ms)": median_ms(handlers)}
+
+
+def bench_solutions() -> dict:
+    """Every solution notebook in order, in one fresh project, as an instructor would run them."""
+    import nbformat
+
+    from gluelab import notebooks
+    from gluelab.lab import lab_number
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="gluelab-bench-labs-") as tmp:
+        cloud, env = notebooks.private_cloud_env(Path(tmp))
+        start = time.perf_counter()
+        try:
+            for lab in notebooks.sources():
+                nb = nbformat.read(notebooks.SOLUTIONS_DIR / f"{lab.name}.ipynb", as_version=4)
+                notebooks.execute(nb, cwd=cloud.workspace, env=env)
+                if lab_number(lab.name) == "07":
+                    results["solutions 00-07 in sequence (s)"] = round(time.perf_counter() - start, 1)
+            results[f"solutions 00-{lab_number(lab.name)} in sequence (s)"] = round(
+                time.perf_counter() - start, 1)
+        finally:
+            process.stop(cloud)
+    return results
+
+
 def machine() -> str:
     return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"{platform.system()} {platform.release()}")
@@ -119,7 +195,8 @@ def machine() -> str:
 
 def write_report(results: dict[str, float]) -> None:
     targets = {"start to ready (ms)": 2000, "warm invoke overhead (ms)": 20,
-               "full template deploy (ms)": 3000, "code-only redeploy (ms)": 1000}
+               "full template deploy (ms)": 3000, "code-only redeploy (ms)": 1000,
+               "solutions 00-07 in sequence (s)": 90, "solutions 00-15 in sequence (s)": 180}
     lines = ["# Benchmarks", "",
              f"Measured {datetime.date.today().isoformat()} by `make bench` on {machine()}.",
              f"Each figure is the median of {RUNS} runs (warm invokes: {RUNS * 10}).", "",
@@ -139,10 +216,12 @@ def main() -> None:
     try:
         results.update(bench_invoke())
         results.update(bench_deploy())
+        results.update(bench_workflow())
     finally:
         process.stop(s)
+    results.update(bench_solutions())
     for name, value in results.items():
-        print(f"{name:32} {value}")
+        print(f"{name:44} {value}")
     write_report(results)
 
 
