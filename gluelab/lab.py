@@ -37,6 +37,8 @@ _MAGIC = re.compile(r"^%%(?P<name>save|sam)\s+(?P<arg>\S+)\s*$")
 _REFERENCE = re.compile(r"^%reference\s+(?P<path>\S+)\s*$")
 REFERENCE_APP = ROOT / "infra"
 _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z0-9_]+):")
+SECTION_ORDER = ("AWSTemplateFormatVersion", "Transform", "Description", "Metadata", "Parameters",
+                 "Mappings", "Conditions", "Globals", "Resources", "Outputs")
 
 
 class BlankNotFilled(NotImplementedError):
@@ -90,8 +92,16 @@ def merge_section(template: str, section: str, snippet: str) -> str:
                          "at the left margin, its properties indented below")
     sections = _blocks(template.rstrip("\n").splitlines(), "")
     if section not in [key for key, _ in sections]:
-        sections[-1][1].append("")
-        sections.append((section, [f"{section}:"]))
+        # A new section goes where CloudFormation's documentation puts it (Parameters before
+        # Globals and Resources), or at the end.
+        rank = SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER)
+        later = [number for number, (key, _) in enumerate(sections)
+                 if key in SECTION_ORDER and SECTION_ORDER.index(key) > rank]
+        if later:
+            sections.insert(later[0], (section, [f"{section}:", ""]))
+        else:
+            sections[-1][1].append("")
+            sections.append((section, [f"{section}:"]))
     index = [key for key, _ in sections].index(section)
     head, *body = sections[index][1]
     kept = _trimmed(body)

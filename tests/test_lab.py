@@ -30,6 +30,13 @@ def test_sam_cell_creates_a_missing_section_at_the_end():
     assert out.endswith("functions/receiver/\n\nOutputs:\n  ApiUrl:\n    Value: x\n")
 
 
+def test_sam_cell_creates_a_missing_parameters_section_before_resources():
+    out = merge_section(SKELETON, "Parameters", "Token:\n  Type: String\n")
+    assert "Transform: AWS::Serverless-2016-10-31\n\nParameters:\n  Token:\n    Type: String\n\n" \
+           "Resources:\n" in out
+    assert merge_section(out, "Parameters", "Url:\n  Type: String\n").count("Parameters:") == 1
+
+
 def test_cells_with_a_blank_refuse_to_write_anything():
     files = {"template.yaml": SKELETON}
     with pytest.raises(BlankNotFilled, match="YOUR CODE HERE"):
