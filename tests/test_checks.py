@@ -92,3 +92,10 @@ def test_notebook_shows_the_list_and_a_one_line_error(local, tmp_path):
     assert error.ename == "CheckFailed"
     assert error.traceback == ["CheckFailed: 1 of 6 checks for lab 00 failed. "
                                "Fix the items marked ✗ above, then run this cell again."]
+
+
+def test_later_labs_read_the_saved_number_or_the_example(fresh_state):
+    from gluelab import config
+    assert config.my_phone() == config.EXAMPLE_PHONE
+    check("00", MY_PHONE="+447700900123")
+    assert config.my_phone() == "+447700900123"
