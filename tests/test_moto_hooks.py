@@ -322,3 +322,18 @@ def test_hook_execution_details_carry_the_start_time_the_context_object_reads():
         execution.Execution.get_start_execution_details)
     assert "StartTime=self._evaluation_details.execution_details.start_time" in inspect.getsource(
         execution_worker.ExecutionWorker._get_evaluation_environment)
+
+
+def test_hook_dynamodb_table_has_no_cloudformation_update_and_keeps_what_the_update_sets():
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import GlobalSecondaryIndex, Table
+    assert hasattr(Table.update_from_cloudformation_json, "__isabstractmethod__")
+    init = inspect.getsource(Table.__init__)
+    for attribute in ("self.schema", "self.attr", "self.indexes", "self.global_indexes", "self.billing_mode",
+                      "self.throughput", "self.tags", "self.sse_specification",
+                      "self.deletion_protection_enabled", "self.table_key_attrs"):
+        assert attribute in init, attribute
+    assert parameters(Table.set_stream_specification) == ["self", "streams"]
+    assert parameters(DynamoDBBackend.update_table_global_indexes) == ["self", "table", "global_index_updates"]
+    assert parameters(DynamoDBBackend.delete_table) == ["self", "name"]
+    assert "self.projection" in inspect.getsource(GlobalSecondaryIndex.__mro__[1].__init__)

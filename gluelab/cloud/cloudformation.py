@@ -751,6 +751,75 @@ def _install_code_check(lambda_models) -> None:
     Function.update_from_cloudformation_json = update
 
 
+def _index_shape(index) -> tuple:
+    return index.name, index.schema, index.projection
+
+
+def _table_replaced(table, properties: dict) -> bool:
+    """Whether AWS would replace the table: a new name, key schema or local indexes."""
+    wanted_local = [(index["IndexName"], index["KeySchema"], index["Projection"])
+                    for index in properties.get("LocalSecondaryIndexes", [])]
+    return (properties.get("TableName", table.name) != table.name
+            or properties["KeySchema"] != table.schema
+            or wanted_local != [_index_shape(index) for index in table.indexes])
+
+
+def _global_index_changes(table, wanted: list[dict]) -> list[dict]:
+    """UpdateTable's GlobalSecondaryIndexUpdates that turn the table's indexes into `wanted`."""
+    current = {index.name: index for index in table.global_indexes}
+    by_name = {index["IndexName"]: index for index in wanted}
+    changes = [{"Delete": {"IndexName": name}} for name in current if name not in by_name]
+    for name, index in by_name.items():
+        if name not in current:
+            changes.append({"Create": index})
+        elif (index["KeySchema"], index["Projection"]) != (current[name].schema, current[name].projection):
+            raise ValueError(
+                f"Cannot update GSI's properties other than Provisioned Throughput and Contributor "
+                f"Insights Specification. You can create a new GSI with a different name "
+                f"(index {name} of table {table.name}).")
+        elif "ProvisionedThroughput" in index:
+            changes.append({"Update": {"IndexName": name,
+                                       "ProvisionedThroughput": index["ProvisionedThroughput"]}})
+    return changes
+
+
+def _install_table_updates(table_models) -> None:
+    """DynamoDB tables keep their items through the changes AWS makes in place (indexes, billing,
+    throughput, streams, tags); moto has no table update, so every change replaced the table."""
+    Table = table_models.Table
+
+    @classmethod
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        from moto.dynamodb.models import dynamodb_backends
+        backend = dynamodb_backends[account_id][region_name]
+        table, properties = original_resource, cloudformation_json["Properties"]
+        if _table_replaced(table, properties):
+            if properties.get("TableName") == table.name:
+                raise ValueError(f"CloudFormation cannot update a stack when a custom-named resource "
+                                 f"requires replacing. Rename {table.name} and update the stack again.")
+            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                              account_id, region_name)
+            backend.delete_table(table.name)
+            return replacement
+        index_changes = _global_index_changes(table, properties.get("GlobalSecondaryIndexes", []))
+        backend.update_table_global_indexes(table, index_changes)
+        table.attr = properties["AttributeDefinitions"]
+        table.billing_mode = ("PAY_PER_REQUEST" if properties.get("BillingMode") == "PAY_PER_REQUEST"
+                              else "PROVISIONED")
+        table.throughput = {**(properties.get("ProvisionedThroughput")
+                               or {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}),
+                            "NumberOfDecreasesToday": 0}
+        stream = properties.get("StreamSpecification")
+        if (stream or {}).get("StreamViewType") != (table.stream_specification or {}).get("StreamViewType"):
+            table.set_stream_specification(dict(stream) if stream else None)
+        table.sse_specification = properties.get("SSESpecification")
+        table.deletion_protection_enabled = properties.get("DeletionProtectionEnabled", False)
+        table.tags = properties.get("Tags", [])
+        return table
+
+    Table.update_from_cloudformation_json = update
+
+
 def _install_stacks(models, endpoint: str) -> None:
     Stack, ChangeSet, Backend = models.Stack, models.ChangeSet, models.CloudFormationBackend
     Stack.template_failure = ChangeSet.template_failure = None
@@ -779,5 +848,6 @@ def install(context) -> None:
     default_user_config["iam"] = {"load_aws_managed_policies": True}
     after_import("moto.iam.models", _install_role_policies)
     after_import("moto.awslambda.models", _install_code_check)
+    after_import("moto.dynamodb.models.table", _install_table_updates)
     after_import("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))
     after_import("moto.cloudformation.responses", _install_processed_templates)

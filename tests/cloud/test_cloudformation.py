@@ -413,3 +413,65 @@ def test_api_url_output_serves_the_function_and_an_update_swaps_its_code(aws):
     aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"],
                                     TemplateBody=aws.template(text.replace("receiver.zip", "receiver-v2.zip")))
     assert urllib.request.urlopen(url).read() == b"v2"
+
+
+def table_template(**properties) -> str:
+    table = {"BillingMode": "PAY_PER_REQUEST",
+             "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"},
+                                      {"AttributeName": "city", "AttributeType": "S"}],
+             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}], **properties}
+    return json.dumps({"Resources": {"Reports": {"Type": "AWS::DynamoDB::Table", "Properties": table}}})
+
+
+BY_CITY = {"IndexName": "byCity", "KeySchema": [{"AttributeName": "city", "KeyType": "HASH"}],
+           "Projection": {"ProjectionType": "ALL"}}
+
+
+def test_table_updates_that_aws_makes_in_place_keep_the_table_and_its_items(aws):
+    name = unique("table-in-place")
+    aws.create(name, table_template())
+    table = aws.resources(name)["Reports"]
+    aws.dynamodb.put_item(TableName=table, Item={"id": {"S": "r1"}, "city": {"S": "Leeds"}})
+
+    def update(**properties) -> dict:
+        aws.cloudformation.update_stack(StackName=name, TemplateBody=table_template(**properties))
+        assert aws.stack(name)["StackStatus"] == "UPDATE_COMPLETE", aws.stack(name).get("StackStatusReason")
+        assert aws.resources(name)["Reports"] == table
+        assert aws.dynamodb.scan(TableName=table)["Count"] == 1
+        return aws.dynamodb.describe_table(TableName=table)["Table"]
+
+    described = update(GlobalSecondaryIndexes=[BY_CITY], Tags=[{"Key": "lab", "Value": "03"}])
+    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["byCity"]
+    assert aws.dynamodb.query(TableName=table, IndexName="byCity", KeyConditionExpression="city = :c",
+                              ExpressionAttributeValues={":c": {"S": "Leeds"}})["Count"] == 1
+    assert aws.dynamodb.list_tags_of_resource(ResourceArn=described["TableArn"])["Tags"] == [
+        {"Key": "lab", "Value": "03"}]
+
+    described = update(BillingMode="PROVISIONED",
+                       ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+    assert described["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    assert described["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
+    assert described.get("GlobalSecondaryIndexes", []) == []
+    assert aws.dynamodb.list_tags_of_resource(ResourceArn=described["TableArn"])["Tags"] == []
+
+
+def test_table_key_changes_replace_the_table_as_on_aws_and_a_named_one_is_refused(aws):
+    name = unique("table-replace")
+    aws.create(name, table_template())
+    table = aws.resources(name)["Reports"]
+    new_key = [{"AttributeName": "city", "KeyType": "HASH"}]
+    aws.cloudformation.update_stack(StackName=name, TemplateBody=table_template(KeySchema=new_key))
+    assert aws.stack(name)["StackStatus"] == "UPDATE_COMPLETE"
+    replacement = aws.resources(name)["Reports"]
+    assert replacement != table and table not in aws.dynamodb.list_tables()["TableNames"]
+    assert aws.dynamodb.describe_table(TableName=replacement)["Table"]["KeySchema"] == new_key
+
+    named = unique("named")
+    aws.create(named, table_template(TableName=f"{named}-reports"))
+    aws.cloudformation.update_stack(StackName=named, TemplateBody=table_template(
+        TableName=f"{named}-reports", KeySchema=new_key))
+    stack = aws.stack(named)
+    assert "CloudFormation cannot update a stack when a custom-named resource requires replacing. " \
+           f"Rename {named}-reports and update the stack again." in stack["StackStatusReason"]
+    assert aws.dynamodb.describe_table(TableName=f"{named}-reports")["Table"]["KeySchema"] == [
+        {"AttributeName": "id", "KeyType": "HASH"}]
