@@ -245,9 +245,9 @@ import json
 import time
 
 from gluelab import twilio_local
-from gluelab.config import client
+from gluelab.config import client, my_phone
 
-MY_PHONE = "+393331234567"  # your simulated handset
+MY_PHONE = my_phone()  # the number you saved in lab 00
 
 
 def report(text: str, city: str = "") -> dict:

@@ -1,0 +1,79 @@
+"""Lab 08 "Set up the arrange Lambda": the deployed function picks the right company and names
+its failure NoCompanyFound."""
+from __future__ import annotations
+
+import json
+
+from checks.runner import Context, check_for
+from gluelab.config import client
+
+STACK = "fixit"
+# (report, company expected): the city first, then the first by name.
+SAMPLES = [
+    ({"category": "LIFT", "city": "Roma"}, "Elevatori Capitale"),
+    ({"category": "LIFT", "city": "milano"}, "Ascensori Rapidi Milano"),
+    ({"category": "LIFT"}, "Ascensori Rapidi Milano"),
+    ({"category": "LIFT", "city": "Napoli"}, "Ascensori Rapidi Milano"),
+    ({"category": "WATER", "city": "Roma"}, "Idraulica Tevere"),
+]
+
+
+def physical_name(logical_id: str) -> str:
+    """The name CloudFormation gave a resource of the fixit stack; a plain-words error if none."""
+    cloudformation = client("cloudformation")
+    try:
+        detail = cloudformation.describe_stack_resource(
+            StackName=STACK, LogicalResourceId=logical_id)["StackResourceDetail"]
+    except cloudformation.exceptions.ClientError as exc:
+        raise AssertionError(f"the stack {STACK} has no {logical_id} "
+                             f"({exc.response['Error']['Message']})") from None
+    return detail["PhysicalResourceId"]
+
+
+def invoke(function: str, payload: dict) -> tuple[str | None, dict]:
+    """(FunctionError or None, parsed payload) of one synchronous invocation."""
+    reply = client("lambda").invoke(FunctionName=function, Payload=json.dumps(payload))
+    return reply.get("FunctionError"), json.loads(reply["Payload"].read() or b"null")
+
+
+@check_for("08", "ArrangeFunction is deployed with the table and index names",
+           hint="Fill in the ArrangeFunction cell (COMPANIES_TABLE: !Ref CompaniesTable, "
+                "COMPANIES_INDEX: ByCategory), run it, then run the deploy cell.")
+def deployed(ctx: Context) -> str:
+    name = physical_name("ArrangeFunction")
+    variables = client("lambda").get_function_configuration(FunctionName=name).get(
+        "Environment", {}).get("Variables", {})
+    missing = sorted({"COMPANIES_TABLE", "COMPANIES_INDEX"} - set(variables))
+    assert not missing, f"the function has no environment variable {', '.join(missing)}"
+    assert variables["COMPANIES_INDEX"] == "ByCategory", (
+        f"COMPANIES_INDEX is {variables['COMPANIES_INDEX']!r}, not the index name 'ByCategory'")
+    return ""
+
+
+@check_for("08", "Arrange returns the expected company for sample reports",
+           hint="In choose_company keep the items of the category, prefer those whose city equals "
+                "the reporter's (compare lower-cased), and return the one with the smallest name; "
+                "return {companyId, company, phone, city} from the handler. Redeploy after editing.")
+def expected_companies(ctx: Context) -> str:
+    name = physical_name("ArrangeFunction")
+    for report, company in SAMPLES:
+        error, payload = invoke(name, report)
+        assert error is None, (f"{json.dumps(report)} failed with "
+                               f"{payload.get('errorType')}: {payload.get('errorMessage')}")
+        assert isinstance(payload, dict) and set(payload) == {"companyId", "company", "phone", "city"}, (
+            f"{json.dumps(report)} returned {json.dumps(payload)}, not "
+            "{companyId, company, phone, city}")
+        assert payload["company"] == company, (
+            f"{json.dumps(report)} chose {payload['company']}, expected {company}")
+    return f"{len(SAMPLES)} sample reports"
+
+
+@check_for("08", "A category nobody serves fails with the error type NoCompanyFound",
+           hint="Raise NoCompanyFound (the class defined in app.py, not a ValueError or a "
+                "returned message) when no item has the category.")
+def typed_error(ctx: Context) -> str:
+    error, payload = invoke(physical_name("ArrangeFunction"), {"category": "GAS", "city": "Roma"})
+    assert error is not None, f"the invocation succeeded and returned {json.dumps(payload)}"
+    assert payload.get("errorType") == "NoCompanyFound", (
+        f"the error type is {payload.get('errorType')!r} ({payload.get('errorMessage')})")
+    return payload.get("errorMessage", "")

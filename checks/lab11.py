@@ -1,0 +1,48 @@
+"""Lab 11 "Notify in parallel": both texts are sent by the branches of the Parallel state."""
+from __future__ import annotations
+
+from checks.lab09 import entered_states, history_events, run_workflow, sample_report, succeeded
+from checks.runner import Context, check_for
+from gluelab import twilio_local
+
+COMPANY_PHONE = "+15555550112"  # Elevatori Capitale, the lift company in Roma
+
+
+def sent(sid) -> tuple[str, str]:
+    """(to, body) of a message the Twilio account sent, by SID."""
+    assert isinstance(sid, str) and sid.startswith("SM"), f"{sid!r} is not a message SID"
+    message = twilio_local.rest_client().messages(sid).fetch()
+    return message.to, message.body
+
+
+@check_for("11", "Both texts are sent and their SIDs are in messages, the company's first",
+           hint="Put two branches in Notify's Branches, NotifyCompany first and NotifyReporter "
+                "second, each task with \"OutputPath\": \"$.sid\" and \"End\": true; keep the "
+                "Parallel state's \"ResultPath\": \"$.messages\".")
+def both_sent(ctx: Context) -> str:
+    report = sample_report("11")
+    output = succeeded(run_workflow(report))
+    messages = output.get("messages") if isinstance(output, dict) else None
+    assert isinstance(messages, list) and len(messages) == 2, (
+        f"the output's messages is {messages!r}, not a list of two SIDs")
+    to_company, to_reporter = sent(messages[0]), sent(messages[1])
+    assert to_company[0] == COMPANY_PHONE and report["reportId"] in to_company[1], (
+        f"element 0 is a text to {to_company[0]}: {to_company[1]!r}; expected the job for "
+        f"{COMPANY_PHONE}")
+    assert to_reporter[0] == report["reporter"] and report["reportId"] in to_reporter[1], (
+        f"element 1 is a text to {to_reporter[0]}: {to_reporter[1]!r}; expected the reporter's")
+    assert "Elevatori Capitale" in to_reporter[1], (
+        f"the reporter's text does not name the company: {to_reporter[1]!r}")
+    return "company, then reporter"
+
+
+@check_for("11", "The history shows the Parallel state and both branches",
+           hint="Replace NotifyCompany with one Parallel state named Notify (Arrange's Next), "
+                "whose branches start at NotifyCompany and NotifyReporter.")
+def branches_in_history(ctx: Context) -> str:
+    events = history_events(run_workflow(sample_report("11")))
+    assert any(e["type"] == "ParallelStateEntered" for e in events), "no Parallel state was entered"
+    entered = entered_states(events)
+    missing = [name for name in ("Notify", "NotifyCompany", "NotifyReporter") if name not in entered]
+    assert not missing, f"never entered {', '.join(missing)} (entered: {' -> '.join(entered)})"
+    return "Notify: NotifyCompany, NotifyReporter"
