@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "gluelab.twilio_local",
     "gluelab.observe_cli",
     "gluelab.deploy",
+    "gluelab.pipeline",
+    "gluelab.teardown",
 )
 
 

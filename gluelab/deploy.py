@@ -18,10 +18,12 @@ import functools
 import hashlib
 import io
 import json
+import re
 import sys
 import time
 import zipfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +42,9 @@ NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 # Stacks left by a failed first deploy: CloudFormation can only delete them.
 DEAD_ON_ARRIVAL = {"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"}
 WAIT_LIMIT_S = 1800
+# Every stack gluelab deploys carries this tag, so that `gluelab teardown` can find it.
+WORKSPACE_TAG = {"Key": "gluelab:workshop", "Value": "true"}
+SEED_FOLDER = "seed"
 
 
 class DeployError(RuntimeError):
@@ -358,7 +363,7 @@ class StackDeployment:
         try:
             reply = self.cfn.create_change_set(
                 StackName=self.stack, ChangeSetName=name, ChangeSetType=change_type,
-                Capabilities=CAPABILITIES, Parameters=parameters, **template)
+                Capabilities=CAPABILITIES, Parameters=parameters, Tags=[WORKSPACE_TAG], **template)
         except ClientError as exc:
             message = _error_message(exc)
             if any(words in message for words in NO_CHANGES):
@@ -427,9 +432,26 @@ def _template_argument(body: str, bucket: ArtifactsBucket) -> dict:
 
 def deploy(path: str | Path, stack: str, parameters: dict[str, str] | None = None,
            echo: Callable[[str], None] = print) -> dict[str, str]:
-    """Package the project at `path`, deploy it as `stack` and return the stack's outputs."""
+    """Package the project at `path`, deploy it as `stack` and return the stack's outputs.
+
+    Afterwards the project's seed data (seed/<name>.json) is loaded into its tables."""
+    outputs = _deploy(path, stack, parameters, echo)
+    seed_tables(template_path(path).parent, outputs, echo)
+    return outputs
+
+
+def _deploy(path: str | Path, stack: str, parameters: dict[str, str] | None,
+            echo: Callable[[str], None]) -> dict[str, str]:
     bucket = ArtifactsBucket.for_account()
-    packaged = package(path, bucket)
+    return deploy_packaged(package(path, bucket), stack, parameters, echo, bucket)
+
+
+def deploy_packaged(packaged: dict, stack: str, parameters: dict[str, str] | None = None,
+                    echo: Callable[[str], None] = print,
+                    bucket: ArtifactsBucket | None = None) -> dict[str, str]:
+    """Deploy an already packaged template (its code in S3) as `stack` through one change set
+    and return the stack's outputs. `bucket` takes the template if it is too big to send inline."""
+    bucket = bucket or ArtifactsBucket.for_account()
     body = json.dumps(packaged, indent=1)
     run = StackDeployment(stack, echo)
     existing = run.clear_dead_stack(run.describe())
@@ -457,6 +479,62 @@ def _outputs(stack: dict, echo: Callable[[str], None]) -> dict[str, str]:
         for key, value in outputs.items():
             echo(f"  {key} = {value}")
     return outputs
+
+
+# --- seed data ------------------------------------------------------------------------------
+
+def seed_output(seed_file: Path) -> str:
+    """The stack output naming the table a seed file fills: seed/work_orders.json ->
+    WorkOrdersTableName."""
+    return "".join(part.capitalize() for part in re.split(r"[-_\s]+", seed_file.stem) if part) \
+        + "TableName"
+
+
+def seed_tables(project: Path, outputs: dict[str, str],
+                echo: Callable[[str], None] = print) -> dict[str, int]:
+    """Load each seed/<name>.json (a JSON list of items) of the project into the table the
+    stack output <Name>TableName names. Items are put by key, so loading again changes
+    nothing. Returns the number of items loaded per seed file."""
+    loaded: dict[str, int] = {}
+    for seed_file in sorted((Path(project) / SEED_FOLDER).glob("*.json")):
+        where = f"{SEED_FOLDER}/{seed_file.name}"
+        output = seed_output(seed_file)
+        table = outputs.get(output)
+        if not table:
+            echo(f"Seed data {where} not loaded: the stack has no output {output} naming its table.")
+            continue
+        try:
+            items = json.loads(seed_file.read_text(), parse_float=Decimal)
+        except ValueError as exc:
+            raise DeployError(f"{where} is not valid JSON: {exc}") from exc
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise DeployError(f"{where} must hold a JSON list of items (objects).")
+        put_items(table, items)
+        loaded[where] = len(items)
+        echo(f"Seed data: loaded {len(items)} items from {where} into {table}.")
+    return loaded
+
+
+def put_items(table: str, items: list[dict]) -> None:
+    from boto3.dynamodb.types import TypeSerializer
+    serialize = TypeSerializer().serialize
+    dynamodb = client("dynamodb")
+    for start in range(0, len(items), 25):  # BatchWriteItem takes at most 25 items
+        requests = [{"PutRequest": {"Item": {k: serialize(v) for k, v in item.items()}}}
+                    for item in items[start:start + 25]]
+        for attempt in range(8):
+            try:
+                reply = dynamodb.batch_write_item(RequestItems={table: requests})
+            except ClientError as exc:
+                raise DeployError(f"Could not load seed data into {table}: "
+                                  f"{_error_message(exc)}") from exc
+            requests = reply.get("UnprocessedItems", {}).get(table, [])
+            if not requests:
+                break
+            time.sleep(0.1 * 2 ** attempt)
+        else:
+            raise DeployError(f"DynamoDB kept refusing {len(requests)} seed items for {table}; "
+                              "deploy again to retry.")
 
 
 # --- command line -------------------------------------------------------------------------
