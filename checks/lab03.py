@@ -1,0 +1,84 @@
+"""Lab 03 "Extend the receiver": forged requests refused, bad texts helped, good ones understood."""
+from __future__ import annotations
+
+import uuid
+from xml.etree import ElementTree
+
+import requests
+from twilio.request_validator import RequestValidator
+
+from checks.runner import Context, check_for
+from gluelab import config, twilio_local
+
+HANDSET = "+393330000003"
+
+
+def _outputs() -> dict[str, str]:
+    cfn = config.client("cloudformation")
+    try:
+        stack = cfn.describe_stacks(StackName="fixit")["Stacks"][0]
+    except cfn.exceptions.ClientError:
+        raise AssertionError("there is no stack fixit: run this lab's restore cell") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    assert "WebhookUrl" in outputs, "the stack has no WebhookUrl output: run lab 02 first"
+    return outputs
+
+
+def _post(body: str, signed: bool = True) -> tuple[requests.Response, str]:
+    """POST a text to the webhook as Twilio would (signed with the account's token), or forged."""
+    url = _outputs()["WebhookUrl"]
+    creds = twilio_local.credentials()
+    sid = "SM" + uuid.uuid4().hex
+    params = {"Body": body, "From": HANDSET, "To": creds.phone_number, "MessageSid": sid,
+              "AccountSid": creds.account_sid, "FromCity": "ROMA", "NumMedia": "0"}
+    signature = (RequestValidator(creds.auth_token).compute_signature(url, params) if signed
+                 else "bm90IGZyb20gVHdpbGlv")
+    return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30), sid
+
+
+def _message(reply: requests.Response) -> str:
+    assert reply.status_code == 200, f"the webhook answered {reply.status_code}: {reply.text[:200]}"
+    try:
+        messages = [m.text or "" for m in ElementTree.fromstring(reply.content).iter("Message")]
+    except ElementTree.ParseError:
+        raise AssertionError(f"the answer is not TwiML: {reply.text[:200]!r}") from None
+    assert messages, "the TwiML has no <Message>"
+    return messages[0]
+
+
+@check_for("03", "A request with a forged signature gets 403 and starts nothing",
+           hint="In handler, return _reply(403, 'text/plain', 'Invalid Twilio signature') when "
+                "signature_valid(...) is false; signature_valid must return False for an empty "
+                "or wrong signature. Then deploy.")
+def forged_refused(ctx: Context) -> str:
+    reply, sid = _post("LIFT forged by the lab 03 check", signed=False)
+    assert reply.status_code == 403, f"the forged request got {reply.status_code}: {reply.text[:200]}"
+    machine = _outputs().get("StateMachineArn")
+    if machine:  # from lab 06 on, a refused request must not start the workflow
+        executions = config.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+        assert sid not in [e["name"] for e in executions], "the forged request started a workflow"
+    return ""
+
+
+@check_for("03", "Texts that are not reports get a reply that explains the format",
+           hint="parse_report must return ParseError(...) for an empty text, a text over MAX_BODY "
+                "characters and an unknown keyword; the handler answers its reply in TwiML.")
+def bad_format(ctx: Context) -> str:
+    unknown = _message(_post("PIZZA margherita please")[0])
+    assert "PIZZA" in unknown and "LIFT" in unknown, f"the reply to an unknown keyword is {unknown!r}"
+    empty = _message(_post("   ")[0])
+    assert "empty" in empty.lower(), f"the reply to an empty text is {empty!r}"
+    long = _message(_post("WATER " + "drip " * 120)[0])
+    assert "characters" in long, f"the reply to an overlong text is {long!r}"
+    return ""
+
+
+@check_for("03", "A good report is answered with its category and description",
+           hint="parse_report must return Report(category, text, city) for a known keyword "
+                "(in any case, ignoring punctuation after it) followed by a description.")
+def good_report(ctx: Context) -> str:
+    text = "stuck between floors 3 and 4, Via Roma 12"
+    answer = _message(_post(f"Elevator: {text}")[0])
+    assert "lift" in answer.lower(), f"the reply does not name the category LIFT: {answer!r}"
+    assert text in answer, f"the reply does not repeat the description: {answer!r}"
+    return answer
