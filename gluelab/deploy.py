@@ -240,7 +240,12 @@ class ArtifactsBucket:
         try:
             self.s3.head_object(Bucket=self.name, Key=key)
         except ClientError:
-            self.s3.put_object(Bucket=self.name, Key=key, Body=content)
+            try:
+                self.s3.put_object(Bucket=self.name, Key=key, Body=content)
+            except self.s3.exceptions.NoSuchBucket:  # deleted since (gluelab teardown): recreate
+                self.ready = False
+                self.ensure()
+                self.s3.put_object(Bucket=self.name, Key=key, Body=content)
         return key
 
     def url(self, key: str) -> str:

@@ -152,3 +152,17 @@ def test_cli_asks_before_deleting_and_yes_skips_the_question(workshop, monkeypat
         "Verified: nothing the workshop created remains on this target.\n")
     assert main(["teardown", "--yes"]) == 0
     assert capsys.readouterr().out == "Nothing to delete: the workshop left nothing on the local target.\n"
+
+
+def test_deploy_recreates_an_artifacts_bucket_deleted_behind_its_back(workshop, tmp_path):
+    """A teardown in another process (a notebook's kernel) deletes the bucket this process's
+    deploy remembers; the next deploy creates it again."""
+    project = tmp_path / "extra"
+    quiet = lambda line: None  # noqa: E731
+    s3 = client("s3")
+    bucket = next(b for b in inventory().buckets if b.startswith("gluelab-artifacts-"))
+    gluelab_teardown._empty_bucket(s3, bucket)
+    s3.delete_bucket(Bucket=bucket)
+    (project / "hello" / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    deploy(project, "fixit", echo=quiet)
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1
