@@ -1,0 +1,89 @@
+"""Lab 06 "Bind the receiver to Step Functions": one text, one execution named after it."""
+from __future__ import annotations
+
+import time
+
+import requests
+
+from checks.runner import Context, check_for
+from gluelab import config, twilio_local
+from gluelab.lab import STACK
+
+# Ofcom's range for drama (+44 7700 900xxx): never a real phone.
+TEST_HANDSET = "+447700900606"
+_run: dict = {}
+
+
+def state_machine_arn() -> str:
+    cloudformation = config.client("cloudformation")
+    try:
+        return cloudformation.describe_stack_resource(
+            StackName=STACK, LogicalResourceId="FixitStateMachine")["StackResourceDetail"]["PhysicalResourceId"]
+    except cloudformation.exceptions.ClientError:
+        raise AssertionError(f"the stack {STACK} has no FixitStateMachine: restore lab 05") from None
+
+
+def executions_named(machine: str, name: str) -> list[dict]:
+    pages = config.client("stepfunctions").get_paginator("list_executions").paginate(stateMachineArn=machine)
+    return [e for page in pages for e in page["executions"] if e["name"] == name]
+
+
+def run_once() -> dict:
+    """A report texted from the test handset, then its webhook delivered a second time."""
+    if "sid" not in _run:
+        sent = twilio_local.text_app(TEST_HANDSET, "WATER leak under the sink, Via Po 3",
+                                     from_city="TORINO")
+        sid = sent["message"]["sid"]
+        delivery = twilio_local.delivery(sid)
+        assert not delivery["error"], f"the webhook delivery failed: {delivery['error']['message']}"
+        again = requests.post(delivery["url"], data=delivery["params"],
+                              headers={"X-Twilio-Signature": delivery["signature"]}, timeout=30)
+        _run.update(sid=sid, sent=sent, again=again)
+    return _run
+
+
+@check_for("06", "A good report starts one execution, named after its MessageSid",
+           hint="Fill start_workflow (start_execution with name=message_sid and the input as "
+                "JSON), give ReceiverFunction STATE_MACHINE_ARN and the StepFunctionsExecutionPolicy, "
+                "run both cells and deploy.")
+def one_execution(ctx: Context) -> str:
+    _run.clear()
+    run = run_once()
+    machine = state_machine_arn()
+    named = executions_named(machine, run["sid"])
+    for _ in range(50):  # the execution is started before the reply; allow the list to catch up
+        if named:
+            break
+        time.sleep(0.1)
+        named = executions_named(machine, run["sid"])
+    assert named, f"no execution is named {run['sid']}: the receiver did not start the workflow"
+    return ""
+
+
+@check_for("06", "Delivering the same webhook twice still gives exactly one execution, and both get a 200",
+           hint="Catch stepfunctions.exceptions.ExecutionAlreadyExists in start_workflow and "
+                "return False: the second delivery must be answered like the first.")
+def idempotent(ctx: Context) -> str:
+    run = run_once()
+    assert run["again"].status_code == 200, (
+        f"the second delivery got HTTP {run['again'].status_code}: {run['again'].text[:200]}")
+    count = len(executions_named(state_machine_arn(), run["sid"]))
+    assert count == 1, f"{count} executions are named {run['sid']}"
+    return ""
+
+
+@check_for("06", "The workflow texts the reporter about that report",
+           hint="The execution input must carry reporter, category, text and reportId as the "
+                "final receiver builds them; look at the execution's history for the error.")
+def reporter_texted(ctx: Context) -> str:
+    run = run_once()
+    for _ in range(100):
+        texts = [m.body for m in twilio_local.messages(to=TEST_HANDSET, limit=50)
+                 if run["sid"] in m.body and m.from_ == twilio_local.credentials().phone_number]
+        workflow_texts = [t for t in texts if not t.startswith("Thanks!")]
+        if workflow_texts:
+            break
+        time.sleep(0.1)
+    assert len(workflow_texts) == 1, (f"{len(workflow_texts)} texts from the workflow about "
+                                      f"{run['sid']} reached {TEST_HANDSET}, not 1")
+    return ""
