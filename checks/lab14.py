@@ -1,0 +1,105 @@
+"""Lab 14 "Serve the reports": GET /reports/{id} answers 200 with a stored report and 404 for an
+unknown id; one text goes all the way to a report the API serves."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import requests
+
+from checks.lab12 import check_document
+from checks.lab13 import stack_outputs, stored_report, text_fixit
+from checks.lab09 import succeeded
+from checks.runner import Context, check_for
+from gluelab.config import client
+
+# Ofcom's range for drama (+44 7700 900xxx): never a real phone, apart from other checks' handsets.
+CHECK_HANDSET = "+447700900214"
+CHECK_USER, CHECK_PASSWORD = "checks@fixit.example.com", "Checks-Correct-Horse-42"
+TIMEOUT_S = 10
+
+
+def api(outputs: dict[str, str]) -> str:
+    assert "ApiUrl" in outputs, "the stack has no ApiUrl output"
+    return outputs["ApiUrl"].rstrip("/") + "/"
+
+
+def check_user_token(outputs: dict[str, str]) -> str:
+    """An ID token of a checks-only user of the app's user pool (created by admin calls)."""
+    cognito = client("cognito-idp")
+    pool = outputs["UserPoolId"]
+    try:
+        cognito.admin_create_user(UserPoolId=pool, Username=CHECK_USER, MessageAction="SUPPRESS")
+    except cognito.exceptions.UsernameExistsException:
+        pass
+    cognito.admin_set_user_password(UserPoolId=pool, Username=CHECK_USER, Password=CHECK_PASSWORD,
+                                    Permanent=True)
+    reply = cognito.initiate_auth(ClientId=outputs["UserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                                  AuthParameters={"USERNAME": CHECK_USER, "PASSWORD": CHECK_PASSWORD})
+    return reply["AuthenticationResult"]["IdToken"]
+
+
+def get_report(outputs: dict[str, str], report_id: str) -> requests.Response:
+    """GET /reports/{id}, signed in when the app has a user pool (after lab 15)."""
+    headers = {"Authorization": check_user_token(outputs)} if "UserPoolId" in outputs else {}
+    return requests.get(api(outputs) + f"reports/{report_id}", headers=headers, timeout=TIMEOUT_S)
+
+
+def json_of(answer: requests.Response):
+    try:
+        return answer.json()
+    except ValueError:
+        raise AssertionError(f"the answer ({answer.status_code}) is not JSON: {answer.text[:200]!r}") from None
+
+
+@check_for("14", "GET /reports/{id} answers 200 with the stored report",
+           hint="In report_response, return _json(200, item) when table.get_item(Key={\"id\": "
+                "report_id}) has an Item; give GetReportFunction a DynamoDBReadPolicy and the "
+                "GetReport Api event (Path /reports/{id}, Method get); deploy again.")
+def serves_a_report(ctx: Context) -> str:
+    outputs = stack_outputs()
+    table = outputs.get("ReportsTableName")
+    assert table, "the stack has no ReportsTableName output (lab 13)"
+    report = {"id": f"check14-{uuid.uuid4().hex[:12]}", "category": "DOOR", "status": "ASSIGNED",
+              "summary": "DOOR problem: front door lock broken (assigned to Porte Sicure)"}
+    client("dynamodb").put_item(TableName=table, Item={k: {"S": v} for k, v in report.items()})
+    answer = get_report(outputs, report["id"])
+    assert answer.status_code == 200, f"the API answered {answer.status_code}: {answer.text[:200]!r}"
+    body = json_of(answer)
+    assert body == report, f"the API served {json.dumps(body)[:200]}, not the stored report"
+    return "200 with the stored item as JSON"
+
+
+@check_for("14", "GET /reports/{id} answers 404 with a message for an unknown id",
+           hint="When get_item returns no Item, return _json(404, {\"message\": f\"No report with "
+                "id {report_id}.\"}).")
+def unknown_is_404(ctx: Context) -> str:
+    outputs = stack_outputs()
+    report_id = f"check14-missing-{uuid.uuid4().hex[:8]}"
+    answer = get_report(outputs, report_id)
+    assert answer.status_code == 404, f"the API answered {answer.status_code}: {answer.text[:200]!r}"
+    expected = {"message": f"No report with id {report_id}."}
+    body = json_of(answer)
+    assert body == expected, f"the 404's body is {body}, expected {expected}"
+    return "404 with the id in the message"
+
+
+@check_for("14", "One text goes all the way: texts sent, report stored and served by the API",
+           hint="Run the labs' checks from 06 to 13 to find the broken step; then make sure the "
+                "API serves what the workflow stored (deploy again after any change).")
+def end_to_end(ctx: Context) -> str:
+    outputs = stack_outputs()
+    execution = text_fixit(CHECK_HANDSET)
+    document = succeeded(execution)
+    assert isinstance(document, dict) and "id" in document, (
+        f"the workflow's output is not a report document: {json.dumps(document)[:200]}")
+    report = {"reportId": document["id"], "reporter": CHECK_HANDSET, "category": "LIFT",
+              "text": "stuck between floors 3 and 4, Via Roma 12", "city": "Roma",
+              "receivedAt": document.get("receivedAt")}
+    check_document(document, report)
+    assert stored_report(outputs["ReportsTableName"], document["id"]) == document, (
+        "the stored item is not the workflow's report document")
+    answer = get_report(outputs, document["id"])
+    assert answer.status_code == 200, f"the API answered {answer.status_code} for {document['id']}"
+    assert json_of(answer) == document, "the API served something else than the stored report"
+    return f"{document['id']}: {document['company']}, 2 texts, stored, served"
