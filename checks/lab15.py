@@ -1,0 +1,67 @@
+"""Lab 15 "Let only signed-in users read reports": GET /reports/{id} answers 401 without a token
+and with a forged one, 200 with a user pool ID token."""
+from __future__ import annotations
+
+import uuid
+
+import requests
+
+from checks.lab13 import stack_outputs
+from checks.lab14 import TIMEOUT_S, api, check_user_token
+from checks.runner import Context, check_for
+from gluelab.config import client
+
+FORGED = ("eyJhbGciOiJSUzI1NiIsImtpZCI6ImZvcmdlZCJ9.eyJzdWIiOiJmb3JnZWQiLCJ0b2tlbl91c2UiOiJpZCJ9."
+          "Zm9yZ2VkLXNpZ25hdHVyZQ")
+
+
+def auth_outputs() -> dict[str, str]:
+    outputs = stack_outputs()
+    missing = [name for name in ("UserPoolId", "UserPoolClientId") if name not in outputs]
+    assert not missing, f"the stack has no {' or '.join(missing)} output"
+    return outputs
+
+
+def a_report(outputs: dict[str, str]) -> str:
+    """The id of a report the checks put in the table."""
+    report_id = f"check15-{uuid.uuid4().hex[:12]}"
+    client("dynamodb").put_item(TableName=outputs["ReportsTableName"], Item={
+        "id": {"S": report_id}, "summary": {"S": "DOOR problem: lock broken"}})
+    return report_id
+
+
+def status(outputs: dict[str, str], report_id: str, token: str | None) -> int:
+    headers = {"Authorization": token} if token else {}
+    return requests.get(api(outputs) + f"reports/{report_id}", headers=headers,
+                        timeout=TIMEOUT_S).status_code
+
+
+@check_for("15", "Without a token, GET /reports/{id} answers 401",
+           hint="Declare CognitoAuthorizer in Globals > Api > Auth > Authorizers with UserPoolArn "
+                "!GetAtt UserPool.Arn, give the GetReport event Auth: {Authorizer: "
+                "CognitoAuthorizer}, and deploy again.")
+def no_token(ctx: Context) -> str:
+    outputs = auth_outputs()
+    code = status(outputs, a_report(outputs), None)
+    assert code == 401, f"the API answered {code} to a request without a token"
+    return "401"
+
+
+@check_for("15", "With a forged token, GET /reports/{id} answers 401",
+           hint="The route must use the Cognito authorizer (Auth: {Authorizer: CognitoAuthorizer} "
+                "on the GetReport event), which checks the token's signature.")
+def forged_token(ctx: Context) -> str:
+    outputs = auth_outputs()
+    code = status(outputs, a_report(outputs), FORGED)
+    assert code == 401, f"the API answered {code} to a forged token"
+    return "401"
+
+
+@check_for("15", "With a signed-in user's ID token, GET /reports/{id} answers 200",
+           hint="The authorizer's UserPoolArn must be the Fixit user pool's (!GetAtt UserPool.Arn) "
+                "and the app client must allow ALLOW_USER_PASSWORD_AUTH; deploy again.")
+def valid_token(ctx: Context) -> str:
+    outputs = auth_outputs()
+    code = status(outputs, a_report(outputs), check_user_token(outputs))
+    assert code == 200, f"the API answered {code} to a valid ID token"
+    return "200"
