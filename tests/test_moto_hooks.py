@@ -337,3 +337,24 @@ def test_hook_dynamodb_table_has_no_cloudformation_update_and_keeps_what_the_upd
     assert parameters(DynamoDBBackend.update_table_global_indexes) == ["self", "table", "global_index_updates"]
     assert parameters(DynamoDBBackend.delete_table) == ["self", "name"]
     assert "self.projection" in inspect.getsource(GlobalSecondaryIndex.__mro__[1].__init__)
+
+
+def test_hook_clean_json_passes_unresolved_get_att_on_and_recurses_through_the_module():
+    from moto.cloudformation import parsing
+    source = inspect.getsource(parsing.clean_json)
+    assert "resource = resources_map.get(resource_name)" in source
+    assert "return resource.get_cfn_attribute(resource_json[\"Fn::GetAtt\"][1])" in source
+    assert "except NotImplementedError as n:" in source
+    assert "if cleaned_val is None:" in source
+    assert "cleaned_val = clean_json(value, resources_map)" in source  # a module global, so patchable
+    assert "clean_json(resource_json, resources_map)" in inspect.getsource(parsing.parse_resource)
+
+
+def test_hook_stack_init_parses_the_template_before_storing_parameters():
+    from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+    assert parameters(Stack.__init__)[:5] == ["self", "stack_id", "name", "template", "parameters"]
+    init = inspect.getsource(Stack.__init__)
+    assert init.index("self._parse_template()") < init.index("self.parameters = parameters")
+    assert "stack.has_template(template)" in inspect.getsource(CloudFormationBackend.create_change_set)
+    change_set_init = inspect.getsource(ChangeSet.__init__)
+    assert change_set_init.index("self.parameters = parameters") < change_set_init.index("self._parse_template()")

@@ -42,6 +42,10 @@ PLACEHOLDER_TYPES = {"?", "AWS::SERVICE::RESOURCE"}
 DELEGATED_TYPES = {"AWS::StepFunctions::StateMachine"}
 # Outputs exist only while the resources behind them do.
 STATUSES_WITH_OUTPUTS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
+# Names a template may Ref besides its parameters and resources.
+PSEUDO_PARAMETERS = frozenset({"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition",
+                               "AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix"})
+SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 API_URL = re.compile(
     r"https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[^/?#]+)(?P<rest>.*)")
 
@@ -89,6 +93,10 @@ class StackFailure(Exception):
         super().__init__(reason)
         self.reason = reason
         self.failed = list(failed)
+
+
+class TemplateError(StackFailure):
+    """A template CloudFormation rejects when it validates it, before it changes anything."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,25 +148,27 @@ def _transforms(template: dict) -> list[str]:
     return [transform] if isinstance(transform, str) else list(transform)
 
 
-def _sam_transform(template: dict) -> dict:
+def _sam_transform(template: dict, parameters: dict[str, str]) -> dict:
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.translator.transform import transform
     try:
-        return transform(template, {}, _ManagedPolicies())
+        # As CloudFormation does: the translator resolves parameters inside SAM-only properties
+        # (StageName, AutoPublishAlias, ...) from the given values, then the defaults.
+        return transform(template, dict(parameters), _ManagedPolicies())
     except InvalidDocumentException as exc:
         details = " ".join([exc.message] + [cause.message for cause in exc.causes])
         advice = f" {PACKAGE_ADVICE}" if "Uri" in details else ""
         raise StackFailure(f"Transform {SAM_TRANSFORM} failed with: {details}{advice}")
 
 
-def process_template(text: str | dict) -> dict:
+def process_template(text: str | dict, parameters: dict[str, str] | None = None) -> dict:
     """The template CloudFormation would run: parsed and, for SAM, transformed."""
     template = load_template(text)
     for name in _transforms(template):
         if name != SAM_TRANSFORM:
             raise StackFailure(f"Transform {name} is not supported by the local cloud; "
                                f"it supports {SAM_TRANSFORM}.")
-        template = _sam_transform(template)
+        template = _sam_transform(template, parameters or {})
     if not isinstance(template.get("Resources"), dict) or not template["Resources"]:
         raise _validation_error("Template format error: At least one Resources member must be defined.")
     return template
@@ -195,11 +205,74 @@ def check_supported(template: dict) -> None:
         raise StackFailure(failed[0][2], failed)
 
 
-def _checked(text: str | dict) -> tuple[dict, StackFailure | None]:
+def _intrinsics(value: Any, where: str):
+    """(where, function, argument) for each Ref, Fn::GetAtt and Fn::Sub in a template fragment."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key in ("Ref", "Fn::GetAtt", "Fn::Sub"):
+                yield where, key, inner
+            yield from _intrinsics(inner, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _intrinsics(inner, f"{where}[{index}]")
+
+
+def _targets(function: str, argument: Any) -> list[tuple[str, Any]]:
+    """(name, attribute or None) that one intrinsic points at; intrinsics built at run time are skipped."""
+    if function == "Ref":
+        return [(argument, None)] if isinstance(argument, str) else []
+    if function == "Fn::GetAtt":
+        if isinstance(argument, str):
+            return [tuple(argument.split(".", 1))] if "." in argument else [(argument, "")]
+        return [(argument[0], argument[1])] if isinstance(argument, list) and len(argument) == 2 else []
+    text, names = (argument, {}) if isinstance(argument, str) else (
+        argument if isinstance(argument, list) and len(argument) == 2 else (None, {}))
+    if not isinstance(text, str) or not isinstance(names, dict):
+        return []
+    return [(name, attribute or None) for name, _, attribute in
+            (variable.partition(".") for variable in SUB_VARIABLE.findall(text)) if name not in names]
+
+
+def _reference_problem(name: str, attribute: Any, template: dict) -> tuple[str, str] | None:
+    """CloudFormation's error for a bad reference and how to fix it, or None if it is fine."""
+    from moto.cloudformation import parsing
+    resources = template["Resources"]
+    if attribute is None:
+        if name in resources or name in PSEUDO_PARAMETERS or name in (template.get("Parameters") or {}):
+            return None
+        return (f"Template format error: Unresolved resource dependencies [{name}] in the Resources "
+                f"block of the template", f"Fix the name, or declare {name} under Parameters or Resources.")
+    if name not in resources:
+        return (f"Template error: instance of Fn::GetAtt references undefined resource {name}",
+                f"Fix the name, or add a resource {name} under Resources.")
+    if not attribute:
+        return ("Template error: every Fn::GetAtt object requires two non-empty parameters",
+                f"Write it as !GetAtt {name}.Attribute.")
+    kind = resources[name].get("Type", "")
+    model = parsing.resource_class_from_type(kind)
+    if isinstance(attribute, str) and not (model.has_cfn_attr(attribute) and hasattr(model, "get_cfn_attribute")):
+        return (f"Template error: resource {name} does not support attribute type {attribute} in Fn::GetAtt",
+                f"Fix the attribute: {kind} has no attribute {attribute} in the local cloud.")
+    return None
+
+
+def check_references(template: dict) -> None:
+    """Every Ref, Fn::GetAtt and Fn::Sub variable names something that exists, as CloudFormation
+    checks before it changes anything; the error says which reference and where it is."""
+    for section in ("Resources", "Outputs"):
+        for where, function, argument in _intrinsics(template.get(section) or {}, section):
+            for name, attribute in _targets(function, argument):
+                problem = _reference_problem(name, attribute, template)
+                if problem:
+                    raise TemplateError(f"{problem[0]} (in {function} at {where}). {problem[1]}")
+
+
+def _checked(text: str | dict, parameters: dict[str, str] | None = None) -> tuple[dict, StackFailure | None]:
     """The processed template, or a placeholder and the failure that the stack must report."""
     try:
-        template = process_template(text)
+        template = process_template(text, parameters)
         check_supported(template)
+        check_references(template)
         return template, None
     except StackFailure as failure:
         return {"Resources": {}}, failure
@@ -220,7 +293,7 @@ def references(value: Any) -> set[str]:
                 found.add((inner.split(".", 1) if isinstance(inner, str) else inner)[0])
             elif key == "Fn::Sub":
                 text, names = (inner, {}) if isinstance(inner, str) else (inner[0], inner[1])
-                found |= {m.split(".", 1)[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)} - set(names)
+                found |= {m.split(".", 1)[0] for m in SUB_VARIABLE.findall(text)} - set(names)
                 found |= references(names)
             else:
                 found |= references(inner)
@@ -370,11 +443,27 @@ def _report_precheck(stack: Stack, failure: StackFailure, status: str) -> None:
 
 
 def _parse_template(self: Stack) -> None:
-    self.template_dict, self.template_failure = _checked(self.template)
+    self.template_dict, self.template_failure = _checked(self.template, self.parameters)
+    if isinstance(self.template_failure, TemplateError):  # CreateStack is refused, nothing made
+        raise _validation_error(self.template_failure.reason)
+
+
+def _has_template(self: Stack, other: str) -> bool:
+    self._parse_template()  # again: creating resources adds empty Properties to template_dict
+    return self.template_dict == _checked(other, self.parameters)[0]
+
+
+def _parameters_first(original):
+    """Stack.__init__ parses the template before it stores the parameters the SAM transform needs."""
+    @functools.wraps(original)
+    def init(self: Stack, stack_id, name, template, parameters, *args, **kwargs):
+        self.parameters = parameters
+        original(self, stack_id, name, template, parameters, *args, **kwargs)
+    return init
 
 
 def _parse_change_set_template(self: ChangeSet) -> None:
-    self.template_dict, self.template_failure = _checked(self.template)
+    self.template_dict, self.template_failure = _checked(self.template, self.parameters)
 
 
 def _set_status(stack: Stack, status: str, reason: str | None = None) -> None:
@@ -411,9 +500,11 @@ def create_resources(self: Stack) -> None:
 
 def update(self: Stack, template: str, role_arn: str | None = None,
            parameters: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> None:
+    new_template, failure = _checked(template, parameters if parameters is not None else self.parameters)
+    if isinstance(failure, TemplateError):  # UpdateStack is refused; the stack stays as it was
+        raise _validation_error(failure.reason)
     self._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
     self.status = "UPDATE_IN_PROGRESS"
-    new_template, failure = _checked(template)
     if failure:
         _report_precheck(self, failure, "UPDATE_FAILED")
         _set_status(self, "UPDATE_ROLLBACK_IN_PROGRESS", failure.reason)
@@ -820,12 +911,36 @@ def _install_table_updates(table_models) -> None:
     Table.update_from_cloudformation_json = update
 
 
+def _install_loud_get_att(parsing) -> None:
+    """A Fn::GetAtt that moto cannot resolve fails the resource that uses it. moto logs a warning
+    and passes the unresolved {"Fn::GetAtt": ...} on as the value, drops the property, or fails
+    with an AttributeError for models without attributes."""
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        if not (isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json):
+            return original(resource_json, resources_map)
+        name, attribute = resource_json["Fn::GetAtt"][:2]
+        resource = resources_map.get(name)
+        implemented = resource is None or hasattr(resource, "get_cfn_attribute")
+        cleaned = original(resource_json, resources_map) if implemented else None
+        if cleaned is None or isinstance(cleaned, dict) and "Fn::GetAtt" in cleaned:
+            kind = resources_map._resource_json_map[name]["Type"]
+            raise _validation_error(f"The local cloud does not implement Fn::GetAtt {name}.{attribute} "
+                                    f"(attribute {attribute} of {kind}). Use a Ref or another "
+                                    f"attribute, or deploy this template to AWS.")
+        return cleaned
+
+    parsing.clean_json = clean_json
+
+
 def _install_stacks(models, endpoint: str) -> None:
     Stack, ChangeSet, Backend = models.Stack, models.ChangeSet, models.CloudFormationBackend
     Stack.template_failure = ChangeSet.template_failure = None
     Stack.stack_status_reason = None
+    Stack.__init__ = _parameters_first(Stack.__init__)
     Stack._parse_template = _parse_template
-    Stack.parse_template = staticmethod(lambda template: _checked(template)[0])
+    Stack.has_template = _has_template
     Stack.create_resources = create_resources
     Stack.update = update
     Stack.outputs = _outputs_with_local_urls(Stack.outputs.fget, endpoint)
@@ -849,5 +964,6 @@ def install(context) -> None:
     after_import("moto.iam.models", _install_role_policies)
     after_import("moto.awslambda.models", _install_code_check)
     after_import("moto.dynamodb.models.table", _install_table_updates)
+    after_import("moto.cloudformation.parsing", _install_loud_get_att)
     after_import("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))
     after_import("moto.cloudformation.responses", _install_processed_templates)

@@ -10,6 +10,7 @@ import zipfile
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from gluelab.cloud import process
 from tests.conftest import CloudHandle, free_port
@@ -475,3 +476,137 @@ def test_table_key_changes_replace_the_table_as_on_aws_and_a_named_one_is_refuse
            f"Rename {named}-reports and update the stack again." in stack["StackStatusReason"]
     assert aws.dynamodb.describe_table(TableName=f"{named}-reports")["Table"]["KeySchema"] == [
         {"AttributeName": "id", "KeyType": "HASH"}]
+
+
+def refused(call) -> str:
+    """The message of the ValidationError that a CloudFormation call must be refused with."""
+    with pytest.raises(ClientError) as refusal:
+        call()
+    assert refusal.value.response["Error"]["Code"] == "ValidationError"
+    return refusal.value.response["Error"]["Message"]
+
+
+def test_create_stack_with_a_dangling_get_att_is_refused_naming_it_before_anything_is_made(aws):
+    name = unique("dangling")
+    tables_before = set(aws.dynamodb.list_tables()["TableNames"])
+    text = function_template(extra=TABLE).replace("{GREETING: hello-128}", "{TABLE: !GetAtt Scratchh.Arn}")
+    message = refused(lambda: aws.create(name, text))
+    assert message == ("Template error: instance of Fn::GetAtt references undefined resource Scratchh "
+                       "(in Fn::GetAtt at Resources.Fn.Properties.Environment.Variables.TABLE). "
+                       "Fix the name, or add a resource Scratchh under Resources.")
+    assert name not in {s["StackName"] for s in aws.cloudformation.list_stacks()["StackSummaries"]}
+    assert set(aws.dynamodb.list_tables()["TableNames"]) == tables_before
+
+
+def test_change_set_with_a_ref_to_nothing_fails_naming_the_ref_and_where_it_is(aws):
+    text = function_template() + "Outputs:\n  Where:\n    Value: !Sub '${Nowhere}/x'\n"
+    change_set = aws.change_set(unique("cs-dangling"), text, "CREATE")
+    assert change_set["Status"] == "FAILED"
+    assert change_set["StatusReason"].startswith(
+        "Template format error: Unresolved resource dependencies [Nowhere] in the Resources block of "
+        "the template (in Fn::Sub at Outputs.Where.Value).")
+
+
+def test_update_with_a_bad_attribute_is_refused_and_the_stack_stays_as_it_was(aws):
+    name = unique("bad-attribute")
+    aws.create(name, function_template(extra=TABLE))
+    function = aws.resources(name)["Fn"]
+    broken = function_template(memory=512, extra=TABLE).replace("{GREETING: hello-512}",
+                                                                "{TABLE: !GetAtt Scratch.Name}")
+    message = refused(lambda: aws.cloudformation.update_stack(
+        StackName=name, Capabilities=["CAPABILITY_IAM"], TemplateBody=aws.template(broken)))
+    assert message.startswith("Template error: resource Scratch does not support attribute type Name "
+                              "in Fn::GetAtt (in Fn::GetAtt at Resources.Fn.Properties.Environment.")
+    assert "AWS::DynamoDB::Table has no attribute Name" in message
+    planned = aws.change_set(name, broken, "UPDATE")
+    assert planned["Status"] == "FAILED" and planned["StatusReason"] == message
+    assert aws.stack(name)["StackStatus"] == "CREATE_COMPLETE"
+    assert [e for e in aws.events(name) if e[1].startswith("UPDATE")] == []
+
+    fixed = aws.change_set(name, broken.replace("Scratch.Name", "Scratch.Arn"), "UPDATE")
+    assert fixed["Status"] == "CREATE_COMPLETE"
+    aws.cloudformation.execute_change_set(ChangeSetName=fixed["ChangeSetId"])
+    config = aws.lambda_.get_function(FunctionName=function)["Configuration"]
+    assert config["MemorySize"] == 512
+    assert config["Environment"]["Variables"]["TABLE"].endswith(f":table/{aws.resources(name)['Scratch']}")
+
+
+def test_get_att_of_an_attribute_the_local_cloud_lacks_is_refused_not_dropped(aws):
+    text = function_template(extra="""  Perm:
+    Type: AWS::Lambda::Permission
+    Properties: {FunctionName: !Ref Fn, Action: lambda:InvokeFunction, Principal: sns.amazonaws.com}
+  Marker:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: !GetAtt Perm.Id}
+""")
+    message = refused(lambda: aws.create(unique("lacking"), text))
+    assert "resource Perm does not support attribute type Id in Fn::GetAtt" in message
+    assert "at Resources.Marker.Properties.Value" in message
+    assert "AWS::Lambda::Permission has no attribute Id in the local cloud" in message
+
+
+def test_get_att_that_moto_leaves_unresolved_fails_the_resource_instead_of_passing_it_on(monkeypatch):
+    from moto.cloudformation import parsing
+    from moto.cloudformation.exceptions import ValidationError
+    from gluelab.cloud.cloudformation import _install_loud_get_att
+    monkeypatch.setattr(parsing, "clean_json", parsing.clean_json)  # undone after the test
+
+    class HalfDone:
+        def get_cfn_attribute(self, attribute):
+            raise NotImplementedError('"Fn::GetAtt" : [ "{0}" , "Id" ]"')
+
+    class Resources(dict):
+        _resource_json_map = {"Perm": {"Type": "AWS::Lambda::Permission"}}
+
+    _install_loud_get_att(parsing)
+    with pytest.raises(ValidationError) as failure:
+        parsing.clean_json({"Value": {"Fn::GetAtt": ["Perm", "Id"]}}, Resources(Perm=HalfDone()))
+    assert "does not implement Fn::GetAtt Perm.Id (attribute Id of AWS::Lambda::Permission)" in str(
+        failure.value.message)
+
+
+PARAMETERIZED = HEADER + """
+Parameters:
+  ReadAuth: {Type: String, Default: AWS_IAM, AllowedValues: [AWS_IAM, CognitoAuthorizer]}
+  Greeting: {Type: String}
+Resources:
+  Users:
+    Type: AWS::Cognito::UserPool
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      Auth:
+        DefaultAuthorizer: !Ref ReadAuth
+        Authorizers:
+          CognitoAuthorizer: {UserPoolArn: !GetAtt Users.Arn}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://BUCKET/receiver.zip
+      Runtime: python3.11
+      Handler: app.handler
+      Environment:
+        Variables: {GREETING: !Ref Greeting}
+      Events:
+        Read:
+          Type: Api
+          Properties: {RestApiId: !Ref Api, Path: /items, Method: get}
+"""
+
+
+@pytest.mark.parametrize("given, authorization", [
+    ({"ReadAuth": "CognitoAuthorizer"}, "COGNITO_USER_POOLS"), ({}, "AWS_IAM")])
+def test_sam_properties_see_the_stacks_parameter_values_then_defaults(aws, given, authorization):
+    name = unique("parameters")
+    aws.cloudformation.create_stack(
+        StackName=name, TemplateBody=aws.template(PARAMETERIZED), Capabilities=["CAPABILITY_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in {"Greeting": "hi", **given}.items()])
+    assert aws.stack(name)["StackStatus"] == "CREATE_COMPLETE", aws.stack(name).get("StackStatusReason")
+    physical = aws.resources(name)
+    api = physical["Api"]
+    items = next(r["id"] for r in aws.apigateway.get_resources(restApiId=api)["items"] if r["path"] == "/items")
+    method = aws.apigateway.get_method(restApiId=api, resourceId=items, httpMethod="GET")
+    assert method["authorizationType"] == authorization
+    config = aws.lambda_.get_function(FunctionName=physical["Fn"])["Configuration"]
+    assert config["Environment"]["Variables"] == {"GREETING": "hi"}
