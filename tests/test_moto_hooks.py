@@ -358,3 +358,14 @@ def test_hook_stack_init_parses_the_template_before_storing_parameters():
     assert "stack.has_template(template)" in inspect.getsource(CloudFormationBackend.create_change_set)
     change_set_init = inspect.getsource(ChangeSet.__init__)
     assert change_set_init.index("self.parameters = parameters") < change_set_init.index("self._parse_template()")
+
+
+def test_hook_lambda_cloudformation_update_applies_only_the_configuration_it_is_given():
+    from moto.awslambda.models import LambdaFunction
+    assert "original_resource.update_configuration(updated_props)" in inspect.getsource(
+        LambdaFunction.update_from_cloudformation_json)
+    source = inspect.getsource(LambdaFunction.update_configuration)
+    assert "for key, value in config_updates.items():" in source
+    for key in ("Description", "MemorySize", "Timeout", "Layers"):
+        assert f'key == "{key}"' in source, key
+    assert 'self.environment_vars = value["Variables"]' in source

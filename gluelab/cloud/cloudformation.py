@@ -812,8 +812,14 @@ def _install_role_policies(iam_models) -> None:
     Role.delete_from_cloudformation_json = delete
 
 
-def _install_code_check(lambda_models) -> None:
-    """A function whose S3 code is missing fails, as on AWS; moto would create it with no code."""
+# What a function's configuration goes back to when an update leaves a property out.
+FUNCTION_DEFAULTS = {"Description": "", "MemorySize": 128, "Timeout": 3, "Layers": []}
+
+
+def _install_function_checks(lambda_models) -> None:
+    """A function whose S3 code is missing fails, as on AWS; moto would create it with no code.
+    An update that leaves out Environment (or a variable) or another setting removes it, as on
+    AWS; moto kept the old value of everything an update did not mention."""
     Function = lambda_models.LambdaFunction
     original_create = Function.create_from_cloudformation_json.__func__
     original_update = Function.update_from_cloudformation_json.__func__
@@ -834,16 +840,15 @@ def _install_code_check(lambda_models) -> None:
 
     @classmethod
     def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
-        require_code(cloudformation_json["Properties"], account_id)
-        return original_update(cls, original_resource, new_resource_name, cloudformation_json,
-                               account_id, region_name)
+        properties = cloudformation_json["Properties"]
+        require_code(properties, account_id)
+        variables = (properties.get("Environment") or {}).get("Variables") or {}
+        properties = {**FUNCTION_DEFAULTS, **properties, "Environment": {"Variables": variables}}
+        return original_update(cls, original_resource, new_resource_name,
+                               {**cloudformation_json, "Properties": properties}, account_id, region_name)
 
     Function.create_from_cloudformation_json = create
     Function.update_from_cloudformation_json = update
-
-
-def _index_shape(index) -> tuple:
-    return index.name, index.schema, index.projection
 
 
 def _table_replaced(table, properties: dict) -> bool:
@@ -852,7 +857,7 @@ def _table_replaced(table, properties: dict) -> bool:
                     for index in properties.get("LocalSecondaryIndexes", [])]
     return (properties.get("TableName", table.name) != table.name
             or properties["KeySchema"] != table.schema
-            or wanted_local != [_index_shape(index) for index in table.indexes])
+            or wanted_local != [(index.name, index.schema, index.projection) for index in table.indexes])
 
 
 def _global_index_changes(table, wanted: list[dict]) -> list[dict]:
@@ -962,7 +967,7 @@ def install(context) -> None:
     # SAM attaches AWS managed policies (AWSLambdaBasicExecutionRole, ...) to every function role.
     default_user_config["iam"] = {"load_aws_managed_policies": True}
     after_import("moto.iam.models", _install_role_policies)
-    after_import("moto.awslambda.models", _install_code_check)
+    after_import("moto.awslambda.models", _install_function_checks)
     after_import("moto.dynamodb.models.table", _install_table_updates)
     after_import("moto.cloudformation.parsing", _install_loud_get_att)
     after_import("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))

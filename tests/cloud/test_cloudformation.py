@@ -610,3 +610,25 @@ def test_sam_properties_see_the_stacks_parameter_values_then_defaults(aws, given
     assert method["authorizationType"] == authorization
     config = aws.lambda_.get_function(FunctionName=physical["Fn"])["Configuration"]
     assert config["Environment"]["Variables"] == {"GREETING": "hi"}
+
+
+def test_update_that_removes_a_variable_or_the_environment_removes_it(aws):
+    aws.s3.put_object(Bucket=aws.bucket, Key="env.zip", Body=zipped(
+        "import os\ndef handler(event, context):\n"
+        "    return {k: os.environ.get(k) for k in ('GREETING', 'TABLE')}\n"))
+    both = function_template(key="env.zip").replace("{GREETING: hello-128}", "{GREETING: hi, TABLE: t}")
+    name = unique("environment")
+    aws.create(name, both)
+    function = aws.resources(name)["Fn"]
+
+    def deploy(text: str) -> tuple[dict, dict]:
+        aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"],
+                                        TemplateBody=aws.template(text))
+        assert aws.stack(name)["StackStatus"] == "UPDATE_COMPLETE"
+        config = aws.lambda_.get_function(FunctionName=function)["Configuration"]
+        seen = json.loads(aws.lambda_.invoke(FunctionName=function)["Payload"].read())
+        return config.get("Environment", {}).get("Variables", {}), seen
+
+    assert deploy(both.replace("GREETING: hi, ", "")) == ({"TABLE": "t"}, {"GREETING": None, "TABLE": "t"})
+    without = both.replace("      Environment:\n        Variables: {GREETING: hi, TABLE: t}\n", "")
+    assert deploy(without) == ({}, {"GREETING": None, "TABLE": None})
