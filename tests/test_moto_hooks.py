@@ -369,3 +369,21 @@ def test_hook_lambda_cloudformation_update_applies_only_the_configuration_it_is_
     for key in ("Description", "MemorySize", "Timeout", "Layers"):
         assert f'key == "{key}"' in source, key
     assert 'self.environment_vars = value["Variables"]' in source
+
+
+def test_hook_lambda_invoke_answers_event_and_dry_run_by_the_status_alone():
+    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.responses import LambdaResponse
+    assert 'request_headers.get("x-amz-invocation-type"' in inspect.getsource(LambdaFunction.invoke)
+    source = inspect.getsource(LambdaResponse.invoke)
+    assert "self.backend.invoke(\n            function_name, qualifier, self.body, self.headers, response_headers" in source
+    assert "status_code = 202" in source and "status_code = 204" in source
+    assert "if payload is not None:" in source
+
+
+def test_hook_lambda_delete_function_is_where_every_deletion_goes():
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    assert parameters(LambdaBackend.delete_function) == ["self", "function_name", "qualifier"]
+    assert parameters(LambdaBackend.get_function)[:3] == ["self", "function_name_or_arn", "qualifier"]
+    assert "get_backend(account_id, region).delete_function(self.function_name)" in inspect.getsource(
+        LambdaFunction.delete)

@@ -3,7 +3,9 @@ processes, without Docker, with Lambda's timeouts, error shape, warm reuse and C
 
 install() replaces moto's LambdaFunction._invoke_lambda, whose one caller (LambdaFunction.invoke)
 serves the Invoke API, the Step Functions interpreter and event sources alike, so they all run
-real code here. wrap() adds `/_gluelab/faults`: make a function fail its next N invocations.
+real code here. `InvocationType=Event` answers 202 at once and runs the handler in the background,
+`DryRun` answers 204 without running it, and DeleteFunction stops the function's idle workers.
+wrap() adds `/_gluelab/faults`: make a function fail its next N invocations.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +33,7 @@ from gluelab.cloud import lambda_worker
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
 
 INIT_TIMEOUT_S = 10  # Lambda's limit for the init phase
+EVENT_CONCURRENCY = 8  # asynchronous invocations running at once; the rest wait in the queue
 TAIL_BYTES = 4096  # LogType=Tail returns the last 4 KB of the invocation's log
 WORKER_SCRIPT = Path(lambda_worker.__file__)
 FAULTS_PATH = "/_gluelab/faults"
@@ -206,6 +210,7 @@ class Runtime:
         # Workers die with the thread that started them (PR_SET_PDEATHSIG is per thread), and
         # request threads are short-lived, so one long-lived thread starts them all.
         self.spawner = ThreadPoolExecutor(1, thread_name_prefix="lambda-spawner")
+        self.event_queue = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix="lambda-event")
 
     def spawn(self, args: list[str], **kwargs) -> subprocess.Popen:
         # The worker's own stdout/stderr only ever carry output written below Python's
@@ -270,6 +275,18 @@ class Runtime:
                 return
         worker.stop()
 
+    def retire(self, name: str, version: str | None = None) -> None:
+        """Forget a deleted function (or one version of it) and stop its idle workers; a busy
+        worker stops when its invocation ends, as release() no longer finds its spec current."""
+        with self.lock:
+            deleted = [spec for spec in self.current.values()
+                       if spec.name == name and version in (None, spec.version)]
+            for spec in deleted:
+                del self.current[spec.arn]
+            stale = [worker for spec in deleted for worker in self.idle.pop(spec, [])]
+        for worker in stale:
+            worker.stop()
+
     def cold_start(self, spec: FunctionSpec, call: Invocation) -> Worker:
         worker = Worker(spec, self)
         call.events.extend(worker.init_logs)
@@ -297,6 +314,15 @@ class Runtime:
             call.log(lambda_worker.error_log_line(error))
             return self.finish(call, (json.dumps(error), True))
         return self.finish(call, self.run(worker, call, event))
+
+    def queue(self, fn, event) -> None:
+        """An asynchronous invocation: the caller has its 202; the outcome goes to the logs."""
+        def run() -> None:
+            try:
+                self.invoke(fn, event)
+            except Exception:  # nobody waits for this call: say so in the cloud's own log
+                traceback.print_exc()
+        self.event_queue.submit(run)
 
     def run(self, worker: Worker, call: Invocation, event) -> tuple[str, bool]:
         timeout = call.spec.timeout
@@ -415,12 +441,37 @@ def _reporting_unhandled(invoke):
     return patched
 
 
+def _by_invocation_type(invoke):
+    """As on Lambda, an Event invocation is queued and answered at once (moto ran the handler
+    first), and a DryRun only checks that the function exists and may be called."""
+    def patched(self, body, request_headers, response_headers):
+        kind = request_headers.get("x-amz-invocation-type", "RequestResponse")
+        if kind == "DryRun":
+            return b""
+        if kind == "Event":
+            _runtime.queue(self, json.loads(body) if body else {})
+            return b""
+        return invoke(self, body, request_headers, response_headers)
+    patched.__wrapped__ = invoke
+    return patched
+
+
+def _retiring_workers(delete_function):
+    def patched(self, function_name: str, qualifier: str | None = None) -> None:
+        name = self.get_function(function_name, qualifier).function_name
+        delete_function(self, function_name, qualifier)
+        _runtime.retire(name, qualifier)
+    patched.__wrapped__ = delete_function
+    return patched
+
+
 def install(context) -> None:
     global _runtime
-    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
     _runtime = Runtime(context.endpoint, context.state_dir)
     LambdaFunction._invoke_lambda = _invoke_lambda
-    LambdaFunction.invoke = _reporting_unhandled(LambdaFunction.invoke)
+    LambdaFunction.invoke = _by_invocation_type(_reporting_unhandled(LambdaFunction.invoke))
+    LambdaBackend.delete_function = _retiring_workers(LambdaBackend.delete_function)
 
 
 def _fault_request(body: dict) -> tuple[str, int, str, str]:

@@ -402,3 +402,53 @@ def test_cloudformation_stack_update_cold_starts_the_new_version(aws, local):
     updated, reply = invoke(aws, stack)
     assert (updated["code"], updated["greeting"]) == ("v2", "hello")
     assert updated["pid"] != first["pid"] and "Init Duration:" in tail(reply)
+
+
+MARKER_HANDLER = """
+    import time
+    def handler(event, context):
+        time.sleep(event.get("sleep", 0))
+        with open(event["mark"], "w") as mark:
+            mark.write("ran")
+        return "ran"
+"""
+
+
+@pytest.fixture
+def marker(tmp_path) -> dict:
+    """Where the handler marks that it ran."""
+    return {"mark": str(tmp_path / "ran")}
+
+
+def marker_set(marker: dict) -> bool:
+    return os.path.exists(marker["mark"])
+
+
+def test_event_invocation_answers_202_at_once_and_runs_the_handler_in_the_background(aws, marker):
+    name = deploy(aws, MARKER_HANDLER)
+    started = time.monotonic()
+    reply = aws["lambda"].invoke(FunctionName=name, InvocationType="Event",
+                                 Payload=json.dumps({**marker, "sleep": 1}))
+    assert time.monotonic() - started < 0.5
+    assert reply["StatusCode"] == 202 and reply["Payload"].read() == b""
+    assert not marker_set(marker)
+    assert wait_until(lambda: marker_set(marker), timeout=10)
+    assert wait_until(lambda: any("REPORT RequestId" in e["message"] for e in aws["logs"].filter_log_events(
+        logGroupName=f"/aws/lambda/{name}")["events"]))
+
+
+def test_dry_run_answers_204_without_running_the_handler(aws, marker):
+    name = deploy(aws, MARKER_HANDLER)
+    reply = aws["lambda"].invoke(FunctionName=name, InvocationType="DryRun", Payload=json.dumps(marker))
+    assert reply["StatusCode"] == 204 and reply["Payload"].read() == b""
+    time.sleep(0.5)
+    assert not marker_set(marker)
+    assert aws["logs"].describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"] == []
+
+
+def test_delete_function_stops_its_idle_workers(aws):
+    name = deploy(aws, PID_HANDLER)
+    pid = invoke(aws, name)[0]["pid"]
+    assert alive(pid)
+    aws["lambda"].delete_function(FunctionName=name)
+    assert wait_until(lambda: not alive(pid))
