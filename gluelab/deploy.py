@@ -5,6 +5,8 @@ plain-words errors: local code folders and definition files named in the templat
 zipped (byte-for-byte reproducibly, so unchanged code keeps its S3 key and causes no update),
 uploaded to an artifacts bucket named after the account and region, and replaced by their
 S3 locations; then a change set is created, executed and followed resource by resource.
+On AWS, a function folder with a requirements.txt goes up with those packages installed for
+Lambda's platform, as `sam build` does (gluelab/function_build.py).
 Only public CloudFormation, S3 and STS calls go through `gluelab.config.client()`, so the
 same command deploys to the local cloud and to real AWS.
 
@@ -20,6 +22,7 @@ import io
 import json
 import re
 import sys
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from gluelab import config
+from gluelab.function_build import BuildError, FunctionBuilder, needs_build, platform_of
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -58,12 +62,13 @@ class Artifact:
     prop: str
     zipped: bool  # code: a folder (or file) goes up as a zip
     form: str  # how the S3 location is written back: "uri", "code" or "location"
+    function: bool = False  # a function's code: its requirements.txt is installed with it
 
 
 ARTIFACTS = (
-    Artifact("AWS::Serverless::Function", "CodeUri", True, "uri"),
+    Artifact("AWS::Serverless::Function", "CodeUri", True, "uri", function=True),
     Artifact("AWS::Serverless::LayerVersion", "ContentUri", True, "uri"),
-    Artifact("AWS::Lambda::Function", "Code", True, "code"),
+    Artifact("AWS::Lambda::Function", "Code", True, "code", function=True),
     Artifact("AWS::Lambda::LayerVersion", "Content", True, "code"),
     Artifact("AWS::Serverless::StateMachine", "DefinitionUri", False, "location"),
     Artifact("AWS::StepFunctions::StateMachine", "DefinitionS3Location", False, "location"),
@@ -161,32 +166,60 @@ def _location(form: str, bucket: str, key: str):
 
 
 class Packager:
-    """Rewrites local references in a template to S3 locations, uploading what is missing."""
+    """Rewrites local references in a template to S3 locations, uploading what is missing.
 
-    def __init__(self, base: Path, upload: Callable[[bytes, str], str]):
+    With a `builder`, a function folder holding a requirements.txt goes up with its packages
+    installed for Lambda, as `sam build` leaves it; without one, every folder goes up as is."""
+
+    def __init__(self, base: Path, upload: Callable[[bytes, str], str],
+                 builder: FunctionBuilder | None = None):
         self.base = base
         self.upload = upload  # (content, file extension) -> key in the artifacts bucket
+        self.builder = builder
 
-    def artifact_key(self, where: str, reference: str, zipped: bool) -> str:
+    def source(self, where: str, reference: str, zipped: bool) -> Path:
         source = (self.base / reference).resolve()
         if not source.exists():
             raise DeployError(f"{where} is '{reference}', but {source} does not exist. "
                               f"Fix the path (it is relative to the template's folder).")
         if source.is_dir() and not zipped:
             raise DeployError(f"{where} is '{reference}', a folder; it must name one file.")
+        return source
+
+    def artifact_key(self, where: str, reference: str, zipped: bool) -> str:
+        source = self.source(where, reference, zipped)
         if zipped and (source.is_dir() or not zipfile.is_zipfile(source)):
             return self.upload(zip_bytes(source), ".zip")
         return self.upload(source.read_bytes(), source.suffix)
 
+    def function_key(self, where: str, reference: str, properties: dict,
+                     function_globals: dict) -> str:
+        source = self.source(where, reference, zipped=True)
+        if self.builder is None or not needs_build(source):
+            return self.artifact_key(where, reference, zipped=True)
+        try:
+            platform = platform_of(where, properties, function_globals)
+            with tempfile.TemporaryDirectory(prefix="gluelab-build-") as build:
+                built = self.builder.build(where, source, platform, Path(build) / "function")
+                return self.upload(zip_bytes(built), ".zip")
+        except BuildError as exc:
+            raise DeployError(str(exc)) from exc
+
     def package(self, template: dict, bucket: str) -> dict:
         packaged = copy.deepcopy(template)
+        # SAM's Globals apply to AWS::Serverless::Function only, never to AWS::Lambda::Function.
+        sam_globals = (packaged.get("Globals") or {}).get("Function") or {}
         for logical_id, resource in packaged["Resources"].items():
             properties = resource.get("Properties") or {}
             for artifact in ARTIFACTS:
                 value = properties.get(artifact.prop)
                 if resource.get("Type") == artifact.resource_type and _is_local_reference(value):
                     where = f"{logical_id}.{artifact.prop}"
-                    key = self.artifact_key(where, value, artifact.zipped)
+                    if artifact.function:
+                        function_globals = sam_globals if artifact.prop == "CodeUri" else {}
+                        key = self.function_key(where, value, properties, function_globals)
+                    else:
+                        key = self.artifact_key(where, value, artifact.zipped)
                     properties[artifact.prop] = _location(artifact.form, bucket, key)
         self._package_includes(packaged, bucket)
         return packaged
@@ -260,10 +293,20 @@ def _bucket_for(settings: config.Settings) -> ArtifactsBucket:
     return ArtifactsBucket(s3, f"gluelab-artifacts-{account}-{region}", region)
 
 
+def function_builder(settings: config.Settings) -> FunctionBuilder | None:
+    """What builds function folders with their requirements for the target. None on the local
+    cloud: its Lambda runtime runs handlers with the workshop's own packages (twilio among
+    them), so a local deploy zips each folder as it is and needs no internet."""
+    if settings.is_local:
+        return None
+    return FunctionBuilder(settings.state_dir / "function-packages")
+
+
 def package(path: str | Path, bucket: ArtifactsBucket) -> dict:
     """The template at `path` with its local files uploaded and replaced by S3 locations."""
     source = template_path(path)
-    return Packager(source.parent, bucket.upload).package(load_template(source), bucket.name)
+    packager = Packager(source.parent, bucket.upload, function_builder(config.settings()))
+    return packager.package(load_template(source), bucket.name)
 
 
 # --- deploying ----------------------------------------------------------------------------
