@@ -99,12 +99,15 @@ ReportsTable:
 
 # %% [markdown]
 # An output names the table, for you and for the checks. CloudFormation makes the name up from
-# the stack's name and the resource's, so you never hard-code it.
+# the stack's name and the resource's, so you never hard-code it: give the output the value
+# `!Ref ReportsTable`, which for a table is its name.
 
 # %%
 %%sam Outputs
 ReportsTableName:
+  # BEGIN SOLUTION
   Value: !Ref ReportsTable
+  # END SOLUTION
 
 # %% [markdown]
 # ## Task: add the StoreReport state
