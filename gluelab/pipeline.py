@@ -70,10 +70,16 @@ def commands_of(spec: dict, phase: str) -> list[str]:
 
 def build_environment(bucket: str) -> dict[str, str]:
     """What the build's commands see: this environment, the target's (`gluelab env` for the
-    local cloud), the artifacts bucket, and this Python's tools (aws, cfn-lint) first on PATH."""
+    local cloud), the artifacts bucket, and this Python's tools (aws, cfn-lint) first on PATH.
+
+    For the local cloud also GLUELAB_LOCAL=1, which the buildspec reads (never handler code):
+    the local Lambda runtime runs handlers with this environment's packages, so the build
+    installs no function requirements: that would need the internet, and Lambda's arm64
+    Linux wheels, first on the function's path, would shadow the packages that work here."""
     env = dict(os.environ)
     if config.settings().is_local:
         env.update(config.local_environment())
+        env["GLUELAB_LOCAL"] = "1"
     env["ARTIFACTS_BUCKET"] = bucket
     tools = str(Path(sys.executable).parent)
     env["PATH"] = tools + os.pathsep + env.get("PATH", "")

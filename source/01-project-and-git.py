@@ -120,11 +120,20 @@ def handler(event, context):
     # END SOLUTION
 
 # %% [markdown]
+# The receiver imports `twilio`, but Lambda's Python runtime has only the standard library and
+# boto3, so each function lists its other packages in a `requirements.txt` next to its code,
+# and the build installs them into what goes to Lambda (as `sam build` does).
+
+# %%
+%reference functions/receiver/requirements.txt
+
+# %% [markdown]
 # ## Add the build instructions and the pipeline template
 #
 # These two files are given to you ready-made. `buildspec.yml` tells CodeBuild what to run: an
 # `install` phase that adds cfn-lint to the build container, and a `build` phase that lints the
-# template and packages it. Packaging uploads each code folder to an S3 bucket and writes
+# template, builds the functions in `.aws-sam/build` with the packages their `requirements.txt`
+# lists, and packages the result. Packaging uploads each code folder to an S3 bucket and writes
 # `packaged.yaml`, a copy of the template that points at the uploads. That file is the build's
 # output, and the deploy stage deploys it.
 

@@ -162,6 +162,13 @@ def handler(event, context):
     return send_sms(Client(account_sid, auth_token), number, to, body)
 
 # %% [markdown]
+# Like the receiver, the function imports `twilio`, which Lambda's Python runtime lacks: its
+# `requirements.txt` names it, so the build installs it into the function's package.
+
+# %%
+%reference functions/notify/requirements.txt
+
+# %% [markdown]
 # ## Declare the parameter names in the template
 #
 # Lab 03 declared template parameters for the webhook URL and the auth token. Add the two the
@@ -222,8 +229,9 @@ NotifyFunction:
 # %% [markdown]
 # ## Deploy
 #
-# The deploy packages the new function folder (with the `twilio` package it imports) and adds
-# the function to the `fixit` stack.
+# The deploy packages the new function folder and adds the function to the `fixit` stack. On
+# AWS, `gluelab deploy` installs the packages of its `requirements.txt` into the package first;
+# the local cloud's runtime has them already.
 
 # %% tags=["deploy"]
 outputs = lab.deploy()

@@ -46,7 +46,7 @@ def test_runs_the_phases_in_order_skips_install_and_deploys_the_packaged_templat
     assert lines == [
         "Phase install: skipped (CodeBuild installs the tools in a fresh container; your "
         "workshop environment already has them).",
-        "Phase build: 2 commands succeeded.",
+        "Phase build: 5 commands succeeded.",
         "Artifact: packaged.yaml, handed to the deploy stage.",
         f"Deploy: stack {stack} is CREATE_COMPLETE."]
     assert client("lambda").get_function(FunctionName=outputs["FunctionName"])
@@ -56,6 +56,20 @@ def test_runs_the_phases_in_order_skips_install_and_deploys_the_packaged_templat
     lines.clear()
     run_pipeline(project, stack, echo=lines.append)
     assert lines[-1] == f"Deploy: stack {stack} is CREATE_COMPLETE (no changes)."
+
+
+def test_on_the_local_cloud_a_functions_requirements_are_not_installed(local, project):
+    """The local runtime has the workshop's packages: the build copies the function as it is,
+    offline, and the deployed function imports twilio all the same."""
+    hello = project / "functions" / "hello"
+    (hello / "requirements.txt").write_text("twilio>=9.0,<10\n")
+    (hello / "app.py").write_text("import twilio\n\ndef handler(event, context):\n"
+                                  "    return twilio.__name__\n")
+    outputs = run_pipeline(project, stack_name(), echo=lambda line: None)
+    built = sorted(p.name for p in (project / ".aws-sam" / "build" / "functions" / "hello").iterdir())
+    assert built == ["app.py", "requirements.txt"]
+    reply = client("lambda").invoke(FunctionName=outputs["FunctionName"])
+    assert reply["Payload"].read() == b'"twilio"' and "FunctionError" not in reply
 
 
 def test_a_failing_command_stops_the_pipeline_before_the_deploy(local, project):
@@ -82,7 +96,7 @@ def test_command_line(local, project, capsys):
     stack = stack_name()
     assert main(["pipeline", "run", str(project), "--stack", stack]) == 0
     out = capsys.readouterr().out
-    assert "Phase build: 2 commands succeeded." in out and f"Deploy: stack {stack} is CREATE_COMPLETE." in out
+    assert "Phase build: 5 commands succeeded." in out and f"Deploy: stack {stack} is CREATE_COMPLETE." in out
     assert "FunctionName = " in out
     (project / "buildspec.yml").unlink()
     assert main(["pipeline", "run", str(project), "--stack", stack]) == 1
