@@ -152,8 +152,9 @@ def _sam_transform(template: dict, parameters: dict[str, str]) -> dict:
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.translator.transform import transform
     try:
-        # As CloudFormation does: the translator resolves parameters inside SAM-only properties
-        # (StageName, AutoPublishAlias, ...) from the given values, then the defaults.
+        # As CloudFormation does: the translator resolves parameters in the properties it must
+        # read itself (an Api's Auth, AutoPublishAlias, policy templates, ...) from the given
+        # values, then the defaults.
         return transform(template, dict(parameters), _ManagedPolicies())
     except InvalidDocumentException as exc:
         details = " ".join([exc.message] + [cause.message for cause in exc.causes])
