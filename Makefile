@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml scripts/bootstrap.py
 lab: $(STAMP)
 	$(BIN)/gluelab lab $(LAB_ARGS)
 
+# Tests run in up to four processes: most of their time is waiting on notebooks and the cloud.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(TEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 $(TEST_ARGS)
 
 notebooks: $(STAMP)
 	$(BIN)/gluelab notebooks build

@@ -6,6 +6,7 @@ target never touches lab code.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -95,7 +96,12 @@ def session() -> boto3.Session:
 
 def client(service: str):
     """A boto3 client for the active target; locally it talks HTTP to the local cloud."""
-    s = settings()
+    return _client(service, settings())
+
+
+@functools.lru_cache(maxsize=64)
+def _client(service: str, s: Settings):
+    # Building a client costs 0.1-0.3 s; checks and labs ask for the same few many times.
     if s.is_local:
         return session().client(service, endpoint_url=s.endpoint)
     return session().client(service)

@@ -251,8 +251,11 @@ class ArtifactsBucket:
     def for_account(cls) -> "ArtifactsBucket":
         return _bucket_for(config.settings())
 
-    def ensure(self) -> None:
-        if self.ready:
+    def ensure(self, recheck: bool = False) -> None:
+        """Create the bucket if missing. Checked once per process unless `recheck`: a tool that
+        uploads on its own (the pipeline's `aws cloudformation package`) cannot recreate a bucket
+        that `gluelab teardown` deleted in the meantime."""
+        if self.ready and not recheck:
             return
         try:
             self.s3.head_bucket(Bucket=self.name)

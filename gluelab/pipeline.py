@@ -108,7 +108,7 @@ def run_pipeline(project: str | Path, stack: str, echo: Callable[[str], None] = 
     project = Path(project).resolve()
     spec = read_buildspec(project)
     bucket = ArtifactsBucket.for_account()
-    bucket.ensure()
+    bucket.ensure(recheck=True)
     env = build_environment(bucket.name)
     for phase in PHASES:
         commands = commands_of(spec, phase)

@@ -21,6 +21,17 @@ def notebook_env(cloud, workspace: Path) -> dict[str, str]:
     return {**os.environ, **cloud.env(), "GLUELAB_WORKSPACE": str(workspace)}
 
 
+@pytest.fixture(scope="module")
+def notebook_cloud(tmp_path_factory):
+    """A local cloud of the notebooks' own: lab 15 ends with a teardown of everything."""
+    from gluelab.cloud import process
+    from tests.conftest import CloudHandle, free_port
+    handle = CloudHandle(tmp_path_factory.mktemp("notebook-cloud"), free_port())
+    process.start(handle.settings, quiet=True)
+    yield handle
+    process.stop(handle.settings)
+
+
 def silent_checks(path: Path, env: dict[str, str], cwd: Path) -> list[str]:
     """Run a lab as shipped; the ids of `check` cells that did NOT raise (i.e. leaks)."""
     nb = notebooks.execute(nbformat.read(path, as_version=4), cwd=cwd, env=env, allow_errors=True)
@@ -117,18 +128,18 @@ def test_bad_source_says_where_and_what(tmp_path, text, message):
     assert message in str(caught.value)
 
 
-def test_every_check_cell_fails_in_the_labs_as_shipped(cloud, tmp_path):
-    env = notebook_env(cloud, tmp_path)
+def test_every_check_cell_fails_in_the_labs_as_shipped(notebook_cloud, tmp_path):
+    env = notebook_env(notebook_cloud, tmp_path)
     labs = sorted((ROOT / "labs").glob("*.ipynb"))
     assert labs
     assert {lab.name: silent_checks(lab, env, tmp_path) for lab in labs} == {lab.name: [] for lab in labs}
 
 
-def test_leak_check_catches_a_lab_that_leaks_its_solution(cloud, tmp_path):
+def test_leak_check_catches_a_lab_that_leaks_its_solution(notebook_cloud, tmp_path):
     shutil.copy(FIXTURES / "91-leaky.py", tmp_path)
     lab, _ = notebooks.render(notebooks.LabSource(tmp_path / "91-leaky.py"))
     nbformat.write(lab, tmp_path / "91-leaky.ipynb")
-    assert silent_checks(tmp_path / "91-leaky.ipynb", notebook_env(cloud, tmp_path), tmp_path) == [
+    assert silent_checks(tmp_path / "91-leaky.ipynb", notebook_env(notebook_cloud, tmp_path), tmp_path) == [
         "91-leaky-003"]
 
 
@@ -138,12 +149,12 @@ def run_nbval(cloud, workspace: Path, *args: str) -> subprocess.CompletedProcess
         cwd=ROOT, env=notebook_env(cloud, workspace), capture_output=True, text=True, timeout=300)
 
 
-def test_solutions_reproduce_their_stored_outputs(cloud, tmp_path):
-    result = run_nbval(cloud, tmp_path, "--nbval", "--nbval-sanitize-with",
+def test_solutions_reproduce_their_stored_outputs(notebook_cloud, tmp_path):
+    result = run_nbval(notebook_cloud, tmp_path, "--nbval", "--nbval-sanitize-with",
                        "tests/nbval-sanitize.cfg", "solutions/")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_labs_run_with_only_their_blank_and_check_cells_failing(cloud, tmp_path):
-    result = run_nbval(cloud, tmp_path, "--nbval-lax", "labs/")
+def test_labs_run_with_only_their_blank_and_check_cells_failing(notebook_cloud, tmp_path):
+    result = run_nbval(notebook_cloud, tmp_path, "--nbval-lax", "labs/")
     assert result.returncode == 0, result.stdout + result.stderr
