@@ -14,6 +14,8 @@ pytestmark = pytest.mark.cloud
 
 # Fetch fails (no such table), is retried once, fails again and is caught; the Parallel's
 # Fail branch is caught by the Parallel's Catch; the execution then ends in a Fail state.
+# The failing branch waits a second first: a failed branch cancels the others, and without the
+# pause whether Ok had run yet was a race.
 CAUGHT_MACHINE = {
     "StartAt": "Prepare",
     "States": {
@@ -25,7 +27,9 @@ CAUGHT_MACHINE = {
                   "Next": "Done"},
         "Fanout": {"Type": "Parallel", "Next": "Done",
                    "Branches": [
-                       {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "NoCompanyFound"}}},
+                       {"StartAt": "Pause", "States": {
+                           "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Boom"},
+                           "Boom": {"Type": "Fail", "Error": "NoCompanyFound"}}},
                        {"StartAt": "Ok", "States": {"Ok": {"Type": "Pass", "End": True}}}],
                    "Catch": [{"ErrorEquals": ["NoCompanyFound"], "Next": "Apologise"}]},
         "Apologise": {"Type": "Pass", "Next": "Failed"},
@@ -58,7 +62,8 @@ def test_failed_then_caught_execution_colours_the_right_states(local, caught_run
     name, _, execution = caught_run
     diagram = executions.machine_diagram(name, execution)
     assert diagram.outcomes == {
-        "Prepare": "succeeded", "Fetch": "caught", "Fanout": "caught", "Boom": "failed",
+        "Prepare": "succeeded", "Fetch": "caught", "Fanout": "caught", "Pause": "succeeded",
+        "Boom": "failed",
         "Ok": "succeeded", "Apologise": "succeeded", "Failed": "failed", "Done": "not taken"}
     assert "  class s_Fanout,s_Fetch caught" in diagram.mermaid()
     fetch = graph.state_io(executions.fetch_history(execution), "Fetch")
@@ -69,7 +74,7 @@ def test_execution_list_and_history_table(local, caught_run):
     name, _, execution = caught_run
     listed = executions.executions(name).records()
     assert [(r["execution"], r["status"]) for r in listed] == [("run-1", "FAILED")]
-    assert 0.9 < listed[0]["duration s"] < 10  # includes the one-second retry interval
+    assert 1.9 < listed[0]["duration s"] < 11  # the one-second retry interval and pause
     table = executions.history_table(executions.fetch_history(execution))
     rows = table.records()
     failed = [r for r in rows if r["type"] == "TaskFailed"]
@@ -148,10 +153,10 @@ def test_ledger_totals_match_known_invocations_and_executions(local, caught_run)
     assert use.gb_seconds == pytest.approx(expected_gb_s)
     # 7 states entered (Prepare, Fetch, Fanout, Boom, Ok, Apologise, Failed) + Fetch's one retry
     assert used.state_machines[name].executions == 1
-    assert used.state_machines[name].transitions == 8
+    assert used.state_machines[name].transitions == 9
     projection = used.project(reports_run=2, reports_per_day=100, days=30)
     scale = 100 * 30 / 2
-    assert projection.subtotal("Step Functions") == pytest.approx(8 * scale / 1000 * 0.025)
+    assert projection.subtotal("Step Functions") == pytest.approx(9 * scale / 1000 * 0.025)
     assert projection.subtotal("Twilio") == pytest.approx((3000 + 6 * scale) * cost.TWILIO_SMS_US_2025)
     compute = next(l for l in projection.lines if l.item == "compute")
     assert compute.usd == pytest.approx(expected_gb_s * scale * cost.PRICES_2025.lambda_per_gb_second)
