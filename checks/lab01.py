@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import subprocess
 
+from checks.fixit import STACK, stack
 from checks.runner import Context, check_for
 from gluelab import config
 from gluelab.templates import validate
-
-STACK = "fixit"
 
 
 def _git(ctx: Context, *args: str) -> subprocess.CompletedProcess:
@@ -44,14 +43,9 @@ def template_valid(ctx: Context) -> str:
            hint="Run the cell under \"Deploy through the pipeline\" and read the phase that "
                 "failed; fix the file it names and run it again.")
 def deployed(ctx: Context) -> str:
-    cfn = config.client("cloudformation")
-    try:
-        stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-    except cfn.exceptions.ClientError:
-        raise AssertionError(f"there is no stack {STACK} yet") from None
-    status = stack["StackStatus"]
+    status = stack(f"there is no stack {STACK} yet")["StackStatus"]
     assert status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"), f"the stack is {status}"
-    resources = cfn.describe_stack_resources(StackName=STACK)["StackResources"]
+    resources = config.client("cloudformation").describe_stack_resources(StackName=STACK)["StackResources"]
     assert any(r["LogicalResourceId"] == "ReceiverFunction" for r in resources), \
         "the stack has no ReceiverFunction"
     return status

@@ -1,6 +1,7 @@
 """Lab 02b "Configure Twilio": a text from the handset reaches the receiver, the reply comes back."""
 from __future__ import annotations
 
+from checks.fixit import output
 from checks.runner import Context, check_for
 from gluelab import config, twilio_local
 
@@ -8,14 +9,8 @@ PARAMETER = "/fixit/twilio/webhook_url"
 
 
 def _webhook_url() -> str:
-    cfn = config.client("cloudformation")
-    try:
-        stack = cfn.describe_stacks(StackName="fixit")["Stacks"][0]
-    except cfn.exceptions.ClientError:
-        raise AssertionError("there is no stack fixit: run this lab's restore cell") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    assert "WebhookUrl" in outputs, "the stack has no WebhookUrl output: run lab 02 first"
-    return outputs["WebhookUrl"]
+    return output("WebhookUrl", "there is no stack fixit: run this lab's restore cell",
+                  "the stack has no WebhookUrl output: run lab 02 first")
 
 
 @check_for("02b", "The Fixit number's SMS webhook is your WebhookUrl, stored in Parameter Store too",

@@ -2,31 +2,21 @@
 from __future__ import annotations
 
 import uuid
-from xml.etree import ElementTree
 
 import requests
 from twilio.request_validator import RequestValidator
 
+from checks.fixit import output, stack_outputs, twiml_messages
 from checks.runner import Context, check_for
 from gluelab import config, twilio_local
 
 HANDSET = "+393330000003"
-
-
-def _outputs() -> dict[str, str]:
-    cfn = config.client("cloudformation")
-    try:
-        stack = cfn.describe_stacks(StackName="fixit")["Stacks"][0]
-    except cfn.exceptions.ClientError:
-        raise AssertionError("there is no stack fixit: run this lab's restore cell") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    assert "WebhookUrl" in outputs, "the stack has no WebhookUrl output: run lab 02 first"
-    return outputs
+NO_STACK = "there is no stack fixit: run this lab's restore cell"
 
 
 def _post(body: str, signed: bool = True) -> tuple[requests.Response, str]:
     """POST a text to the webhook as Twilio would (signed with the account's token), or forged."""
-    url = _outputs()["WebhookUrl"]
+    url = output("WebhookUrl", NO_STACK, "the stack has no WebhookUrl output: run lab 02 first")
     creds = twilio_local.credentials()
     sid = "SM" + uuid.uuid4().hex
     params = {"Body": body, "From": HANDSET, "To": creds.phone_number, "MessageSid": sid,
@@ -38,10 +28,7 @@ def _post(body: str, signed: bool = True) -> tuple[requests.Response, str]:
 
 def _message(reply: requests.Response) -> str:
     assert reply.status_code == 200, f"the webhook answered {reply.status_code}: {reply.text[:200]}"
-    try:
-        messages = [m.text or "" for m in ElementTree.fromstring(reply.content).iter("Message")]
-    except ElementTree.ParseError:
-        raise AssertionError(f"the answer is not TwiML: {reply.text[:200]!r}") from None
+    messages = twiml_messages(reply.text)
     assert messages, "the TwiML has no <Message>"
     return messages[0]
 
@@ -53,7 +40,7 @@ def _message(reply: requests.Response) -> str:
 def forged_refused(ctx: Context) -> str:
     reply, sid = _post("LIFT forged by the lab 03 check", signed=False)
     assert reply.status_code == 403, f"the forged request got {reply.status_code}: {reply.text[:200]}"
-    machine = _outputs().get("StateMachineArn")
+    machine = stack_outputs(NO_STACK).get("StateMachineArn")
     if machine:  # from lab 06 on, a refused request must not start the workflow
         executions = config.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
         assert sid not in [e["name"] for e in executions], "the forged request started a workflow"

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
+from checks.fixit import STACK, failure_of, finished, history_events, physical_id, texts_to
 from checks.runner import Context, check_for
-from gluelab import config, executions, twilio_local
-from gluelab.lab import STACK
+from gluelab import config
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone.
 TEST_HANDSET = "+447700900505"
@@ -15,32 +14,8 @@ _run: dict = {}
 
 
 def state_machine_arn() -> str:
-    cloudformation = config.client("cloudformation")
-    try:
-        return cloudformation.describe_stack_resource(
-            StackName=STACK, LogicalResourceId="FixitStateMachine")["StackResourceDetail"]["PhysicalResourceId"]
-    except cloudformation.exceptions.ClientError:
-        raise AssertionError(f"the stack {STACK} has no FixitStateMachine: run its %%sam cell "
-                             "and deploy") from None
-
-
-def finished(execution_arn: str, timeout_s: float = 30) -> dict:
-    sfn = config.client("stepfunctions")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        execution = sfn.describe_execution(executionArn=execution_arn)
-        if execution["status"] != "RUNNING" or time.monotonic() > deadline:
-            return execution
-        time.sleep(0.1)
-
-
-def failure_of(execution_arn: str) -> str:
-    events = executions.fetch_history(execution_arn)["events"]
-    for event in reversed(events):
-        for key, value in event.items():
-            if key.endswith("EventDetails") and isinstance(value, dict) and "error" in value:
-                return f"{value['error']}: {value.get('cause', '')}"[:400]
-    return "no error recorded"
+    return physical_id("FixitStateMachine",
+                       f"the stack {STACK} has no FixitStateMachine: run its %%sam cell and deploy")
 
 
 def run_once() -> dict:
@@ -52,7 +27,7 @@ def run_once() -> dict:
                   "receivedAt": "2025-06-01T09:30:00+00:00"}
         arn = config.client("stepfunctions").start_execution(
             stateMachineArn=state_machine_arn(), name=name, input=json.dumps(report))["executionArn"]
-        _run.update(arn=arn, name=name, execution=finished(arn))
+        _run.update(arn=arn, name=name, execution=finished(arn, timeout_s=30))
     return _run
 
 
@@ -63,7 +38,7 @@ def succeeds(ctx: Context) -> str:
     _run.clear()
     run = run_once()
     status = run["execution"]["status"]
-    assert status == "SUCCEEDED", f"the execution ended {status}: {failure_of(run['arn'])}"
+    assert status == "SUCCEEDED", f"the execution ended {status}: {failure_of(run['execution'])}"
     return ""
 
 
@@ -72,7 +47,7 @@ def succeeds(ctx: Context) -> str:
                 "${NotifyFunctionArn}.")
 def history_shows_task(ctx: Context) -> str:
     run = run_once()
-    events = executions.fetch_history(run["arn"])["events"]
+    events = history_events(run["execution"])
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
     assert "NotifyReporter" in entered, f"Task states entered: {entered or 'none'}"
     scheduled = [e["lambdaFunctionScheduledEventDetails"]["resource"] for e in events
@@ -88,7 +63,7 @@ def history_shows_task(ctx: Context) -> str:
                 "$.reportId and $.text; `to` comes from $.reporter.")
 def one_sms(ctx: Context) -> str:
     run = run_once()
-    texts = [m.body for m in twilio_local.messages(to=TEST_HANDSET, limit=200) if run["name"] in m.body]
+    texts = [text for text in texts_to(TEST_HANDSET) if run["name"] in text]
     assert len(texts) == 1, (f"{len(texts)} texts to {TEST_HANDSET} mention the report "
                              f"{run['name']}, not 1")
     assert "LIFT" in texts[0] and "Via Roma 12" in texts[0], (

@@ -5,9 +5,9 @@ import time
 
 import requests
 
+from checks.fixit import STACK, messages_to, physical_id
 from checks.runner import Context, check_for
 from gluelab import config, twilio_local
-from gluelab.lab import STACK
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone.
 TEST_HANDSET = "+447700900606"
@@ -15,12 +15,7 @@ _run: dict = {}
 
 
 def state_machine_arn() -> str:
-    cloudformation = config.client("cloudformation")
-    try:
-        return cloudformation.describe_stack_resource(
-            StackName=STACK, LogicalResourceId="FixitStateMachine")["StackResourceDetail"]["PhysicalResourceId"]
-    except cloudformation.exceptions.ClientError:
-        raise AssertionError(f"the stack {STACK} has no FixitStateMachine: restore lab 05") from None
+    return physical_id("FixitStateMachine", f"the stack {STACK} has no FixitStateMachine: restore lab 05")
 
 
 def executions_named(machine: str, name: str) -> list[dict]:
@@ -78,7 +73,7 @@ def idempotent(ctx: Context) -> str:
 def reporter_texted(ctx: Context) -> str:
     run = run_once()
     for _ in range(100):
-        texts = [m.body for m in twilio_local.messages(to=TEST_HANDSET, limit=50)
+        texts = [m.body for m in messages_to(TEST_HANDSET)
                  if run["sid"] in m.body and m.from_ == twilio_local.credentials().phone_number]
         workflow_texts = [t for t in texts if not t.startswith("Thanks!")]
         if workflow_texts:

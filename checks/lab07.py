@@ -3,21 +3,15 @@ from __future__ import annotations
 
 import json
 
+from checks.fixit import STACK, output
 from checks.runner import Context, check_for
 from gluelab import config
-from gluelab.lab import STACK, reference_text
+from gluelab.lab import reference_text
 
 
 def companies_table() -> str:
-    cloudformation = config.client("cloudformation")
-    try:
-        stack = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
-    except cloudformation.exceptions.ClientError:
-        raise AssertionError(f"there is no stack {STACK}: run the restore and deploy cells") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    assert "CompaniesTableName" in outputs, (
-        f"the stack {STACK} has no output CompaniesTableName: add it and deploy")
-    return outputs["CompaniesTableName"]
+    return output("CompaniesTableName", f"there is no stack {STACK}: run the restore and deploy cells",
+                  f"the stack {STACK} has no output CompaniesTableName: add it and deploy")
 
 
 @check_for("07", "The Companies table exists, keyed by id, with a ByCategory index keyed by category",

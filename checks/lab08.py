@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from checks.fixit import STACK, invoke, physical_id
 from checks.runner import Context, check_for
 from gluelab.config import client
 
-STACK = "fixit"
 # (report, company expected): the city first, then the first by name.
 SAMPLES = [
     ({"category": "LIFT", "city": "Roma"}, "Elevatori Capitale"),
@@ -18,29 +18,15 @@ SAMPLES = [
 ]
 
 
-def physical_name(logical_id: str) -> str:
-    """The name CloudFormation gave a resource of the fixit stack; a plain-words error if none."""
-    cloudformation = client("cloudformation")
-    try:
-        detail = cloudformation.describe_stack_resource(
-            StackName=STACK, LogicalResourceId=logical_id)["StackResourceDetail"]
-    except cloudformation.exceptions.ClientError as exc:
-        raise AssertionError(f"the stack {STACK} has no {logical_id} "
-                             f"({exc.response['Error']['Message']})") from None
-    return detail["PhysicalResourceId"]
-
-
-def invoke(function: str, payload: dict) -> tuple[str | None, dict]:
-    """(FunctionError or None, parsed payload) of one synchronous invocation."""
-    reply = client("lambda").invoke(FunctionName=function, Payload=json.dumps(payload))
-    return reply.get("FunctionError"), json.loads(reply["Payload"].read() or b"null")
+def arrange_function() -> str:
+    return physical_id("ArrangeFunction", f"the stack {STACK} has no ArrangeFunction", say_why=True)
 
 
 @check_for("08", "ArrangeFunction is deployed with the table and index names",
            hint="Fill in the ArrangeFunction cell (COMPANIES_TABLE: !Ref CompaniesTable, "
                 "COMPANIES_INDEX: ByCategory), run it, then run the deploy cell.")
 def deployed(ctx: Context) -> str:
-    name = physical_name("ArrangeFunction")
+    name = arrange_function()
     variables = client("lambda").get_function_configuration(FunctionName=name).get(
         "Environment", {}).get("Variables", {})
     missing = sorted({"COMPANIES_TABLE", "COMPANIES_INDEX"} - set(variables))
@@ -55,7 +41,7 @@ def deployed(ctx: Context) -> str:
                 "the reporter's (compare lower-cased), and return the one with the smallest name; "
                 "return {companyId, company, phone, city} from the handler. Redeploy after editing.")
 def expected_companies(ctx: Context) -> str:
-    name = physical_name("ArrangeFunction")
+    name = arrange_function()
     for report, company in SAMPLES:
         error, payload = invoke(name, report)
         assert error is None, (f"{json.dumps(report)} failed with "
@@ -72,7 +58,7 @@ def expected_companies(ctx: Context) -> str:
            hint="Raise NoCompanyFound (the class defined in app.py, not a ValueError or a "
                 "returned message) when no item has the category.")
 def typed_error(ctx: Context) -> str:
-    error, payload = invoke(physical_name("ArrangeFunction"), {"category": "GAS", "city": "Roma"})
+    error, payload = invoke(arrange_function(), {"category": "GAS", "city": "Roma"})
     assert error is not None, f"the invocation succeeded and returned {json.dumps(payload)}"
     assert payload.get("errorType") == "NoCompanyFound", (
         f"the error type is {payload.get('errorType')!r} ({payload.get('errorMessage')})")

@@ -2,21 +2,17 @@
 recovers; an unserved category ends in NoCompanyForCategory after the reporter's apology."""
 from __future__ import annotations
 
-import json
-
-from checks.lab08 import physical_name
-from checks.lab09 import (entered_states, history_events, run_workflow, sample_report,
-                          state_machine_arn, succeeded, texts_to)
+from checks.fixit import (deployed_states, entered_states, history_events, run_workflow,
+                          sample_report, succeeded, texts_to)
+from checks.lab08 import arrange_function
 from checks.runner import Context, check_for
 from gluelab import faults
-from gluelab.config import client
 
 FALLBACK_ERROR = "Lambda.ServiceException"  # injected when the retrier matches States.ALL
 
 
 def arrange_retriers() -> list[dict]:
-    described = client("stepfunctions").describe_state_machine(stateMachineArn=state_machine_arn())
-    states = json.loads(described["definition"])["States"]
+    states = deployed_states()
     assert "Arrange" in states, f"the deployed definition has no Arrange state ({', '.join(states)})"
     retriers = states["Arrange"].get("Retry", [])
     assert retriers, "the deployed Arrange state has no Retry"
@@ -34,7 +30,7 @@ def retried_and_recovered(ctx: Context) -> str:
     assert attempts >= 1, f"the retrier for {error} allows MaxAttempts {attempts}: no retry at all"
     if not ctx.settings.is_local:  # only the local cloud can fail a function on purpose
         return f"Arrange retries {error} up to {attempts} times (not injected on AWS)"
-    faults.fail_next(physical_name("ArrangeFunction"), 1, error_type=error)
+    faults.fail_next(arrange_function(), 1, error_type=error)
     try:
         execution = run_workflow(sample_report("10", category="WATER", city="Milano"))
     finally:

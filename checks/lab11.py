@@ -1,18 +1,10 @@
 """Lab 11 "Notify in parallel": both texts are sent by the branches of the Parallel state."""
 from __future__ import annotations
 
-from checks.lab09 import entered_states, history_events, run_workflow, sample_report, succeeded
+from checks.fixit import entered_states, history_events, run_workflow, sample_report, sent, succeeded
 from checks.runner import Context, check_for
-from gluelab import twilio_local
 
 COMPANY_PHONE = "+15555550112"  # Elevatori Capitale, the lift company in Roma
-
-
-def sent(sid) -> tuple[str, str]:
-    """(to, body) of a message the Twilio account sent, by SID."""
-    assert isinstance(sid, str) and sid.startswith("SM"), f"{sid!r} is not a message SID"
-    message = twilio_local.rest_client().messages(sid).fetch()
-    return message.to, message.body
 
 
 @check_for("11", "Both texts are sent and their SIDs are in messages, the company's first",

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from checks.lab09 import run_workflow, sample_report, state_machine_arn, succeeded
-from checks.lab11 import COMPANY_PHONE, sent
+from checks.fixit import deployed_states, run_workflow, sample_report, sent, succeeded
+from checks.lab11 import COMPANY_PHONE
 from checks.runner import Context, check_for
-from gluelab.config import client
 
 COMPANY = "Elevatori Capitale"  # the lift company in Roma
 FIELDS = ("id", "category", "text", "city", "reporter", "company", "companyPhone",
@@ -58,8 +57,7 @@ def output_is_the_report(ctx: Context) -> str:
            hint="Add a state named Glue with \"Type\": \"Pass\" and its Parameters, make it "
                 "Notify's Next, and deploy again.")
 def glue_is_a_pass_state(ctx: Context) -> str:
-    described = client("stepfunctions").describe_state_machine(stateMachineArn=state_machine_arn())
-    states = json.loads(described["definition"])["States"]
+    states = deployed_states()
     assert "Glue" in states, f"the deployed definition has no Glue state ({', '.join(states)})"
     assert states["Glue"].get("Type") == "Pass", f"Glue is a {states['Glue'].get('Type')} state"
     assert states.get("Notify", {}).get("Next") == "Glue", "Notify does not go on to Glue"

@@ -7,9 +7,8 @@ import uuid
 
 import requests
 
+from checks.fixit import stack_outputs, stored_report, succeeded, text_fixit
 from checks.lab12 import check_document
-from checks.lab13 import stack_outputs, stored_report, text_fixit
-from checks.lab09 import succeeded
 from checks.runner import Context, check_for
 from gluelab.config import client
 
@@ -39,10 +38,16 @@ def check_user_token(outputs: dict[str, str]) -> str:
     return reply["AuthenticationResult"]["IdToken"]
 
 
+def request_report(outputs: dict[str, str], report_id: str, token: str | None) -> requests.Response:
+    """GET /reports/{id} with `token` as the Authorization header (none if None)."""
+    headers = {"Authorization": token} if token else {}
+    return requests.get(api(outputs) + f"reports/{report_id}", headers=headers, timeout=TIMEOUT_S)
+
+
 def get_report(outputs: dict[str, str], report_id: str) -> requests.Response:
     """GET /reports/{id}, signed in when the app has a user pool (after lab 15)."""
-    headers = {"Authorization": check_user_token(outputs)} if "UserPoolId" in outputs else {}
-    return requests.get(api(outputs) + f"reports/{report_id}", headers=headers, timeout=TIMEOUT_S)
+    return request_report(outputs, report_id,
+                          check_user_token(outputs) if "UserPoolId" in outputs else None)
 
 
 def json_of(answer: requests.Response):
@@ -50,6 +55,13 @@ def json_of(answer: requests.Response):
         return answer.json()
     except ValueError:
         raise AssertionError(f"the answer ({answer.status_code}) is not JSON: {answer.text[:200]!r}") from None
+
+
+def served(outputs: dict[str, str], report_id: str, status: int):
+    """The JSON body of GET /reports/{report_id}, which must answer `status`."""
+    answer = get_report(outputs, report_id)
+    assert answer.status_code == status, f"the API answered {answer.status_code}: {answer.text[:200]!r}"
+    return json_of(answer)
 
 
 @check_for("14", "GET /reports/{id} answers 200 with the stored report",
@@ -63,9 +75,7 @@ def serves_a_report(ctx: Context) -> str:
     report = {"id": f"check14-{uuid.uuid4().hex[:12]}", "category": "DOOR", "status": "ASSIGNED",
               "summary": "DOOR problem: front door lock broken (assigned to Porte Sicure)"}
     client("dynamodb").put_item(TableName=table, Item={k: {"S": v} for k, v in report.items()})
-    answer = get_report(outputs, report["id"])
-    assert answer.status_code == 200, f"the API answered {answer.status_code}: {answer.text[:200]!r}"
-    body = json_of(answer)
+    body = served(outputs, report["id"], 200)
     assert body == report, f"the API served {json.dumps(body)[:200]}, not the stored report"
     return "200 with the stored item as JSON"
 
@@ -76,10 +86,8 @@ def serves_a_report(ctx: Context) -> str:
 def unknown_is_404(ctx: Context) -> str:
     outputs = stack_outputs()
     report_id = f"check14-missing-{uuid.uuid4().hex[:8]}"
-    answer = get_report(outputs, report_id)
-    assert answer.status_code == 404, f"the API answered {answer.status_code}: {answer.text[:200]!r}"
+    body = served(outputs, report_id, 404)
     expected = {"message": f"No report with id {report_id}."}
-    body = json_of(answer)
     assert body == expected, f"the 404's body is {body}, expected {expected}"
     return "404 with the id in the message"
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import requests
-
-from checks.lab13 import stack_outputs
-from checks.lab14 import TIMEOUT_S, api, check_user_token
+from checks.fixit import stack_outputs
+from checks.lab14 import check_user_token, request_report
 from checks.runner import Context, check_for
 from gluelab.config import client
 
@@ -30,10 +28,13 @@ def a_report(outputs: dict[str, str]) -> str:
     return report_id
 
 
-def status(outputs: dict[str, str], report_id: str, token: str | None) -> int:
-    headers = {"Authorization": token} if token else {}
-    return requests.get(api(outputs) + f"reports/{report_id}", headers=headers,
-                        timeout=TIMEOUT_S).status_code
+def answers(expected: int, token_for, sent: str) -> str:
+    """Check that GET /reports/{id} of a fresh report answers `expected` with the token
+    `token_for(outputs)` (None: no Authorization header); `sent` says what was sent."""
+    outputs = auth_outputs()
+    code = request_report(outputs, a_report(outputs), token_for(outputs)).status_code
+    assert code == expected, f"the API answered {code} to {sent}"
+    return str(expected)
 
 
 @check_for("15", "Without a token, GET /reports/{id} answers 401",
@@ -41,27 +42,18 @@ def status(outputs: dict[str, str], report_id: str, token: str | None) -> int:
                 "!GetAtt UserPool.Arn, give the GetReport event Auth: {Authorizer: "
                 "CognitoAuthorizer}, and deploy again.")
 def no_token(ctx: Context) -> str:
-    outputs = auth_outputs()
-    code = status(outputs, a_report(outputs), None)
-    assert code == 401, f"the API answered {code} to a request without a token"
-    return "401"
+    return answers(401, lambda outputs: None, "a request without a token")
 
 
 @check_for("15", "With a forged token, GET /reports/{id} answers 401",
            hint="The route must use the Cognito authorizer (Auth: {Authorizer: CognitoAuthorizer} "
                 "on the GetReport event), which checks the token's signature.")
 def forged_token(ctx: Context) -> str:
-    outputs = auth_outputs()
-    code = status(outputs, a_report(outputs), FORGED)
-    assert code == 401, f"the API answered {code} to a forged token"
-    return "401"
+    return answers(401, lambda outputs: FORGED, "a forged token")
 
 
 @check_for("15", "With a signed-in user's ID token, GET /reports/{id} answers 200",
            hint="The authorizer's UserPoolArn must be the Fixit user pool's (!GetAtt UserPool.Arn) "
                 "and the app client must allow ALLOW_USER_PASSWORD_AUTH; deploy again.")
 def valid_token(ctx: Context) -> str:
-    outputs = auth_outputs()
-    code = status(outputs, a_report(outputs), check_user_token(outputs))
-    assert code == 200, f"the API answered {code} to a valid ID token"
-    return "200"
+    return answers(200, check_user_token, "a valid ID token")
