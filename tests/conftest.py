@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -17,13 +19,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def running_cloud(state_dir: Path) -> Iterator["CloudHandle"]:
+    """A local cloud process of its own on a free port, stopped on leaving the block."""
+    handle = CloudHandle(state_dir, free_port())
+    process.start(handle.settings, quiet=True)
+    try:
+        yield handle
+    finally:
+        process.stop(handle.settings)
+
+
+def use_cloud(handle: "CloudHandle", monkeypatch) -> "CloudHandle":
+    """Point gluelab.client() and subprocesses at `handle`'s cloud for the current test."""
+    for key, value in handle.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return handle
+
+
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory) -> "CloudHandle":
     """One local cloud process for the whole test session (started once, stopped at the end)."""
-    handle = CloudHandle(tmp_path_factory.mktemp("cloud-state"), free_port())
-    process.start(handle.settings, quiet=True)
-    yield handle
-    process.stop(handle.settings)
+    with running_cloud(tmp_path_factory.mktemp("cloud-state")) as handle:
+        yield handle
 
 
 class CloudHandle:
@@ -58,9 +79,4 @@ class CloudHandle:
 @pytest.fixture
 def local(cloud, monkeypatch) -> "CloudHandle":
     """Use inside a test: gluelab.client() and subprocesses talk to the session's local cloud."""
-    for key, value in cloud.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return cloud
+    return use_cloud(cloud, monkeypatch)

@@ -13,6 +13,7 @@ import pytest
 from gluelab import notebooks
 from gluelab.cli import main
 from gluelab.config import ROOT
+from tests.conftest import running_cloud
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 
@@ -24,12 +25,8 @@ def notebook_env(cloud, workspace: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def notebook_cloud(tmp_path_factory):
     """A local cloud of the notebooks' own: lab 15 ends with a teardown of everything."""
-    from gluelab.cloud import process
-    from tests.conftest import CloudHandle, free_port
-    handle = CloudHandle(tmp_path_factory.mktemp("notebook-cloud"), free_port())
-    process.start(handle.settings, quiet=True)
-    yield handle
-    process.stop(handle.settings)
+    with running_cloud(tmp_path_factory.mktemp("notebook-cloud")) as handle:
+        yield handle
 
 
 def silent_checks(path: Path, env: dict[str, str], cwd: Path) -> list[str]:

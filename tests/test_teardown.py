@@ -12,11 +12,10 @@ import pytest
 
 from gluelab import teardown as gluelab_teardown
 from gluelab.cli import main
-from gluelab.cloud import process
 from gluelab.config import client
 from gluelab.deploy import deploy
 from gluelab.teardown import inventory, teardown
-from tests.conftest import CloudHandle, free_port
+from tests.conftest import running_cloud, use_cloud
 
 EXTRA_TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"
@@ -53,20 +52,13 @@ KEEP_TEMPLATE = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 
 @pytest.fixture(scope="module")
 def private_cloud(tmp_path_factory):
-    handle = CloudHandle(tmp_path_factory.mktemp("teardown-cloud"), free_port())
-    process.start(handle.settings, quiet=True)
-    yield handle
-    process.stop(handle.settings)
+    with running_cloud(tmp_path_factory.mktemp("teardown-cloud")) as handle:
+        yield handle
 
 
 @pytest.fixture
 def target(private_cloud, monkeypatch):
-    for key, value in private_cloud.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return private_cloud
+    return use_cloud(private_cloud, monkeypatch)
 
 
 @pytest.fixture
