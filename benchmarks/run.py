@@ -205,6 +205,19 @@ def write_report(results: dict[str, float]) -> None:
         target = targets.get(name)
         verdict = "" if target is None else ("yes" if value <= target else "no")
         lines.append(f"| {name} | {value} | {'' if target is None else f'<= {target}'} | {verdict} |")
+    lines += ["", "What the figures mean:", "",
+              "- *start to ready*: `gluelab cloud start` until the endpoint answers, fresh state folder.",
+              "- *invoke*: `lambda.invoke` over HTTP of a one-line Python handler; *cold* is the first call",
+              "  of a new function (a new worker process), *warm* the calls after it. The overhead is warm",
+              "  invoke minus calling the same handler in-process.",
+              "- *deploy*: `gluelab deploy` of the reference app in `infra/` (19 resources) from a process",
+              "  that has deployed before (a notebook kernel after its first deploy), then again after a",
+              "  one-line edit of one handler.",
+              "- *SMS to stored report*: a simulated handset texts the deployed reference app; from the",
+              "  text until its execution has SUCCEEDED (webhook, receiver, arrange, two notifies, glue,",
+              "  putItem), against the sum of the Duration of the REPORT lines of the invocations it made.",
+              "- *solutions in sequence*: every solution notebook run in order by nbclient against one",
+              "  fresh local cloud and an empty project, as an instructor would run them."]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
 
 
