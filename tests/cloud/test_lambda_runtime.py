@@ -452,3 +452,50 @@ def test_delete_function_stops_its_idle_workers(aws):
     assert alive(pid)
     aws["lambda"].delete_function(FunctionName=name)
     assert wait_until(lambda: not alive(pid))
+
+
+def test_failing_timing_out_and_retried_tasks_leave_the_history_step_functions_would(aws):
+    """The three ways a Lambda task goes wrong, as a workflow's history records them."""
+    counter = f"/fixit/tries-{uuid.uuid4().hex[:8]}"
+    aws["ssm"].put_parameter(Name=counter, Value="0", Type="String")
+    name = deploy(aws, """
+        import time
+        import boto3
+        class NoCompanyFound(Exception):
+            pass
+        def handler(event, context):
+            if event["mode"] == "raise":
+                raise NoCompanyFound("nobody fixes GAS")
+            if event["mode"] == "hang":
+                time.sleep(5)
+            ssm = boto3.client("ssm")
+            if ssm.get_parameter(Name=event["counter"])["Parameter"]["Value"] == "0":
+                ssm.put_parameter(Name=event["counter"], Value="1", Overwrite=True)
+                raise ConnectionError("Twilio did not answer")
+            return {"ok": True}
+    """, Timeout=1)
+    arn = aws["lambda"].get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    definition = {"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": arn, "End": True,
+        "Retry": [{"ErrorEquals": ["ConnectionError"], "IntervalSeconds": 1, "MaxAttempts": 1}]}}}
+    machine = aws["stepfunctions"].create_state_machine(
+        name=f"modes-{name}", definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+
+    def history(mode: str) -> tuple[str, list[tuple[str, str]]]:
+        execution = aws["stepfunctions"].start_execution(
+            stateMachineArn=machine, name=f"{mode}-{uuid.uuid4().hex[:6]}",
+            input=json.dumps({"mode": mode, "counter": counter}))["executionArn"]
+        assert wait_until(lambda: aws["stepfunctions"].describe_execution(
+            executionArn=execution)["status"] != "RUNNING", timeout=20)
+        events = aws["stepfunctions"].get_execution_history(executionArn=execution)["events"]
+        lambda_events = [(e["type"], e.get("lambdaFunctionFailedEventDetails", {}).get("error", ""))
+                         for e in events if e["type"].startswith("LambdaFunction")
+                         and e["type"] not in ("LambdaFunctionScheduled", "LambdaFunctionStarted")]
+        status = aws["stepfunctions"].describe_execution(executionArn=execution)["status"]
+        return status, lambda_events
+
+    assert history("raise") == ("FAILED", [("LambdaFunctionFailed", "NoCompanyFound")])
+    assert history("hang") == ("FAILED", [("LambdaFunctionFailed", "Sandbox.Timedout")])
+    assert history("retry") == ("SUCCEEDED", [("LambdaFunctionFailed", "ConnectionError"),
+                                              ("LambdaFunctionSucceeded", "")])
