@@ -387,3 +387,10 @@ def test_hook_lambda_delete_function_is_where_every_deletion_goes():
     assert parameters(LambdaBackend.get_function)[:3] == ["self", "function_name_or_arn", "qualifier"]
     assert "get_backend(account_id, region).delete_function(self.function_name)" in inspect.getsource(
         LambdaFunction.delete)
+
+
+def test_hook_parser_backend_validates_definitions_with_its_own_invalid_definition():
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    source = inspect.getsource(StepFunctionsParserBackend._validate_definition)
+    assert "raise InvalidDefinition(" in source
+    assert "_validate_definition(" in inspect.getsource(StepFunctionsParserBackend.create_state_machine)

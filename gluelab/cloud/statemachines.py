@@ -16,6 +16,8 @@ What this changes in moto 5.2.5 (hooks pinned by tests/test_moto_hooks.py):
 * GetExecutionHistory honours `maxResults`, `nextToken` and `reverseOrder`, so the usual
   "last event" call (`reverseOrder=True, maxResults=1`) and boto3's paginator see the whole
   history (moto ignored all three).
+* A definition the interpreter cannot read is refused with `InvalidDefinition` and the reason
+  (moto answered with an empty error code and the whole definition in the message).
 * `$$.Execution.StartTime` is an ISO 8601 string such as `2026-11-22T10:15:30.123Z`, as on
   AWS (moto passed a datetime, which no task could send on).
 
@@ -226,9 +228,30 @@ def _patch_cloudformation(models) -> None:
     models.StateMachine.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
 
 
+def _validate_definition(original):
+    # moto raises the interpreter's own InvalidDefinition, which its HTTP layer does not know:
+    # boto3 saw an error with an empty code and the whole definition pasted into the message.
+    from moto.core.exceptions import AWSError
+
+    class InvalidDefinition(AWSError):
+        TYPE = "InvalidDefinition"
+        STATUS = 400
+
+    def validate(definition: str):
+        try:
+            original(definition)
+        except Exception as exc:
+            if type(exc).__name__ != "InvalidDefinition":
+                raise
+            reason = str(getattr(exc, "message", exc)).split(" in definition '", 1)[0]
+            raise InvalidDefinition(f"Invalid State Machine Definition: {reason}") from None
+    return staticmethod(validate)
+
+
 def _patch_parser_backend(parser_models) -> None:
     backend = parser_models.StepFunctionsParserBackend
     backend.start_execution = _start_execution(backend.start_execution)
+    backend._validate_definition = _validate_definition(backend._validate_definition)
 
 
 def _iso_start_time(original):

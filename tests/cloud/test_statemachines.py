@@ -195,3 +195,17 @@ def test_execution_start_time_in_the_context_object_is_an_iso_string(local):
     assert result["status"] == "SUCCEEDED", result
     started = json.loads(result["output"])["started"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", started), started
+
+
+def test_a_definition_the_interpreter_cannot_read_is_refused_with_invalid_definition(local):
+    from gluelab.config import client
+    sfn = client("stepfunctions")
+    definition = {"StartAt": "Call", "States": {"Call": {
+        "Type": "Pass", "End": True,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 0}]}}}
+    with pytest.raises(sfn.exceptions.InvalidDefinition) as refused:
+        sfn.create_state_machine(name="bad-retry", definition=json.dumps(definition),
+                                 roleArn="arn:aws:iam::123456789012:role/x")
+    message = refused.value.response["Error"]["Message"]
+    assert message.startswith("Invalid State Machine Definition: ") and "IntervalSeconds" in message
+    assert "StartAt" not in message  # the reason, not the whole definition pasted back
