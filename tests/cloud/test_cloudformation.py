@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 import zipfile
 
@@ -363,20 +362,14 @@ WORKSHOP_SIZE = FIXIT.replace("Outputs:", """  ArrangeFunction:
 Outputs:""")
 
 
-def test_workshop_sized_stack_creates_in_well_under_three_seconds_and_updates_code_in_one(aws):
-    aws.create(unique("warm"), WORKSHOP_SIZE)  # the first stack loads the translator and moto's models
+def test_workshop_sized_stack_creates_and_takes_a_code_only_update(aws):
+    # How fast is measured in benchmarks/run.py, not asserted here.
     name = unique("workshop")
-    started = time.perf_counter()
     stack = aws.create(name, WORKSHOP_SIZE)
-    elapsed = time.perf_counter() - started
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
-    assert elapsed < 2, f"a workshop-sized stack took {elapsed:.2f} s"
-    started = time.perf_counter()
     aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"], TemplateBody=aws.template(
         WORKSHOP_SIZE.replace("receiver.zip", "receiver-v2.zip")))
-    elapsed = time.perf_counter() - started
     assert aws.stack(name)["StackStatus"] == "UPDATE_COMPLETE"
-    assert elapsed < 1, f"a code-only update of a workshop-sized stack took {elapsed:.2f} s"
 
 
 def test_stack_api_id_and_url_survive_a_restart(tmp_path):

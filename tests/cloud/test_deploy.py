@@ -172,27 +172,21 @@ def test_unchanged_project_is_reported_as_no_changes(local, plain_project, capsy
     (plain_project / "hello" / "__pycache__").mkdir()
     (plain_project / "hello" / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
 
-    started = time.perf_counter()
     again = deploy(plain_project, stack)
-    elapsed = time.perf_counter() - started
 
     assert again == first
     assert "No changes" in capsys.readouterr().out
-    assert elapsed < 1.0
 
 
-def test_code_only_redeploy_is_fast_and_runs_the_new_code(local, plain_project):
+def test_code_only_redeploy_runs_the_new_code(local, plain_project):
     stack = stack_name()
     outputs = deploy(plain_project, stack)
     assert invoke(outputs["FunctionName"]) == {"answer": "one"}
     (plain_project / "hello" / "app.py").write_text(handler_source("two"))
 
-    started = time.perf_counter()
-    deploy(plain_project, stack)
-    elapsed = time.perf_counter() - started
+    deploy(plain_project, stack)  # its speed is measured in benchmarks/run.py
 
     assert invoke(outputs["FunctionName"]) == {"answer": "two"}
-    assert elapsed < 1.0, f"code-only redeploy took {elapsed:.2f} s"
 
 
 def test_a_parameter_change_updates_and_keeps_previous_values(local, plain_project):

@@ -112,12 +112,9 @@ def test_code_only_change_redeploys_and_runs_the_new_code(local, tmp_path):
     classify = project / "functions" / "classify" / "app.py"
     classify.write_text(classify.read_text().replace('"HEAT": "normal"', '"HEAT": "high"'))
 
-    started = time.perf_counter()
-    deploy(project, stack)
-    elapsed = time.perf_counter() - started
+    deploy(project, stack)  # its speed is measured in benchmarks/run.py
 
     assert_round_trip(outputs, "HEAT", "high")
-    assert elapsed < 1.0, f"code-only redeploy took {elapsed:.2f} s"
 
 
 def gluelab_env(capsys) -> dict[str, str]:
