@@ -62,7 +62,7 @@ def disk_space(ctx: Context) -> str:
                 'e.g. MY_PHONE = "+393331234567"; run that cell, then this one.')
 def my_phone(ctx: Context) -> str:
     # From the command line there is no notebook: check the number saved earlier.
-    phone = ctx.values.get("MY_PHONE", config._saved().get("my_phone"))
+    phone = ctx.values.get("MY_PHONE", config.saved_setting("my_phone"))
     assert phone is not None, "no MY_PHONE was given and no number is saved yet"
     assert isinstance(phone, str), f"MY_PHONE is {phone!r}, not a text in quotes"
     assert E164.fullmatch(phone), f"{phone!r} is not in E.164 format"

@@ -63,6 +63,11 @@ def settings() -> Settings:
     return Settings(target=target, port=port, state_dir=state_dir(), workspace=workspace)
 
 
+def saved_setting(key: str, default=None):
+    """A value saved with save_setting (in the state folder's config.json), else `default`."""
+    return _saved().get(key, default)
+
+
 def save_setting(key: str, value) -> None:
     data = _saved()
     data[key] = value
@@ -112,4 +117,4 @@ EXAMPLE_PHONE = "+393331234567"  # lab 00's example number, used until you save 
 
 def my_phone() -> str:
     """Your handset number as lab 00's check saved it (MY_PHONE), else lab 00's example."""
-    return _saved().get("my_phone", EXAMPLE_PHONE)
+    return saved_setting("my_phone", EXAMPLE_PHONE)

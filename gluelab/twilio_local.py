@@ -53,7 +53,7 @@ def mask(token: str) -> str:
 
 def mode() -> str:
     s = config.settings()
-    chosen = os.environ.get("GLUELAB_TWILIO") or config._saved().get("twilio")
+    chosen = os.environ.get("GLUELAB_TWILIO") or config.saved_setting("twilio")
     chosen = chosen or ("local" if s.is_local else "real")
     if chosen not in MODES:
         raise TwilioSetupError(f"GLUELAB_TWILIO is {chosen!r}; it must be 'local' (the stand-in) "
