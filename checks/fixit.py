@@ -172,3 +172,18 @@ def sent(sid) -> tuple[str, str]:
     assert isinstance(sid, str) and sid.startswith("SM"), f"{sid!r} is not a message SID"
     message = twilio_local.rest_client().messages(sid).fetch()
     return message.to, message.body
+
+
+def signed_in_token(outputs: dict[str, str], username: str, password: str) -> str:
+    """An ID token of `username` in the app's user pool, created by admin calls if missing."""
+    cognito = config.client("cognito-idp")
+    pool = outputs["UserPoolId"]
+    try:
+        cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
+    except cognito.exceptions.UsernameExistsException:
+        pass
+    cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password,
+                                    Permanent=True)
+    reply = cognito.initiate_auth(ClientId=outputs["UserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                                  AuthParameters={"USERNAME": username, "PASSWORD": password})
+    return reply["AuthenticationResult"]["IdToken"]

@@ -7,7 +7,7 @@ import uuid
 
 import requests
 
-from checks.fixit import stack_outputs, stored_report, succeeded, text_fixit
+from checks.fixit import signed_in_token, stack_outputs, stored_report, succeeded, text_fixit
 from checks.lab12 import check_document
 from checks.runner import Context, check_for
 from gluelab.config import client
@@ -25,17 +25,7 @@ def api(outputs: dict[str, str]) -> str:
 
 def check_user_token(outputs: dict[str, str]) -> str:
     """An ID token of a checks-only user of the app's user pool (created by admin calls)."""
-    cognito = client("cognito-idp")
-    pool = outputs["UserPoolId"]
-    try:
-        cognito.admin_create_user(UserPoolId=pool, Username=CHECK_USER, MessageAction="SUPPRESS")
-    except cognito.exceptions.UsernameExistsException:
-        pass
-    cognito.admin_set_user_password(UserPoolId=pool, Username=CHECK_USER, Password=CHECK_PASSWORD,
-                                    Permanent=True)
-    reply = cognito.initiate_auth(ClientId=outputs["UserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
-                                  AuthParameters={"USERNAME": CHECK_USER, "PASSWORD": CHECK_PASSWORD})
-    return reply["AuthenticationResult"]["IdToken"]
+    return signed_in_token(outputs, CHECK_USER, CHECK_PASSWORD)
 
 
 def request_report(outputs: dict[str, str], report_id: str, token: str | None) -> requests.Response:

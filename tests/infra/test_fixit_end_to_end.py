@@ -8,6 +8,7 @@ import boto3
 import pytest
 import requests
 
+from checks.fixit import signed_in_token
 from gluelab import faults, twilio_local
 from gluelab.config import client
 from gluelab.deploy import deploy
@@ -62,17 +63,7 @@ def texts_to(number: str) -> dict[str, str]:
 
 def id_token(outputs: dict) -> str:
     """A signed-in user's ID token from the app's user pool."""
-    cognito = client("cognito-idp")
-    pool, username, password = outputs["UserPoolId"], "desk@example.com", "Correct-Horse-42"
-    try:
-        cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
-    except cognito.exceptions.UsernameExistsException:
-        pass
-    cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password,
-                                    Permanent=True)
-    reply = cognito.initiate_auth(ClientId=outputs["UserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
-                                  AuthParameters={"USERNAME": username, "PASSWORD": password})
-    return reply["AuthenticationResult"]["IdToken"]
+    return signed_in_token(outputs, "desk@example.com", "Correct-Horse-42")
 
 
 def test_a_text_becomes_a_stored_report_served_to_signed_in_users(fixit):
