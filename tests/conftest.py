@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -11,6 +12,14 @@ import pytest
 
 from gluelab.cloud import process
 from gluelab.config import settings
+
+
+# Tests never reach the attendee's own workshop (port 4747 and .gluelab/): a test that forgets
+# the `local` fixture fails the same way on every machine, instead of passing here because a
+# workshop cloud happens to run, and nothing a test deletes belongs to the attendee.
+os.environ["GLUELAB_STATE_DIR"] = tempfile.mkdtemp(prefix="gluelab-tests-")
+os.environ["GLUELAB_PORT"] = "1"  # nothing listens on tcpmux
+os.environ["GLUELAB_TARGET"] = "local"
 
 
 def free_port() -> int:

@@ -119,15 +119,17 @@ def test_teardown_deletes_everything_the_workshop_created_and_nothing_else(works
 
 
 def test_teardown_names_what_it_could_not_delete(workshop, monkeypatch):
-    monkeypatch.setattr(gluelab_teardown, "_delete_stacks", lambda cfn, names, echo: [])
     lines: list[str] = []
-    left = teardown(echo=lines.append)
+    # Only the stack deletion is patched: undoing the whole monkeypatch would also undo the
+    # fixture's pointer to the private cloud, and the fixture's cleanup would miss it.
+    with monkeypatch.context() as patched:
+        patched.setattr(gluelab_teardown, "_delete_stacks", lambda cfn, names, echo: [])
+        left = teardown(echo=lines.append)
     # The stacks stay, and so do the buckets inside them; the rest is gone.
     assert left[:2] == ["stack fixit", "stack workshop-extra"]
     assert f"bucket {workshop['BucketName']}" in left
     assert not any(line.startswith(("parameter", "log group", "bucket gluelab-")) for line in left)
     assert lines[-len(left) - 1:] == ["Still there after teardown:"] + [f"  {line}" for line in left]
-    monkeypatch.undo()
 
 
 def test_cli_asks_before_deleting_and_yes_skips_the_question(workshop, monkeypatch, capsys):
