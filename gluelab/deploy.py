@@ -389,6 +389,12 @@ class StackDeployment:
                     f"continued ({why}). Delete it (`aws cloudformation "
                     f"delete-stack --stack-name {self.stack}`) and deploy again.") from exc
             stack = self.wait_stack()
+            if stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED":
+                raise DeployError(
+                    f"Stack {self.stack} is still UPDATE_ROLLBACK_FAILED: "
+                    f"{stack.get('StackStatusReason')}\nFix what stops the rollback (named above), "
+                    f"then deploy again; or delete the stack (`aws cloudformation delete-stack "
+                    f"--stack-name {self.stack}`) and deploy again.")
         if stack and stack["StackStatus"] in DEAD_ON_ARRIVAL:
             self.echo(f"Stack {self.stack} is {stack['StackStatus']} from an earlier failed "
                       f"deploy; deleting it first.")

@@ -243,6 +243,20 @@ def test_hook_get_template_response_method():
     assert '"TemplateBody"' in inspect.getsource(CloudFormationResponse.get_template)
 
 
+def test_hook_continue_update_rollback_is_ours_and_found_by_its_method_name():
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import BaseResponse
+    from gluelab.cloud import cloudformation
+    assert not hasattr(CloudFormationResponse, "continue_update_rollback") or \
+        CloudFormationResponse.continue_update_rollback is cloudformation._continue_update_rollback_response
+    assert not hasattr(CloudFormationBackend, "continue_update_rollback") or \
+        CloudFormationBackend.continue_update_rollback is cloudformation.continue_update_rollback
+    source = inspect.getsource(BaseResponse.call_action)
+    assert "camelcase_to_underscores(self._get_action())" in source
+    assert "getattr(self, action)" in source
+
+
 def test_hook_iam_role_cloudformation_and_managed_policy_data():
     import json
     from moto.iam.aws_managed_policies import aws_managed_policies_data

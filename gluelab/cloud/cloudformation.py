@@ -499,8 +499,76 @@ def create_resources(self: Stack) -> None:
     self.mark_creation_complete()
 
 
+def _load_template(stack: Stack, template: dict, parameters: dict[str, Any] | None) -> None:
+    """Point the stack's resource map at `template`: its mappings, parameters and conditions."""
+    resource_map = stack.resource_map
+    resource_map._template = template
+    if parameters is not None:
+        resource_map.input_parameters = parameters
+    resource_map.load_mapping()
+    resource_map.load_parameters()
+    resource_map.load_conditions()
+    resource_map._resource_json_map = template["Resources"]
+
+
+def _apply_changes(stack: Stack, old_resources: dict, new_resources: dict, changes: dict,
+                   touched: list[str]) -> None:
+    """Create, update, then delete resources to go from `old_resources` to `new_resources`;
+    every logical id this reaches goes into `touched` first, so a rollback knows what to undo."""
+    to_modify = set(changes["Modify"])
+    graph = dependencies(new_resources)
+    for logical_id in creation_order(new_resources):
+        if not _is_enabled(stack, new_resources[logical_id]):
+            continue
+        if logical_id in changes["Add"]:
+            touched.append(logical_id)
+            _create(stack, logical_id)
+        elif logical_id in to_modify:
+            touched.append(logical_id)
+            if _update(stack, logical_id, old_resources.get(logical_id, new_resources[logical_id])):
+                # A new physical id flows into everything that references it.
+                to_modify |= {other for other, needs in graph.items() if logical_id in needs}
+    for logical_id in reversed(creation_order(old_resources)):
+        if logical_id in changes["Remove"]:
+            touched.append(logical_id)
+            _delete(stack, logical_id, old_resources[logical_id])
+
+
+def _undo_changes(stack: Stack, old_template: dict, old_parameters: dict | None,
+                  new_resources: dict, changes: dict, touched: list[str]) -> None:
+    """Bring back the resources an update reached, as they were before it."""
+    _load_template(stack, old_template, old_parameters)
+    undo = {"Add": [i for i in changes["Remove"] if i in touched],
+            "Modify": [i for i in touched if i not in changes["Add"] and i not in changes["Remove"]],
+            "Remove": [i for i in changes["Add"] if i in touched]}
+    _apply_changes(stack, new_resources, old_template["Resources"], undo, [])
+
+
+def _roll_back_update(stack: Stack, undo: Callable[[], None], failure: StackFailure) -> None:
+    """Undo a failed update as CloudFormation does; what cannot be undone leaves the stack
+    UPDATE_ROLLBACK_FAILED, and ContinueUpdateRollback tries again."""
+    _set_status(stack, "UPDATE_ROLLBACK_IN_PROGRESS", failure.reason)
+    try:
+        undo()
+    except StackFailure as rollback_failure:
+        stack.pending_rollback = (undo, failure)
+        _set_status(stack, "UPDATE_ROLLBACK_FAILED",
+                    f"{failure.reason} The rollback failed too: {rollback_failure.reason} "
+                    f"Continue the rollback (ContinueUpdateRollback) or delete the stack.")
+        return
+    stack.pending_rollback = None
+    _set_status(stack, "UPDATE_ROLLBACK_COMPLETE", failure.reason)
+
+
+def _refuse_update_while_rollback_failed(stack: Stack) -> None:
+    if stack.status == "UPDATE_ROLLBACK_FAILED":
+        raise _validation_error(f"Stack:{stack.stack_id} is in UPDATE_ROLLBACK_FAILED state and "
+                                f"can not be updated.")
+
+
 def update(self: Stack, template: str, role_arn: str | None = None,
            parameters: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> None:
+    _refuse_update_while_rollback_failed(self)
     new_template, failure = _checked(template, parameters if parameters is not None else self.parameters)
     if isinstance(failure, TemplateError):  # UpdateStack is refused; the stack stays as it was
         raise _validation_error(failure.reason)
@@ -512,32 +580,17 @@ def update(self: Stack, template: str, role_arn: str | None = None,
         _set_status(self, "UPDATE_ROLLBACK_COMPLETE", failure.reason)
         return
     resource_map = self.resource_map
+    old_template, old_parameters = resource_map._template, dict(resource_map.input_parameters)
     old_resources = resource_map._resource_json_map
     changes = resource_map.build_resource_diff(new_template, parameters)
-    resource_map._template = new_template
-    if parameters is not None:
-        resource_map.input_parameters = parameters
-    resource_map.load_mapping()
-    resource_map.load_parameters()
-    resource_map.load_conditions()
-    resource_map._resource_json_map = new_resources = new_template["Resources"]
+    _load_template(self, new_template, parameters)
+    touched: list[str] = []
     try:
-        to_modify = set(changes["Modify"])
-        graph = dependencies(new_resources)
-        for logical_id in creation_order(new_resources):
-            if not _is_enabled(self, new_resources[logical_id]):
-                continue
-            if logical_id in changes["Add"]:
-                _create(self, logical_id)
-            elif logical_id in to_modify and _update(self, logical_id, old_resources[logical_id]):
-                # A new physical id flows into everything that references it.
-                to_modify |= {other for other, needs in graph.items() if logical_id in needs}
-        for logical_id in reversed(creation_order(old_resources)):
-            if logical_id in changes["Remove"]:
-                _delete(self, logical_id, old_resources[logical_id])
+        _apply_changes(self, old_resources, new_template["Resources"], changes, touched)
     except StackFailure as failure:
-        _set_status(self, "UPDATE_ROLLBACK_FAILED",
-                    f"{failure.reason} The stack is partly updated; fix the template and deploy again.")
+        _roll_back_update(self, functools.partial(
+            _undo_changes, self, old_template, old_parameters, new_template["Resources"], changes,
+            touched), failure)
         return
     self.template = template
     self.template_dict = new_template
@@ -549,6 +602,20 @@ def update(self: Stack, template: str, role_arn: str | None = None,
     if tags is not None:
         self.tags = tags
     _set_status(self, "UPDATE_COMPLETE")
+
+
+def continue_update_rollback(self: CloudFormationBackend, stack_name: str) -> None:
+    stack = self.get_stack(stack_name)
+    if stack.status != "UPDATE_ROLLBACK_FAILED":
+        raise _validation_error(f"Stack {stack_name} is in {stack.status} state; "
+                                f"ContinueUpdateRollback works only in UPDATE_ROLLBACK_FAILED.")
+    _roll_back_update(stack, *stack.pending_rollback)
+
+
+def _continue_update_rollback_response(self: CloudFormationResponse) -> ActionResult:
+    from moto.core.responses import ActionResult
+    self.cloudformation_backend.continue_update_rollback(self._get_param("StackName"))
+    return ActionResult({})
 
 
 def delete_resources(stack: Stack) -> bool:
@@ -585,6 +652,8 @@ def _wrap_create_change_set(original):
     def create_change_set(self: CloudFormationBackend, *args, **kwargs):
         change_set_id, stack_id = original(self, *args, **kwargs)
         change_set = self.change_sets[change_set_id]
+        if change_set.change_set_type == "UPDATE":
+            _refuse_update_while_rollback_failed(self.stacks[stack_id])
         if change_set.template_failure:
             change_set.status = "FAILED"
             change_set.execution_status = "UNAVAILABLE"
@@ -944,6 +1013,7 @@ def _install_stacks(models, endpoint: str) -> None:
     Stack, ChangeSet, Backend = models.Stack, models.ChangeSet, models.CloudFormationBackend
     Stack.template_failure = ChangeSet.template_failure = None
     Stack.stack_status_reason = None
+    Stack.pending_rollback = None
     Stack.__init__ = _parameters_first(Stack.__init__)
     Stack._parse_template = _parse_template
     Stack.has_template = _has_template
@@ -955,12 +1025,14 @@ def _install_stacks(models, endpoint: str) -> None:
     Backend.create_change_set = _wrap_create_change_set(Backend.create_change_set)
     Backend.execute_change_set = execute_change_set
     Backend.delete_stack = delete_stack
+    Backend.continue_update_rollback = continue_update_rollback
     supported_types.cache_clear()
 
 
 def _install_processed_templates(responses) -> None:
     Response = responses.CloudFormationResponse
     Response.get_template = _get_template_with_stage(Response.get_template)
+    Response.continue_update_rollback = _continue_update_rollback_response
 
 
 def install(context) -> None:

@@ -328,6 +328,79 @@ def test_update_with_unsupported_type_leaves_the_stack_as_it_was(aws):
     assert aws.lambda_.get_function(FunctionName=aws.resources(name)["Fn"])["Configuration"]["MemorySize"] == 128
 
 
+BROKEN_WORKFLOW = """
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    DependsOn: Fn
+    Properties:
+      Definition: {StartAt: Go, States: {Go: {Type: Task, End: true}}}
+"""
+
+
+def test_update_that_fails_part_way_rolls_back_what_it_had_changed(aws):
+    """An invalid workflow after a function change and a new table: the function gets its old
+    configuration back, the new table goes, and the items of the old one stay."""
+    name = unique("half-update")
+    aws.create(name, function_template(extra=TABLE))
+    before = aws.resources(name)
+    aws.dynamodb.put_item(TableName=before["Scratch"], Item={"id": {"S": "keep-me"}})
+    tables_before = set(aws.dynamodb.list_tables()["TableNames"])
+
+    aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"], TemplateBody=aws.template(
+        function_template(memory=512, extra=TABLE + TABLE.replace("Scratch", "Extra")
+                          + BROKEN_WORKFLOW.replace("DependsOn: Fn", "DependsOn: [Fn, Extra]"))))
+
+    stack = aws.stack(name)
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert "AWS::StepFunctions::StateMachine (Flow) failed to create" in stack["StackStatusReason"]
+    assert "No Resource declaration" in stack["StackStatusReason"]
+    assert aws.resources(name) == before
+    assert aws.lambda_.get_function(FunctionName=before["Fn"])["Configuration"]["MemorySize"] == 128
+    assert set(aws.dynamodb.list_tables()["TableNames"]) == tables_before
+    assert aws.dynamodb.get_item(TableName=before["Scratch"], Key={"id": {"S": "keep-me"}})["Item"]
+    statuses = [(logical, status) for logical, status, _ in aws.events(name)]
+    rollback = statuses[statuses.index((name, "UPDATE_ROLLBACK_IN_PROGRESS")):]
+    assert ("Flow", "CREATE_FAILED") in statuses[:len(statuses) - len(rollback)]
+    assert {("Fn", "UPDATE_COMPLETE"), ("Extra", "DELETE_COMPLETE"),
+            ("FlowRole", "DELETE_COMPLETE")} <= set(rollback)
+    assert rollback[-1] == (name, "UPDATE_ROLLBACK_COMPLETE")
+
+    aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"], TemplateBody=aws.template(
+        function_template(memory=512, extra=TABLE)))
+    assert aws.stack(name)["StackStatus"] == "UPDATE_COMPLETE"
+    assert aws.lambda_.get_function(FunctionName=before["Fn"])["Configuration"]["MemorySize"] == 512
+
+
+def test_rollback_that_fails_waits_for_continue_update_rollback(aws):
+    """A table created by the failed update has deletion protection, so the rollback cannot
+    delete it: the stack refuses updates until the rollback is continued, as on AWS."""
+    name = unique("stuck-rollback")
+    aws.create(name, function_template())
+    protected = TABLE.replace("Scratch", "Guarded").replace(
+        "AWS::Serverless::SimpleTable", "AWS::DynamoDB::Table\n    DeletionPolicy: Delete\n"
+        "    Properties:\n      DeletionProtectionEnabled: true\n      BillingMode: PAY_PER_REQUEST\n"
+        "      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n"
+        "      KeySchema: [{AttributeName: id, KeyType: HASH}]")
+    aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"], TemplateBody=aws.template(
+        function_template(memory=512, extra=protected + BROKEN_WORKFLOW.replace("DependsOn: Fn", "DependsOn: [Fn, Guarded]"))))
+
+    stack = aws.stack(name)
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
+    assert "The rollback failed too" in stack["StackStatusReason"]
+    with pytest.raises(ClientError, match="UPDATE_ROLLBACK_FAILED state and can not be updated"):
+        aws.cloudformation.update_stack(StackName=name, Capabilities=["CAPABILITY_IAM"],
+                                        TemplateBody=aws.template(function_template(memory=256)))
+
+    guarded = next(t for t in aws.dynamodb.list_tables()["TableNames"] if "-Guarded-" in t)
+    aws.dynamodb.update_table(TableName=guarded, DeletionProtectionEnabled=False)
+    aws.cloudformation.continue_update_rollback(StackName=name)
+    assert aws.stack(name)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert guarded not in aws.dynamodb.list_tables()["TableNames"]
+    assert aws.lambda_.get_function(FunctionName=aws.resources(name)["Fn"])["Configuration"]["MemorySize"] == 128
+    with pytest.raises(ClientError, match="ContinueUpdateRollback works only in UPDATE_ROLLBACK_FAILED"):
+        aws.cloudformation.continue_update_rollback(StackName=name)
+
+
 def test_delete_stack_removes_everything_it_created(aws):
     name = unique("doomed")
     aws.create(name, FIXIT)

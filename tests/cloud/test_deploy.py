@@ -236,3 +236,60 @@ def test_cli_deploys_and_exits_non_zero_on_failure(local, plain_project, capsys)
     assert main(command) == 1
     error = capsys.readouterr().err
     assert "flow.asl.json" in error and "does not exist" in error
+
+
+def test_a_broken_workflow_rolls_the_update_back_and_the_fix_deploys(local, plain_project):
+    stack = stack_name()
+    outputs = deploy(plain_project, stack)
+    client("dynamodb").put_item(TableName=outputs["TableName"], Item={"id": {"S": "keep-me"}})
+    (plain_project / "hello" / "app.py").write_text(handler_source("two"))
+    (plain_project / "flow.asl.json").write_text(json.dumps(
+        {"StartAt": "Put", "States": {"Put": {"Type": "Task", "End": True}}}))
+
+    with pytest.raises(DeployError) as failure:
+        deploy(plain_project, stack)
+
+    assert "UPDATE_ROLLBACK_COMPLETE" in str(failure.value)
+    assert "Flow (AWS::StepFunctions::StateMachine)" in str(failure.value)
+    assert "No Resource declaration" in str(failure.value)
+    assert invoke(outputs["FunctionName"]) == {"answer": "one"}  # the new code was rolled back
+
+    (plain_project / "flow.asl.json").write_text(json.dumps(FLOW))
+    assert deploy(plain_project, stack) == outputs
+    assert invoke(outputs["FunctionName"]) == {"answer": "two"}
+    assert client("dynamodb").get_item(TableName=outputs["TableName"],
+                                       Key={"id": {"S": "keep-me"}})["Item"]
+
+
+def test_a_stuck_rollback_is_continued_by_the_next_deploy(local, plain_project):
+    """A table the failed update created cannot be deleted by the rollback (deletion
+    protection): deploy says what blocks it, and continues the rollback once it is gone."""
+    stack = stack_name()
+    deploy(plain_project, stack)
+    template = plain_project / "template.yaml"
+    working = template.read_text()
+    template.write_text(working.replace("Resources:\n", "Resources:\n  Guarded:\n"
+        "    Type: AWS::DynamoDB::Table\n    Properties:\n      DeletionProtectionEnabled: true\n"
+        "      BillingMode: PAY_PER_REQUEST\n"
+        "      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n"
+        "      KeySchema: [{AttributeName: id, KeyType: HASH}]\n", 1).replace(
+        "  Flow:\n    Type: AWS::StepFunctions::StateMachine\n",
+        "  Flow:\n    Type: AWS::StepFunctions::StateMachine\n    DependsOn: Guarded\n"))
+    (plain_project / "flow.asl.json").write_text(json.dumps(
+        {"StartAt": "Put", "States": {"Put": {"Type": "Task", "End": True}}}))
+    with pytest.raises(DeployError, match="UPDATE_ROLLBACK_FAILED"):
+        deploy(plain_project, stack)
+
+    template.write_text(working)
+    (plain_project / "flow.asl.json").write_text(json.dumps(FLOW))
+    with pytest.raises(DeployError) as still_stuck:
+        deploy(plain_project, stack)
+    assert "still UPDATE_ROLLBACK_FAILED" in str(still_stuck.value)
+    assert "Guarded" in str(still_stuck.value)
+
+    dynamodb = client("dynamodb")
+    guarded = next(t for t in dynamodb.list_tables()["TableNames"] if f"{stack}-Guarded-" in t)
+    dynamodb.update_table(TableName=guarded, DeletionProtectionEnabled=False)
+    outputs = deploy(plain_project, stack)
+    assert guarded not in dynamodb.list_tables()["TableNames"]
+    assert invoke(outputs["FunctionName"]) == {"answer": "one"}
