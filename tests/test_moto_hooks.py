@@ -6,6 +6,7 @@ hook (or pin moto back) before anything else, or the local cloud silently stops 
 from __future__ import annotations
 
 import inspect
+import re
 
 import moto
 
@@ -181,6 +182,30 @@ def test_hook_lambda_logs_are_written_into_the_logs_backend():
         "self", "log_group_name", "log_stream_name", "log_events"]
     assert "self.groups" in inspect.getsource(LogsBackend.__init__)
     assert "self.streams: dict[str, LogStream]" in inspect.getsource(LogGroup.__init__)
+
+
+# --- gluelab/cloud/finished_executions.py ------------------------------------------------
+
+def test_hook_executions_report_their_end_and_are_read_through_these_attributes():
+    from moto.stepfunctions import responses
+    from moto.stepfunctions.models import StateMachine, StepFunctionBackend
+    from moto.stepfunctions.parser.backend import execution, execution_worker
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from gluelab.cloud.finished_executions import FinishedExecution
+    assert "self._execution_communication.terminated()" in inspect.getsource(
+        execution_worker.ExecutionWorker._execution_logic)
+    assert parameters(execution.BaseExecutionWorkerCommunication.terminated) == ["self"]
+    assert parameters(StepFunctionsParserBackend._get_executions) == ["self", "execution_status"]
+    read = "".join(inspect.getsource(f) for f in (
+        responses.StepFunctionResponse.describe_execution, responses.StepFunctionResponse.list_executions,
+        StepFunctionBackend.describe_execution, StepFunctionBackend.list_executions,
+        StateMachine.stop_execution, StepFunctionsParserBackend.get_execution_history))
+    used = set(re.findall(r"\b(?:execution|exctn)\.(\w+)", read))
+    finished = FinishedExecution({"executionArn": "arn:e", "stateMachineArn": "arn:m", "name": "e",
+                                  "status": "SUCCEEDED", "startDate": None}, [])
+    assert {"execution_input", "status", "output"} <= used
+    assert [name for name in used if not hasattr(finished, name)] == []
+    assert "execution.stop(stop_date=" in inspect.getsource(StateMachine.stop_execution)
 
 
 # --- gluelab/cloud/cloudformation.py ------------------------------------------------------

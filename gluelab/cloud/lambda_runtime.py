@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from gluelab.cloud import lambda_worker
+from gluelab.cloud import lambda_worker, persistence
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
 
 INIT_TIMEOUT_S = 10  # Lambda's limit for the init phase
@@ -363,18 +363,26 @@ class Runtime:
         return outcome[0], outcome[1], tail.decode(errors="ignore")
 
     def write_logs(self, call: Invocation) -> None:
-        from moto.logs.models import logs_backends
-        backend = logs_backends[LOCAL_ACCOUNT][call.spec.region]
-        group = call.spec.log_group
         events, last = [], 0
         for stamp, message in call.events:  # CloudWatch needs non-decreasing timestamps
             last = max(last, stamp)
             events.append({"timestamp": last, "message": message})
+        record = {"region": call.spec.region, "group": call.spec.log_group,
+                  "stream": call.stream, "events": events}
         with self.logs_lock:
-            backend.ensure_log_group(group)
-            if call.stream not in backend.groups[group].streams:
-                backend.create_log_stream(group, call.stream)
-            backend.put_log_events(group, call.stream, events)
+            put_log_events(record)
+            persistence.note("logs", record)
+
+
+@persistence.restores("logs")
+def put_log_events(record: dict) -> None:
+    from moto.logs.models import logs_backends
+    backend = logs_backends[LOCAL_ACCOUNT][record["region"]]
+    group, stream = record["group"], record["stream"]
+    backend.ensure_log_group(group)
+    if stream not in backend.groups[group].streams:
+        backend.create_log_stream(group, stream)
+    backend.put_log_events(group, stream, record["events"])
 
 
 class Invocation:

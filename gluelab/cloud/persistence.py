@@ -6,7 +6,9 @@ moto keeps everything in memory. Replaying the calls that built that memory is t
 restore path that stays correct across moto's many models. Every journaled call runs with
 a recorded seed for moto's random source (see seeding.py), so ids (API ids, hence API URLs)
 come back the same. Calls with side effects beyond state (Lambda Invoke, StartExecution) are not replayed:
-a restart must not send an SMS twice.
+a restart must not send an SMS twice. What those calls left behind (Lambda logs, finished
+executions) goes into the same journal as records, in order with the calls, and is restored
+as it was by the module that wrote it (see `note` and `restores`).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import json
 import logging
 import threading
 from pathlib import Path
+from typing import Callable
 from urllib.parse import parse_qs
 
 from werkzeug.test import EnvironBuilder
@@ -29,11 +32,28 @@ JOURNAL = "journal.jsonl"
 READ_PREFIXES = ("Describe", "Get", "List", "Query", "Scan", "BatchGet", "Validate",
                  "Estimate", "Search", "Test", "Head")
 SIDE_EFFECTS = {"Invoke", "InvokeAsync", "InvokeWithResponseStream", "StartExecution",
-                "StartSyncExecution", "SendTaskSuccess", "SendTaskFailure",
+                "StartSyncExecution", "StopExecution", "SendTaskSuccess", "SendTaskFailure",
                 "SendTaskHeartbeat", "AdminInitiateAuth", "InitiateAuth",
                 "RespondToAuthChallenge"}
 NOT_AWS = ("/_gluelab", "/moto-api", "/api/", "/2010-04-01/Accounts", "/twilio/")
 LAMBDA_INVOKE_SUFFIXES = ("/invocations", "/invoke-async", "/response-streaming-invocations")
+
+_journal: "Journal | None" = None
+_restorers: dict[str, Callable[[dict], None]] = {}
+
+
+def restores(kind: str):
+    """Register the function that puts a `note`d record of `kind` back on start."""
+    def register(restore: Callable[[dict], None]) -> Callable[[dict], None]:
+        _restorers[kind] = restore
+        return restore
+    return register
+
+
+def note(kind: str, record: dict) -> None:
+    """Keep something that happened outside an API call (JSON-safe `record`) across restarts."""
+    if _journal is not None:
+        _journal.append({"kind": kind, **record})
 
 
 def action_of(environ: dict, body: bytes) -> str | None:
@@ -79,8 +99,13 @@ class Journal:
     def __init__(self, app, path: Path):
         self.app = app
         self.path = path
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # one call at a time, so each runs with its own seed
+        self.file_lock = threading.Lock()  # records are noted while a call holds `lock`
         self.count = 0
+
+    def append(self, entry: dict) -> None:
+        with self.file_lock, self.path.open("a") as journal:
+            journal.write(json.dumps(entry) + "\n")
 
     def replay(self) -> tuple[int, list[str]]:
         """Re-run every journaled call; returns how many ran and what failed, in words."""
@@ -89,6 +114,12 @@ class Journal:
         failures = []
         for number, line in enumerate(self.path.read_text().splitlines(), 1):
             entry = json.loads(line)
+            self.count = number
+            if "kind" in entry:
+                failure = _restore(entry)
+                if failure:
+                    failures.append(f"journal entry {number} ({entry['kind']}): {failure}")
+                continue
             environ = EnvironBuilder(
                 path=entry["path"], method=entry["method"], query_string=entry["query"],
                 headers=entry["headers"], data=base64.b64decode(entry["body"])).get_environ()
@@ -99,7 +130,6 @@ class Journal:
             if not status or not status[0].startswith(("2", "3")):
                 failures.append(f"journal entry {number} ({entry['method']} {entry['path']}) "
                                 f"answered {status[0] if status else 'nothing'}")
-            self.count = number
         return self.count, failures
 
     def __call__(self, environ, start_response):
@@ -120,19 +150,32 @@ class Journal:
 
             response = b"".join(self.app(environ, recording_start_response))
             if status and status[0].startswith(("2", "3")):
-                entry = {"seed": seed, "method": environ["REQUEST_METHOD"],
-                         "path": environ.get("PATH_INFO", ""),
-                         "query": environ.get("QUERY_STRING", ""),
-                         "headers": _headers(environ),
-                         "body": base64.b64encode(body).decode()}
-                with self.path.open("a") as journal:
-                    journal.write(json.dumps(entry) + "\n")
+                self.append({"seed": seed, "method": environ["REQUEST_METHOD"],
+                             "path": environ.get("PATH_INFO", ""),
+                             "query": environ.get("QUERY_STRING", ""),
+                             "headers": _headers(environ),
+                             "body": base64.b64encode(body).decode()})
             return [response]
 
 
+def _restore(entry: dict) -> str | None:
+    """Put one noted record back; what went wrong, in words, or None."""
+    restore = _restorers.get(entry["kind"])
+    if restore is None:
+        return "no part of this local cloud restores it"
+    try:
+        restore(entry)
+    except Exception as exc:  # one bad record must not stop the cloud from starting
+        log.exception("restoring a %s record", entry["kind"])
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def wrap(app, context):
+    global _journal
     journal = Journal(app, context.state_dir / JOURNAL)
     replayed, failures = journal.replay()
+    _journal = journal
     if replayed:
         print(f"restored {replayed} saved API calls from {journal.path}", flush=True)
     for failure in failures:

@@ -17,6 +17,7 @@ from pathlib import Path
 PATCHES = (
     "gluelab.cloud.seeding",
     "gluelab.cloud.statemachines",
+    "gluelab.cloud.finished_executions",
     "gluelab.cloud.lambda_runtime",
     "gluelab.cloud.rest_apis",
     "gluelab.cloud.cloudformation",

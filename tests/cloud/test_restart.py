@@ -1,19 +1,19 @@
 """Acceptance: a deployed app keeps working across `gluelab cloud stop` / `start`."""
 from __future__ import annotations
 
+import time
+
 import requests
 
 from gluelab.cloud import process
+from gluelab.config import client
 from gluelab.deploy import deploy
 from tests.cloud.test_sam_app import SAM_APP, assert_round_trip
-from tests.conftest import CloudHandle, free_port
+from tests.conftest import CloudHandle, free_port, use_cloud
 
 
 def test_table_items_and_the_deployed_api_survive_a_restart(tmp_path, monkeypatch):
-    handle = CloudHandle(tmp_path, free_port())
-    for key, value in {**handle.env(), "AWS_ACCESS_KEY_ID": "test",
-                       "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
+    handle = use_cloud(CloudHandle(tmp_path, free_port()), monkeypatch)
     process.start(handle.settings, quiet=True)
     try:
         outputs = deploy(SAM_APP, "restart-app", echo=lambda line: None)
@@ -27,5 +27,72 @@ def test_table_items_and_the_deployed_api_survive_a_restart(tmp_path, monkeypatc
         reply = requests.get(item_url, timeout=30)  # same URL: API id, stage, function, table
         assert (reply.status_code, reply.json()) == (200, before)
         assert_round_trip(outputs)  # and new reports still run the workflow end to end
+        assert process.status(handle.settings)["restored"]["failures"] == []
+    finally:
+        process.stop(handle.settings)
+
+
+def what_ran(outputs: dict, execution_arn: str) -> dict:
+    sfn, logs = client("stepfunctions"), client("logs")
+    group = f"/aws/lambda/{outputs['ClassifyFunctionName']}"
+    return {
+        "execution": sfn.describe_execution(executionArn=execution_arn),
+        "history": sfn.get_execution_history(executionArn=execution_arn)["events"],
+        "listed": sfn.list_executions(stateMachineArn=outputs["WorkflowArn"])["executions"],
+        "log lines": [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]],
+    }
+
+
+def test_finished_executions_and_lambda_logs_survive_a_restart(tmp_path, monkeypatch):
+    handle = use_cloud(CloudHandle(tmp_path, free_port()), monkeypatch)
+    process.start(handle.settings, quiet=True)
+    try:
+        outputs = deploy(SAM_APP, "history-app", echo=lambda line: None)
+        created = assert_round_trip(outputs)
+        before = what_ran(outputs, created["executionArn"])
+        assert any(line.startswith("REPORT RequestId:") for line in before["log lines"])
+
+        process.stop(handle.settings)
+        process.start(handle.settings, quiet=True)
+
+        for key in ("execution", "history", "listed", "log lines"):
+            before[key] = strip_metadata(before[key])
+        after = {key: strip_metadata(value) for key, value in what_ran(
+            outputs, created["executionArn"]).items()}
+        assert after == before
+        assert after["execution"]["status"] == "SUCCEEDED"
+        assert process.status(handle.settings)["restored"]["failures"] == []
+    finally:
+        process.stop(handle.settings)
+
+
+def strip_metadata(value):
+    return {k: v for k, v in value.items() if k != "ResponseMetadata"} if isinstance(value, dict) else value
+
+
+def test_a_stopped_execution_stays_aborted_after_a_restart(tmp_path, monkeypatch):
+    handle = use_cloud(CloudHandle(tmp_path, free_port()), monkeypatch)
+    process.start(handle.settings, quiet=True)
+    try:
+        sfn = client("stepfunctions")
+        machine = sfn.create_state_machine(
+            name="waits", roleArn="arn:aws:iam::123456789012:role/states",
+            definition='{"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": true}}}'
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+        sfn.stop_execution(executionArn=execution)
+        deadline = time.monotonic() + 10  # the workflow's thread ends it a moment after the call
+        while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "StopExecution did not end the execution"
+            time.sleep(0.05)
+        assert sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
+
+        process.stop(handle.settings)
+        process.start(handle.settings, quiet=True)
+
+        assert sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
+        assert [e["type"] for e in sfn.get_execution_history(executionArn=execution)["events"]][-1] == \
+            "ExecutionAborted"
+        assert process.status(handle.settings)["restored"]["failures"] == []
     finally:
         process.stop(handle.settings)

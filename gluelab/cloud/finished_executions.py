@@ -1,0 +1,113 @@
+"""Finished Step Functions executions survive `gluelab cloud stop` / `start`.
+
+StartExecution is not replayed on start: that would run the workflow, and send its SMS, again.
+Instead each execution is noted in the journal when it ends, with its description and whole
+history, and comes back after a restart as it ended: DescribeExecution, ListExecutions and
+GetExecutionHistory (hence `gluelab executions`, the graphs and the cost ledger) answer as
+before. An execution still running when the cloud stops is not kept; on AWS it would run on.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from gluelab.cloud import persistence
+from gluelab.cloud.lazy import when_imported
+
+DATE_MARK = "$datetime"
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy of moto's describe and history output (datetimes marked)."""
+    if isinstance(value, datetime.datetime):
+        return {DATE_MARK: value.isoformat()}
+    if isinstance(value, dict):
+        return {key: _plain(inner) for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(inner) for inner in value]
+    return value
+
+
+def _revived(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {DATE_MARK}:
+            return datetime.datetime.fromisoformat(value[DATE_MARK])
+        return {key: _revived(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_revived(inner) for inner in value]
+    return value
+
+
+class FinishedExecution:
+    """An execution that ended before the last restart, with what moto's backend reads of one."""
+
+    exec_worker = None  # nothing runs any more
+
+    def __init__(self, described: dict, events: list[dict]):
+        from moto.stepfunctions.parser.api import ExecutionStatus
+        self.execution_arn = self.exec_arn = described["executionArn"]
+        self.state_machine_arn = described["stateMachineArn"]
+        self.name = described["name"]
+        self.execution_input = described.get("input")
+        self.start_date, self.stop_date = described["startDate"], described.get("stopDate")
+        self.exec_status = ExecutionStatus(described["status"])
+        self.status = self.exec_status.value
+        self.output = described.get("output")
+        self.output_details = described.get("outputDetails")
+        self.error, self.cause = described.get("error"), described.get("cause")
+        self.events = events
+
+    def to_history_output(self) -> dict:
+        return {"events": self.events}
+
+    def stop(self, stop_date: datetime.datetime, error: str | None, cause: str | None) -> None:
+        """It has ended already; stopping it changes nothing, as on AWS."""
+
+
+def _noting_terminated(original):
+    def terminated(self) -> None:
+        original(self)
+        execution = self.execution
+        output = execution.output
+        persistence.note("execution", {
+            "account": execution.account_id, "region": execution.region_name,
+            "described": _plain({
+                **execution.to_describe_output(),
+                # as moto's DescribeExecution answers: the input as sent, the output as dumped
+                "input": execution.execution_input,
+                "output": output if isinstance(output, str) or output is None else json.dumps(output)}),
+            "events": _plain(execution.to_history_output()["events"])})
+    return terminated
+
+
+@persistence.restores("execution")
+def restore(record: dict) -> None:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    backend = stepfunctions_parser_backends[record["account"]][record["region"]]
+    execution = FinishedExecution(_revived(record["described"]), _revived(record["events"]))
+    machine = next((m for m in backend.state_machines if m.arn == execution.state_machine_arn), None)
+    if machine is not None:  # None: the machine was deleted while this execution still ran
+        machine.executions.append(execution)
+
+
+def _running_executions_only(original):
+    """Callbacks, map runs and task tokens look through live executions; finished ones have none."""
+    def get_executions(self, execution_status=None):
+        return [e for e in original(self, execution_status) if not isinstance(e, FinishedExecution)]
+    return get_executions
+
+
+def _patch_worker_communication(module) -> None:
+    channel = module.BaseExecutionWorkerCommunication
+    channel.terminated = _noting_terminated(channel.terminated)
+
+
+def _patch_parser_backend(parser_models) -> None:
+    backend = parser_models.StepFunctionsParserBackend
+    backend._get_executions = _running_executions_only(backend._get_executions)
+
+
+def install(context) -> None:
+    when_imported("moto.stepfunctions.parser.backend.execution", _patch_worker_communication)
+    when_imported("moto.stepfunctions.parser.models", _patch_parser_backend)
