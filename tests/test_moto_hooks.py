@@ -263,6 +263,16 @@ def test_hook_stack_event_constructor():
         "resource_type", "resource_status", "resource_status_reason", "resource_properties"]
 
 
+def test_hook_get_att_attributes_we_add_are_still_missing_from_moto():
+    from moto.apigateway.models import RestAPI
+    from moto.ssm.models import Parameter
+    from moto.stepfunctions.models import StateMachine
+    from gluelab.cloud.cloudformation import MISSING_ATTRIBUTES
+    assert not StateMachine.has_cfn_attr("Arn") and not RestAPI.has_cfn_attr("RestApiId")
+    assert not hasattr(Parameter, "get_cfn_attribute")
+    assert {name for _, name in MISSING_ATTRIBUTES} == {"StateMachine", "RestAPI", "Parameter"}
+
+
 def test_hook_get_template_response_method():
     from moto.cloudformation.responses import CloudFormationResponse
     assert '"TemplateBody"' in inspect.getsource(CloudFormationResponse.get_template)

@@ -14,17 +14,16 @@ service instead:
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import importlib.util
 import json
 import re
-import sys
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 from moto.core.common_models import CloudFormationModel
 from samtranslator.yaml_helper import intrinsics_multi_constructor
+
+from gluelab.cloud.lazy import when_imported
 
 if TYPE_CHECKING:
     from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
@@ -48,37 +47,6 @@ PSEUDO_PARAMETERS = frozenset({"AWS::AccountId", "AWS::NotificationARNs", "AWS::
 SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 API_URL = re.compile(
     r"https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[^/?#]+)(?P<rest>.*)")
-
-
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs a callback right after a module's own code, inside the same import."""
-
-    def __init__(self, name: str, callback: Callable):
-        self.name = name
-        self.callback = callback
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != self.name:
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        run_module = spec.loader.exec_module
-
-        def exec_module(module):
-            run_module(module)
-            self.callback(module)
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-
-def after_import(name: str, callback: Callable) -> None:
-    """Patch a moto module when it is first imported: moto loads services lazily, and importing
-    CloudFormation or API Gateway up front would add seconds to every cloud start."""
-    if name in sys.modules:
-        callback(sys.modules[name])
-    else:
-        sys.meta_path.insert(0, _AfterImport(name, callback))
 
 
 def _validation_error(message: str) -> Exception:
@@ -986,6 +954,40 @@ def _install_table_updates(table_models) -> None:
     Table.update_from_cloudformation_json = update
 
 
+# Fn::GetAtt attributes that AWS documents and moto 5.2.5 lacks, for types the workshop uses.
+MISSING_ATTRIBUTES = {
+    ("moto.stepfunctions.models", "StateMachine"): {"Arn": lambda machine: machine.arn},
+    ("moto.apigateway.models", "RestAPI"): {"RestApiId": lambda api: api.id},
+    ("moto.ssm.models", "Parameter"): {"Type": lambda parameter: parameter.parameter_type,
+                                       "Value": lambda parameter: parameter.value},
+}
+
+
+def _add_attributes(model: type, attributes: dict[str, Callable]) -> None:
+    has_attribute = model.has_cfn_attr
+    get_attribute = getattr(model, "get_cfn_attribute", None)  # SSM parameters have none
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in attributes or has_attribute(attr)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name in attributes:
+            return attributes[attribute_name](self)
+        if get_attribute is None:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+            raise UnformattedGetAttTemplateException()
+        return get_attribute(self, attribute_name)
+
+    model.has_cfn_attr, model.get_cfn_attribute = has_cfn_attr, get_cfn_attribute
+
+
+def _install_missing_attributes() -> None:
+    for (module, name), attributes in MISSING_ATTRIBUTES.items():
+        when_imported(module, lambda loaded, name=name, attributes=attributes:
+                     _add_attributes(getattr(loaded, name), attributes))
+
+
 def _install_loud_get_att(parsing) -> None:
     """A Fn::GetAtt that moto cannot resolve fails the resource that uses it. moto logs a warning
     and passes the unresolved {"Fn::GetAtt": ...} on as the value, drops the property, or fails
@@ -1039,9 +1041,10 @@ def install(context) -> None:
     from moto.core.config import default_user_config
     # SAM attaches AWS managed policies (AWSLambdaBasicExecutionRole, ...) to every function role.
     default_user_config["iam"] = {"load_aws_managed_policies": True}
-    after_import("moto.iam.models", _install_role_policies)
-    after_import("moto.awslambda.models", _install_function_checks)
-    after_import("moto.dynamodb.models.table", _install_table_updates)
-    after_import("moto.cloudformation.parsing", _install_loud_get_att)
-    after_import("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))
-    after_import("moto.cloudformation.responses", _install_processed_templates)
+    when_imported("moto.iam.models", _install_role_policies)
+    when_imported("moto.awslambda.models", _install_function_checks)
+    when_imported("moto.dynamodb.models.table", _install_table_updates)
+    when_imported("moto.cloudformation.parsing", _install_loud_get_att)
+    _install_missing_attributes()
+    when_imported("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))
+    when_imported("moto.cloudformation.responses", _install_processed_templates)

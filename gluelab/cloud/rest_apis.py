@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from moto.core.common_models import CloudFormationModel
 
-from gluelab.cloud.cloudformation import after_import
+from gluelab.cloud.lazy import when_imported
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method"}
 
@@ -282,4 +282,4 @@ def _patch(models) -> None:
 
 def install(context) -> None:
     # moto's API Gateway takes seconds to import: patch it when something first loads it.
-    after_import("moto.apigateway.models", _patch)
+    when_imported("moto.apigateway.models", _patch)

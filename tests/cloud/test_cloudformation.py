@@ -618,6 +618,32 @@ def test_get_att_of_an_attribute_the_local_cloud_lacks_is_refused_not_dropped(aw
     assert "AWS::Lambda::Permission has no attribute Id in the local cloud" in message
 
 
+def test_get_att_attributes_aws_documents_for_the_workshop_types_resolve(aws):
+    """What real CloudFormation answers for StateMachine.Arn, RestApi.RestApiId and an SSM
+    parameter's Type and Value, which moto alone lacks."""
+    name = unique("attributes")
+    aws.create(name, function_template(extra="""  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition: {StartAt: Done, States: {Done: {Type: Succeed}}}
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: !Sub "${AWS::StackName}-api"}
+  Setting:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: !Sub "/${AWS::StackName}/setting", Type: String, Value: kept}
+Outputs:
+  FlowArn: {Value: !GetAtt Flow.Arn}
+  ApiId: {Value: !GetAtt Api.RestApiId}
+  SettingType: {Value: !GetAtt Setting.Type}
+  SettingValue: {Value: !GetAtt Setting.Value}
+"""))
+    physical, outputs = aws.resources(name), aws.outputs(name)
+    assert outputs == {"FlowArn": physical["Flow"], "ApiId": physical["Api"],
+                       "SettingType": "String", "SettingValue": "kept"}
+    assert outputs["FlowArn"].startswith("arn:aws:states:us-east-1:123456789012:stateMachine:")
+
+
 def test_get_att_that_moto_leaves_unresolved_fails_the_resource_instead_of_passing_it_on(monkeypatch):
     from moto.cloudformation import parsing
     from moto.cloudformation.exceptions import ValidationError
