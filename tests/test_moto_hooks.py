@@ -115,6 +115,13 @@ def test_hook_api_gateway_models_hold_what_the_front_door_reads():
                                                  {"application/json": "b"})
 
 
+def test_hook_authorizers_lose_their_validation_expression_to_a_misspelled_keyword():
+    from moto.apigateway.models import APIGatewayBackend, Authorizer, RestAPI
+    assert "identiy_validation_expression=" in inspect.getsource(RestAPI.create_authorizer)
+    assert "identiy_validation_expression=" in inspect.getsource(APIGatewayBackend.create_authorizer)
+    assert '"identity_validation_expression"' in inspect.getsource(Authorizer.__init__)
+
+
 def test_hook_lambda_backend_invoke_flags_function_errors(monkeypatch):
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     assert parameters(LambdaBackend.invoke) == [
@@ -131,7 +138,7 @@ def test_hook_cognito_tokens_verify_with_motos_public_jwks():
     import boto3
     from joserfc import jwt
     from moto import mock_aws
-    from gluelab.cloud.api_front import _public_keys
+    from gluelab.cloud.api_auth import _public_keys
     with mock_aws():
         idp = boto3.client("cognito-idp", region_name="us-east-1")
         pool = idp.create_user_pool(PoolName="p")["UserPool"]["Id"]

@@ -3,7 +3,7 @@
 moto stores REST APIs (resources, methods, integrations, stages, authorizers) but never
 serves them. This layer does, at LocalStack's URL shape
 `/restapis/{id}/{stage}/_user_request_/{path}` and at the shorter `/api/{id}/{stage}/{path}`:
-it matches the request against the stored resources, enforces Cognito authorizers, invokes
+it matches the request against the stored resources, enforces authorizers (api_auth.py), invokes
 AWS_PROXY Lambda functions in-process with the event API Gateway builds, answers MOCK
 integrations, and maps the result back with API Gateway's status codes and messages.
 Why a call failed goes to the local cloud log, since the caller only sees what AWS shows.
@@ -20,12 +20,14 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from fnmatch import fnmatch
+from functools import partial
 from urllib.parse import parse_qsl
 
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
+
+from gluelab.cloud.api_auth import INTERNAL_ERROR, Answer, as_text, authorize, json_object
 
 ROUTES = (re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$"),
           re.compile(r"^/api/(?P<api>[^/]+)/(?P<stage>[^/]+)(?P<path>/.*)?$"))
@@ -36,17 +38,6 @@ LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/function
 RESULT_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 # Hop-by-hop headers API Gateway does not forward to the function.
 DROPPED_HEADERS = {"content-length", "connection"}
-INTERNAL_ERROR = {"message": "Internal server error"}
-
-
-class Answer(Exception):
-    """An API Gateway answer that ends the request early (auth failures, unknown routes...)."""
-
-    def __init__(self, status: int, payload: dict, why: str = ""):
-        super().__init__(why or payload.get("message", ""))
-        self.status = status
-        self.payload = payload
-        self.why = why
 
 
 @dataclass
@@ -123,84 +114,6 @@ def find_route(api, stage, http_method: str, path: str) -> Route:
                      f"no resource of API {api.id} matches {http_method} {path}; its resources "
                      f"are {sorted(r.get_path() for r in api.resources.values())}")
     return Route(api, stage, best[2], best[3], path, best[1])
-
-
-# --- authorizers --------------------------------------------------------------------------
-
-def _public_keys():
-    from joserfc.jwk import KeySet
-    from moto.utilities.utils import load_resource
-    # moto signs every Cognito token with this one key pair.
-    return KeySet.import_key_set(load_resource("cognitoidp/resources/jwks-public.json"))
-
-
-def _claim_text(name: str, value) -> str:
-    if name in ("exp", "iat") and isinstance(value, (int, float)):
-        # API Gateway hands these two to the function as dates, the rest as plain strings.
-        return datetime.fromtimestamp(value, timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(str(item) for item in value)
-    return str(value)
-
-
-def _pool_issuers(authorizer) -> set[str]:
-    issuers = set()
-    for arn in authorizer.provider_arns or []:
-        region, pool = arn.split(":")[3], arn.rsplit("/", 1)[-1]
-        issuers.add(f"https://cognito-idp.{region}.amazonaws.com/{pool}")
-    return issuers
-
-
-def cognito_claims(authorizer, method, headers) -> dict[str, str]:
-    """The verified claims of the request's Cognito token, or Answer 401 as API Gateway does."""
-    from joserfc import jwt
-    from joserfc.errors import JoseError
-    source = (authorizer.identity_source or "method.request.header.Authorization")
-    header = source.rsplit(".", 1)[-1]
-    token = headers.get(header, "")
-    if token.lower().startswith("bearer "):
-        token = token[7:]
-    unauthorized = {"message": "Unauthorized"}
-    if not token:
-        raise Answer(401, unauthorized, f"no token in the {header} header "
-                     f"(authorizer {authorizer.name} protects this method)")
-    try:
-        claims = jwt.decode(token, _public_keys(), algorithms=["RS256"]).claims
-    except (JoseError, ValueError) as exc:
-        raise Answer(401, unauthorized, f"the {header} token is not a token signed by the "
-                     f"local Cognito ({type(exc).__name__}: {exc})")
-    if claims.get("iss") not in _pool_issuers(authorizer):
-        raise Answer(401, unauthorized, f"the token was issued by {claims.get('iss')}, not by a "
-                     f"user pool of authorizer {authorizer.name} ({authorizer.provider_arns})")
-    if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] < time.time():
-        raise Answer(401, unauthorized, "the token has expired; sign in again for a new one")
-    scopes = method.authorization_scopes or []
-    if scopes:
-        granted = set(str(claims.get("scope", "")).split())
-        if claims.get("token_use") != "access" or not granted & set(scopes):
-            raise Answer(401, unauthorized, f"the method needs an access token with one of the "
-                         f"scopes {scopes}")
-    elif claims.get("token_use") != "id":
-        raise Answer(401, unauthorized, "the method has no OAuth scopes, so API Gateway wants "
-                     "the ID token (IdToken), not the access token")
-    return {name: _claim_text(name, value) for name, value in claims.items()}
-
-
-def authorize(route: Route, headers) -> dict | None:
-    """The requestContext.authorizer entry for the call, after enforcing the method's auth."""
-    kind = (route.method.authorization_type or "NONE").upper()
-    if kind == "NONE":
-        return None
-    if kind == "COGNITO_USER_POOLS":
-        authorizer = route.api.authorizers.get(route.method.authorizer_id)
-        if authorizer is None:
-            raise Answer(500, INTERNAL_ERROR, f"the method's authorizer "
-                         f"{route.method.authorizer_id} does not exist in API {route.api.id}")
-        return {"claims": cognito_claims(authorizer, route.method, headers)}
-    raise Answer(500, INTERNAL_ERROR, f"authorization type {kind} is not served by the local "
-                 f"cloud; use COGNITO_USER_POOLS or NONE")
 
 
 # --- the Lambda proxy event and result ----------------------------------------------------
@@ -286,23 +199,12 @@ def proxy_event(route: Route, request: Request, authorizer: dict | None) -> dict
     }
 
 
-def _header_text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def http_response(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
     """Map a Lambda proxy result to (status, headers, body); Answer 502 if it is malformed."""
     def malformed(why: str):
         return Answer(502, INTERNAL_ERROR, f"malformed Lambda proxy response: {why}. Return "
                       '{"statusCode": 200, "headers": {...}, "body": "a string"}')
-    try:
-        result = json.loads(payload)
-    except ValueError:
-        raise malformed(f"the function returned {payload[:200]!r}, which is not JSON")
-    if not isinstance(result, dict):
-        raise malformed(f"the function returned a {type(result).__name__}, not an object")
+    result = json_object(payload, malformed)
     extra = sorted(set(result) - RESULT_KEYS)
     if extra:
         raise malformed(f"unexpected key(s) {extra}; only {sorted(RESULT_KEYS)} are allowed")
@@ -326,9 +228,9 @@ def http_response(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
             body_bytes = base64.b64decode(body, validate=True)
         except ValueError:
             raise malformed("isBase64Encoded is true but body is not valid base64")
-    pairs = [(name, _header_text(value)) for name, value in headers.items()
+    pairs = [(name, as_text(value)) for name, value in headers.items()
              if name not in multi]
-    pairs += [(name, _header_text(value)) for name, values in multi.items() for value in values]
+    pairs += [(name, as_text(value)) for name, values in multi.items() for value in values]
     if not any(name.lower() == "content-type" for name, _ in pairs):
         pairs.append(("Content-Type", "application/json"))
     return status, pairs, body_bytes
@@ -339,15 +241,19 @@ def _render_stage_variables(text: str, variables: dict) -> str:
                   lambda m: variables.get(m.group(1), m.group(0)), text)
 
 
-def invoke_lambda(route: Route, event: dict) -> bytes:
-    from moto.awslambda.models import lambda_backends
-    uri = _render_stage_variables(route.method.method_integration.uri or "",
-                                  route.stage.variables)
-    target = LAMBDA_URI.match(uri)
+def _function_target(uri: str, stage_variables: dict) -> re.Match:
+    target = LAMBDA_URI.match(_render_stage_variables(uri, stage_variables))
     if not target:
-        raise Answer(500, INTERNAL_ERROR, f"AWS_PROXY integration uri {uri!r} is not a Lambda "
-                     "invocation uri (arn:aws:apigateway:REGION:lambda:path/2015-03-31/"
-                     "functions/FUNCTION_ARN/invocations)")
+        raise Answer(500, INTERNAL_ERROR, f"{uri!r} is not a Lambda invocation uri "
+                     "(arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/"
+                     "invocations)")
+    return target
+
+
+def call_function(uri: str, event: dict, stage_variables: dict) -> tuple[bytes, bool]:
+    """Invoke the function an API Gateway Lambda uri names: its payload, and whether it failed."""
+    from moto.awslambda.models import lambda_backends
+    target = _function_target(uri, stage_variables)
     backend = lambda_backends[target["account"]][target["region"]]
     response_headers: dict = {}
     try:
@@ -356,9 +262,15 @@ def invoke_lambda(route: Route, event: dict) -> bytes:
         raise Answer(502, INTERNAL_ERROR, f"invoking {target['arn']} failed: "
                      f"{type(exc).__name__}: {exc}")
     payload = payload.encode() if isinstance(payload, str) else payload
-    if response_headers.get("x-amz-function-error"):
-        raise Answer(502, INTERNAL_ERROR, f"function {target['arn']} failed: "
-                     f"{_error_summary(payload)}")
+    return payload, bool(response_headers.get("x-amz-function-error"))
+
+
+def invoke_lambda(route: Route, event: dict) -> bytes:
+    uri = route.method.method_integration.uri or ""
+    payload, failed = call_function(uri, event, route.stage.variables)
+    if failed:
+        raise Answer(502, INTERNAL_ERROR, f"function {_function_target(uri, route.stage.variables)['arn']} "
+                     f"failed: {_error_summary(payload)}")
     return payload
 
 
@@ -405,7 +317,8 @@ def answer(request: Request, api_id: str, stage_name: str, path: str):
         raise Answer(404, {"message": f"The API id '{api_id}' does not correspond to a "
                                       "deployed API Gateway API"}, why)
     route = find_route(api, stage, request.method, path)
-    authorizer = authorize(route, request.headers)
+    authorizer = authorize(route, request, partial(call_function, stage_variables=stage.variables),
+                           partial(proxy_event, route, request, None))
     integration = route.method.method_integration
     kind = integration.integration_type.upper() if integration else "NONE"
     if kind == "AWS_PROXY":
@@ -435,7 +348,7 @@ def wrap(app, context):
         except Answer as refused:
             say(f"{request.method} {request.path} -> {refused.status}: {refused.why}")
             status, body = refused.status, json.dumps(refused.payload).encode()
-            headers = [("Content-Type", "application/json")]
+            headers = [("Content-Type", "application/json"), *refused.headers.items()]
         start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
                        headers + [("Content-Length", str(len(body)))])
         return [body]

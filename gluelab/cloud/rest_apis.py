@@ -2,10 +2,10 @@
 
 SAM turns `Api` events into an `AWS::ApiGateway::RestApi` whose `Body` is a Swagger 2.0
 document, plus a Deployment and a Stage. moto 5.2.5 rejects Swagger 2.0, fails on a RestApi
-without `Name`, mishandles a method on `/`, ignores authorizers, has no Stage resource and
-cannot delete what CloudFormation created. This module fills those gaps so that resources,
-methods, AWS_PROXY integrations and Cognito authorizers end up where the HTTP front door and
-`get_resources` look for them.
+without `Name`, mishandles a method on `/`, ignores authorizers, loses their validation
+expressions, has no Stage resource and cannot delete what CloudFormation created. This module
+fills those gaps so that resources, methods, AWS_PROXY integrations and authorizers (Cognito
+and Lambda) end up where the HTTP front door and `get_resources` look for them.
 """
 from __future__ import annotations
 
@@ -139,6 +139,19 @@ def _install_backend_fixes(models) -> None:
 
     models.APIGatewayBackend.put_rest_api = put_rest_api
     models.APIGatewayBackend.import_rest_api = import_rest_api
+
+
+def _install_validation_expressions(Authorizer) -> None:
+    """moto passes an authorizer's identityValidationExpression on as `identiy_...` and
+    Authorizer reads `identity_...`, so the expression was always lost."""
+    original = Authorizer.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.identity_validation_expression = (kwargs.get("identity_validation_expression")
+                                               or kwargs.get("identiy_validation_expression"))
+
+    Authorizer.__init__ = init
 
 
 def _install_rest_api_resource(RestAPI) -> None:
@@ -276,6 +289,7 @@ class RestApiStage(CloudFormationModel):
 
 def _patch(models) -> None:
     _install_backend_fixes(models)
+    _install_validation_expressions(models.Authorizer)
     _install_rest_api_resource(models.RestAPI)
     _install_deployment_resource(models.Deployment)
 

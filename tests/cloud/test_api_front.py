@@ -15,7 +15,7 @@ from moto import mock_aws
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from gluelab.cloud import api_front
+from gluelab.cloud import api_auth, api_front
 from gluelab.config import client
 
 LAMBDA_URI = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations"
@@ -360,7 +360,7 @@ def test_cognito_authorizer_refuses_an_expired_token(guarded_api):
     from joserfc import jwk, jwt
     from moto.utilities.utils import load_resource
     url, id_token, _ = guarded_api
-    claims = jwt.decode(id_token, api_front._public_keys()).claims
+    claims = jwt.decode(id_token, api_auth._public_keys()).claims
     key = jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
     expired = jwt.encode({"kid": "dummy", "alg": "RS256"},
                          {**claims, "exp": int(time.time()) - 60}, key)
