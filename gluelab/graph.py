@@ -164,8 +164,12 @@ def rule_text(rule: dict) -> str:
 
 
 def _retry_text(retrier: dict) -> str:
-    return (f"retry {', '.join(retrier['ErrorEquals'])} "
-            f"x{retrier.get('MaxAttempts', 3)}")
+    return f"retry x{retrier.get('MaxAttempts', 3)}"
+
+
+def _retry_detail(retrier: dict) -> str:
+    # On the node, not on the retry loop: a long loop label lands under the neighbouring boxes.
+    return f"{_retry_text(retrier)} on {', '.join(retrier['ErrorEquals'])}"
 
 
 def _detail(spec: dict) -> str:
@@ -350,7 +354,8 @@ def _json(text):
 
 
 def _escape(text: str) -> str:
-    return (text.replace("&", "#amp;").replace('"', "#quot;")
+    # "#" first: Mermaid reads "#1;" as character 1, which breaks the whole picture.
+    return (text.replace("#", "#35;").replace("&", "#amp;").replace('"', "#quot;")
             .replace("<", "#lt;").replace(">", "#gt;"))
 
 
@@ -359,7 +364,8 @@ def _label(*lines: str) -> str:
 
 
 def _node(state: State) -> str:
-    label = _label(state.name, _detail(state.spec)) if state.type != "Pass" else _label(state.name)
+    lines = [state.name] + ([_detail(state.spec)] if state.type != "Pass" else [])
+    label = _label(*lines, *(_retry_detail(r) for r in state.spec.get("Retry", [])))
     shapes = {"Choice": "{%s}", "Succeed": "([%s])", "Fail": "[[%s]]", "Wait": "[/%s/]"}
     return state.node_id + shapes.get(state.type, "[%s]") % label
 
@@ -377,8 +383,12 @@ class Diagram:
     def mermaid(self) -> str:
         lines = ["flowchart TD", "  start_((start))", "  end_((end))"]
         edges = [f"  start_ --> {self.states[self.definition['StartAt']].node_id}"]
-        self._emit_machine(self.definition, lines, edges, "  ", top=True)
+        branches: list[str] = []
+        self._emit_machine(self.definition, lines, edges, branches, "  ", top=True)
         lines += edges
+        if branches:  # Mermaid's default fill for them is the yellow of "retried"
+            lines.append("  classDef branch fill:#ffffff,stroke:#bbbbbb,stroke-dasharray:4 3")
+            lines.append(f"  class {','.join(branches)} branch")
         if self.outcomes:
             for outcome in OUTCOMES:
                 fill, stroke = COLOURS[outcome]
@@ -389,17 +399,21 @@ class Diagram:
                     lines.append(f"  class {','.join(ids)} {_class(outcome)}")
         return "\n".join(lines) + "\n"
 
-    def _emit_machine(self, machine: dict, lines: list, edges: list, indent: str, top: bool):
+    def _emit_machine(self, machine: dict, lines: list, edges: list, branches: list, indent: str,
+                      top: bool):
         for name in machine["States"]:
             state = self.states[name]
             children = _children(state.spec)
             if children:
-                lines.append(f"{indent}subgraph {state.node_id}[{_label(name + ' (' + state.type + ')')}]")
+                title = _label(f"{name} ({state.type})",
+                               *(_retry_detail(r) for r in state.spec.get("Retry", [])))
+                lines.append(f"{indent}subgraph {state.node_id}[{title}]")
                 for label, inner in children:
                     sub_id = f"{state.node_id}__{_slug(label)[2:]}"
+                    branches.append(sub_id)
                     lines.append(f"{indent}  subgraph {sub_id}[{_label(label)}]")
                     lines.append(f"{indent}    direction TB")
-                    self._emit_machine(inner, lines, edges, indent + "    ", top=False)
+                    self._emit_machine(inner, lines, edges, branches, indent + "    ", top=False)
                     lines.append(f"{indent}  end")
                 lines.append(f"{indent}end")
             else:
@@ -433,7 +447,7 @@ class Diagram:
             for way in ways:
                 yield depth + 1, f"{pad}    {way}", None
             for retrier in spec.get("Retry", []):
-                yield depth + 1, f"{pad}    {_retry_text(retrier)}", None
+                yield depth + 1, f"{pad}    {_retry_detail(retrier)}", None
             for target, label, kind in _transitions(spec):
                 if kind == "catch":
                     yield depth + 1, f"{pad}    {label} -> {target}", None
