@@ -102,6 +102,8 @@ def bench_deploy() -> dict:
         work = Path(tempfile.mkdtemp(prefix="gluelab-app-"))
         app = work / "app"
         shutil.copytree(APP, app)
+        template = app / "template.yaml"  # a template this process has not translated yet
+        template.write_text(template.read_text() + f"\nMetadata:\n  BenchRun: {n}\n")
         stack = f"bench-app-{n}"
         first.append(timed(lambda: deploy(app, stack, echo=lambda line: None)))
         handler = next(app.glob("functions/*/app.py"))
@@ -165,6 +167,26 @@ def bench_workflow() -> dict:
             "sum of the handlers' own durations (ms)": median_ms(handlers)}
 
 
+def bench_restart(reports: int = 100) -> dict:
+    """Stop and start after a day's use: every deploy, item, execution and log is restored."""
+    from gluelab import twilio_local
+    from gluelab.deploy import deploy
+    machine = deploy(ROOT / "infra", "bench-fixit", echo=lambda line: None)["StateMachineArn"]
+    for n in range(reports):
+        sid = twilio_local.text_app(f"+4477009{n:05d}", "LIFT stuck between floors 3 and 4")["message"]["sid"]
+        last = machine.replace(":stateMachine:", ":execution:") + ":" + sid
+        assert _finished(last)["status"] == "SUCCEEDED"
+    s = settings()
+    samples = []
+    for _ in range(RUNS):
+        process.stop(s)
+        samples.append(timed(lambda: process.start(s, quiet=True)))
+    assert _client("stepfunctions").describe_execution(executionArn=last)["status"] == "SUCCEEDED"
+    journal = s.state_dir / "journal.jsonl"
+    return {f"restart after {reports} more reports (ms)": median_ms(samples),
+            "journal size then (MB)": round(journal.stat().st_size / 1e6, 1)}
+
+
 def bench_solutions() -> dict:
     """Every solution notebook in order, in one fresh project, as an instructor would run them."""
     import nbformat
@@ -207,6 +229,11 @@ def write_report(results: dict[str, float]) -> None:
         lines.append(f"| {name} | {value} | {'' if target is None else f'<= {target}'} | {verdict} |")
     lines += ["", "What the figures mean:", "",
               "- *start to ready*: `gluelab cloud start` until the endpoint answers, fresh state folder.",
+              "- *restart*: `gluelab cloud stop` then `start` of the cloud the invoke, deploy and SMS",
+              "  figures ran on (6 stacks of the reference app in 11 deploys), after 100 more texts through",
+              "  it: the journal replays every deploy and item, and restores the finished executions and",
+              "  Lambda logs, before the endpoint answers. Loading CloudFormation and SAM costs about 2 s",
+              "  once; each replayed deploy a few hundred ms. The 2 s target is for a fresh start.",
               "- *invoke*: `lambda.invoke` over HTTP of a one-line Python handler; *cold* is the first call",
               "  of a new function (a new worker process), *warm* the calls after it. The overhead is warm",
               "  invoke minus calling the same handler in-process.",
@@ -230,6 +257,7 @@ def main() -> None:
         results.update(bench_invoke())
         results.update(bench_deploy())
         results.update(bench_workflow())
+        results.update(bench_restart())
     finally:
         process.stop(s)
     results.update(bench_solutions())

@@ -122,6 +122,19 @@ def test_hook_authorizers_lose_their_validation_expression_to_a_misspelled_keywo
     assert '"identity_validation_expression"' in inspect.getsource(Authorizer.__init__)
 
 
+def test_hook_user_pools_use_jwk_only_to_import_moto_s_one_signing_key():
+    from moto.cognitoidp import models
+    source = inspect.getsource(models)
+    assert source.count("jwk.") == 1
+    assert 'jwk.RSAKey.import_key(jwks_file)' in inspect.getsource(models.CognitoIdpUserPool.__init__)
+
+
+def test_hook_iam_backends_load_aws_managed_policies_in_one_method_per_partition():
+    from moto.iam.models import IAMBackend, get_account_id_from
+    assert "self.aws_managed_policies = self._init_aws_policies()" in inspect.getsource(IAMBackend.__init__)
+    assert "PARTITION_NAMES" in inspect.getsource(get_account_id_from)
+
+
 def test_hook_lambda_backend_invoke_flags_function_errors(monkeypatch):
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     assert parameters(LambdaBackend.invoke) == [

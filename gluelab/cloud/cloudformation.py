@@ -13,6 +13,7 @@ service instead:
 """
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -117,8 +118,17 @@ def _transforms(template: dict) -> list[str]:
 
 
 def _sam_transform(template: dict, parameters: dict[str, str]) -> dict:
+    # A deploy transforms its template three times (change set, stack, comparison), and a
+    # restart replays every deploy: each distinct template is translated once per process.
+    key = json.dumps([template, parameters], default=str)  # key order kept: it orders creation
+    return copy.deepcopy(_translated(key))
+
+
+@functools.lru_cache(maxsize=64)
+def _translated(key: str) -> dict:
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.translator.transform import transform
+    template, parameters = json.loads(key)
     try:
         # As CloudFormation does: the translator resolves parameters in the properties it must
         # read itself (an Api's Auth, AutoPublishAlias, policy templates, ...) from the given
@@ -806,6 +816,18 @@ class CognitoUserPoolClient(CloudFormationModel):
             pool.clients.pop(self.client.id, None)
 
 
+def _install_managed_policies_for_aws_only(iam_models) -> None:
+    """moto builds an IAM backend for each of its six partitions on the first request and
+    parses the 1,000-odd AWS managed policies into each (a second in all). The local cloud
+    answers in the aws partition only."""
+    original = iam_models.IAMBackend._init_aws_policies
+
+    def init_aws_policies(self):
+        return original(self) if self.region_name == "aws" else []
+
+    iam_models.IAMBackend._init_aws_policies = init_aws_policies
+
+
 def _install_role_policies(iam_models) -> None:
     """IAM roles keep their ManagedPolicyArns and inline Policies in sync with the template."""
     Role, iam_backends = iam_models.Role, iam_models.iam_backends
@@ -1042,6 +1064,7 @@ def install(context) -> None:
     # SAM attaches AWS managed policies (AWSLambdaBasicExecutionRole, ...) to every function role.
     default_user_config["iam"] = {"load_aws_managed_policies": True}
     when_imported("moto.iam.models", _install_role_policies)
+    when_imported("moto.iam.models", _install_managed_policies_for_aws_only)
     when_imported("moto.awslambda.models", _install_function_checks)
     when_imported("moto.dynamodb.models.table", _install_table_updates)
     when_imported("moto.cloudformation.parsing", _install_loud_get_att)
