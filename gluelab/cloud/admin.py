@@ -22,7 +22,7 @@ def wrap(app, context):
             return app(environ, start_response)
         name = path[len(PREFIX):]
         if name == "health":
-            return _json(start_response, {"ok": True, **context.status()})
+            return _json(start_response, {"ok": True, **context.status(), "restored": context.restored})
         if name == "status":
             return _json(start_response, {**context.status(), "restored": context.restored,
                                           "deployed": inventory.deployed()})

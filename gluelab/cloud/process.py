@@ -11,10 +11,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 
 from gluelab.config import Settings, local_environment, settings
 
-READY_TIMEOUT_S = 30
+READY_TIMEOUT_S = 120  # a restart replays the saved state first: a second or more per ten deploys
 
 
 class CloudError(RuntimeError):
@@ -82,6 +83,9 @@ def start(s: Settings | None = None, quiet: bool = False) -> dict:
         if health:
             if not quiet:
                 print(f"Local cloud ready on {s.endpoint}")
+            problem = restore_problem(health)
+            if problem:
+                warnings.warn(problem, RestoreWarning, stacklevel=2)
             return health
         if process.poll() is not None:
             raise CloudError(f"The local cloud stopped while starting. Its log says:\n"
@@ -89,6 +93,23 @@ def start(s: Settings | None = None, quiet: bool = False) -> dict:
         time.sleep(0.02)
     raise CloudError(f"The local cloud did not answer within {READY_TIMEOUT_S} s. "
                      f"See `gluelab cloud logs`; `gluelab cloud stop` then start to retry.")
+
+
+class RestoreWarning(UserWarning):
+    """Part of the saved state could not be restored when the local cloud started."""
+
+
+def restore_problem(health: dict) -> str | None:
+    """What a start could not restore, in words, or None when everything came back."""
+    failures = (health.get("restored") or {}).get("failures") or []
+    if not failures:
+        return None
+    shown = "\n".join(f"  - {failure}" for failure in failures[:5])
+    more = f"\n  ... and {len(failures) - 5} more" if len(failures) > 5 else ""
+    return (f"The local cloud started, but {len(failures)} saved change(s) could not be restored:\n"
+            f"{shown}{more}\nWhat they made is missing. Deploy again (the lab's deploy cell or "
+            f"`gluelab deploy`) to make it again, or `gluelab cloud reset` to start from an empty "
+            f"cloud. The whole story is in `gluelab cloud logs`.")
 
 
 def stop(s: Settings | None = None) -> bool:
@@ -151,8 +172,14 @@ def _cloud_command(args) -> int:
     s = settings()
     try:
         if args.action == "start":
-            health = start(s, quiet=True)
+            was_running = _get(s, "health") is not None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RestoreWarning)  # said below, in the same words
+                health = start(s, quiet=True)
             print(f"Local cloud ready on {s.endpoint} (pid {health['pid']})")
+            problem = None if was_running else restore_problem(health)
+            if problem:
+                print(f"warning: {problem}", file=sys.stderr)
         elif args.action == "stop":
             print("Local cloud stopped." if stop(s) else "The local cloud was not running.")
         elif args.action == "reset":

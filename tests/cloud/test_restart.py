@@ -1,10 +1,13 @@
 """Acceptance: a deployed app keeps working across `gluelab cloud stop` / `start`."""
 from __future__ import annotations
 
+import json
 import time
 
+import pytest
 import requests
 
+from gluelab.cli import main
 from gluelab.cloud import process
 from gluelab.config import client
 from gluelab.deploy import deploy
@@ -94,5 +97,38 @@ def test_a_stopped_execution_stays_aborted_after_a_restart(tmp_path, monkeypatch
         assert [e["type"] for e in sfn.get_execution_history(executionArn=execution)["events"]][-1] == \
             "ExecutionAborted"
         assert process.status(handle.settings)["restored"]["failures"] == []
+    finally:
+        process.stop(handle.settings)
+
+
+def test_a_start_that_cannot_restore_everything_says_what_is_missing(tmp_path, monkeypatch, capsys):
+    handle = use_cloud(CloudHandle(tmp_path, free_port()), monkeypatch)
+    process.start(handle.settings, quiet=True)
+    try:
+        client("dynamodb").create_table(
+            TableName="Reports", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        process.stop(handle.settings)
+        journal = tmp_path / "journal.jsonl"
+        entry = json.loads(journal.read_text().splitlines()[-1])
+        with journal.open("a") as lines:  # the same table twice: the second cannot be made
+            lines.write(json.dumps(entry) + "\n")
+
+        with pytest.warns(process.RestoreWarning) as warned:
+            process.start(handle.settings, quiet=True)
+        message = str(warned[0].message)
+        assert "1 saved change(s) could not be restored" in message
+        assert "journal entry 2 (POST /) answered 400" in message
+        assert "gluelab cloud reset" in message
+        assert client("dynamodb").describe_table(TableName="Reports")["Table"]["TableStatus"] == "ACTIVE"
+
+        process.stop(handle.settings)
+        assert main(["cloud", "start"]) == 0
+        captured = capsys.readouterr()
+        assert captured.out.startswith(f"Local cloud ready on {handle.endpoint}")
+        assert captured.err.startswith("warning: The local cloud started, but 1 saved change(s)")
+        assert main(["cloud", "start"]) == 0  # already running: nothing new to say
+        assert capsys.readouterr().err == ""
     finally:
         process.stop(handle.settings)
