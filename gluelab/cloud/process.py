@@ -193,6 +193,10 @@ def _cloud_command(args) -> int:
                 print(f"The local cloud is not running on {s.endpoint}. Start it with `gluelab cloud start`.")
                 return 1
             print(f"endpoint: {info['endpoint']}\nuptime:   {info['uptime_s']} s")
+            restored = info.get("restored") or {}
+            failed = len(restored.get("failures") or [])
+            print(f"restored: {restored.get('calls', 0)} saved changes at start"
+                  + (f", {failed} of them could not be (`gluelab cloud logs`)" if failed else ""))
             for kind, names in info["deployed"].items():
                 print(f"{kind + ':':16}{', '.join(names) if names else '-'}")
     except CloudError as exc:

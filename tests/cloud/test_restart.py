@@ -130,5 +130,8 @@ def test_a_start_that_cannot_restore_everything_says_what_is_missing(tmp_path, m
         assert captured.err.startswith("warning: The local cloud started, but 1 saved change(s)")
         assert main(["cloud", "start"]) == 0  # already running: nothing new to say
         assert capsys.readouterr().err == ""
+        assert main(["cloud", "status"]) == 0
+        assert "restored: 2 saved changes at start, 1 of them could not be (`gluelab cloud logs`)" \
+            in capsys.readouterr().out
     finally:
         process.stop(handle.settings)
