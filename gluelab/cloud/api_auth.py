@@ -9,6 +9,10 @@ integration as requestContext.authorizer. Policies are cached per identity for t
 authorizer's TTL (300 s unless set), as on AWS: a policy that allows only the method called
 first is reused, and denies, when the same token calls another method.
 
+AWS_IAM methods want a request signed with Signature Version 4 by a local access key (the
+`test` key the notebooks and `gluelab env` use, or a key made in the local IAM); the signature
+is checked, the caller's IAM policies are not: every local identity may invoke.
+
 Failures answer what API Gateway answers (401, 403, 500); why goes to the local cloud's log.
 """
 from __future__ import annotations
@@ -29,6 +33,7 @@ NOT_ALLOWED = {"Message": "User is not authorized to access this resource"}
 AUTHORIZER_FAILED = {"message": None}
 CONFIGURATION_ERROR = {"x-amzn-ErrorType": "AuthorizerConfigurationException"}
 DEFAULT_TTL_S = 300
+LOCAL_ACCESS_KEY = "test"
 
 
 class Answer(Exception):
@@ -240,7 +245,8 @@ def lambda_authorizer(authorizer, route, request, invoke: Invoke,
                          f"{_error_message(payload)}", CONFIGURATION_ERROR)
         answer = _checked_answer(payload, name)
         answer["latency_ms"] = int((time.monotonic() - started) * 1000)
-        policies.put(key, answer, int(authorizer.authorizer_result_ttl or 0))
+        ttl = authorizer.authorizer_result_ttl
+        policies.put(key, answer, DEFAULT_TTL_S if ttl is None else int(ttl))
     effect = policy_effect(answer["policyDocument"], arn)
     if effect != "Allow":
         raise Answer(403, DENIED if effect == "Deny" else NOT_ALLOWED,
@@ -257,20 +263,80 @@ def _error_message(payload: bytes) -> str:
         return payload.decode("utf-8", "replace")[:500]
 
 
+# --- AWS_IAM: Signature Version 4 -------------------------------------------------------
+
+SIGNATURE = re.compile(r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
+                       r"(?P<service>[^/]+)/aws4_request, ?SignedHeaders=(?P<headers>[^,]+), ?"
+                       r"Signature=(?P<signature>[0-9a-f]{64})")
+
+
+def _secret_for(access_key: str, account_id: str) -> tuple[str | None, str]:
+    """The secret of a local access key and the ARN of whom it belongs to."""
+    from moto.iam.models import iam_backends
+    for key in iam_backends[account_id]["aws"].access_keys.values():
+        if key.access_key_id == access_key:
+            return key.secret_access_key, f"arn:aws:iam::{account_id}:user/{key.user_name}"
+    if access_key == LOCAL_ACCESS_KEY:  # `gluelab env` and the notebooks sign with it
+        return LOCAL_ACCESS_KEY, f"arn:aws:iam::{account_id}:root"
+    return None, ""
+
+
+def signed_identity(request, account_id: str) -> dict:
+    """The caller of a SigV4-signed request, after checking its signature as API Gateway does.
+    The caller's IAM policies are not evaluated: every valid local identity may invoke."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise Answer(403, {"message": "Missing Authentication Token"}, "the method wants AWS_IAM "
+                     "auth and the request is not signed; sign it with SigV4 for execute-api")
+    parts = SIGNATURE.fullmatch(header.strip())
+    if parts is None:
+        raise Answer(403, {"message": f"Authorization header requires 'Credential', "
+                                      f"'Signature' and 'SignedHeaders' parameters."},
+                     "the Authorization header is not a SigV4 signature")
+    secret, arn = _secret_for(parts["key"], account_id)
+    if secret is None:
+        raise Answer(403, {"message": "The security token included in the request is invalid."},
+                     f"no local access key {parts['key']}")
+    signed = parts["headers"].split(";")
+    query = request.query_string.decode("latin-1")
+    copy = AWSRequest(method=request.method,
+                      url=f"http://{request.host}{request.path}" + (f"?{query}" if query else ""),
+                      headers={name: request.headers.get(name, "") for name in signed},
+                      data=request.get_data())
+    copy.context["timestamp"] = request.headers.get("X-Amz-Date", "")
+    signer = SigV4Auth(Credentials(parts["key"], secret), parts["service"], parts["region"])
+    expected = signer.signature(signer.string_to_sign(copy, signer.canonical_request(copy)), copy)
+    if expected != parts["signature"]:
+        raise Answer(403, {"message": "The request signature we calculated does not match the "
+                                      "signature you provided. Check your AWS Secret Access Key "
+                                      "and signing method. Consult the service documentation for "
+                                      "details."},
+                     "the SigV4 signature does not match this request (signed for another URL, "
+                     "body or secret?)")
+    return {"accessKey": parts["key"], "accountId": account_id, "caller": parts["key"],
+            "user": parts["key"], "userArn": arn}
+
+
 # --- per method ---------------------------------------------------------------------------
 
 def authorize(route, request, invoke: Invoke, request_event: Callable[[], dict]) -> dict | None:
-    """The requestContext.authorizer entry for the call, after enforcing the method's auth."""
+    """What the method's authorization adds to the event's requestContext, once it let the
+    call through."""
     kind = (route.method.authorization_type or "NONE").upper()
     if kind == "NONE":
         return None
+    if kind == "AWS_IAM":
+        return {"identity": signed_identity(request, route.api.account_id)}
     if kind in ("COGNITO_USER_POOLS", "CUSTOM"):
         authorizer = route.api.authorizers.get(route.method.authorizer_id)
         if authorizer is None:
             raise Answer(500, INTERNAL_ERROR, f"the method's authorizer "
                          f"{route.method.authorizer_id} does not exist in API {route.api.id}")
         if kind == "CUSTOM":
-            return lambda_authorizer(authorizer, route, request, invoke, request_event)
-        return {"claims": cognito_claims(authorizer, route.method, request.headers)}
+            return {"authorizer": lambda_authorizer(authorizer, route, request, invoke, request_event)}
+        return {"authorizer": {"claims": cognito_claims(authorizer, route.method, request.headers)}}
     raise Answer(500, INTERNAL_ERROR, f"authorization type {kind} is not served by the local "
-                 f"cloud; use COGNITO_USER_POOLS, a Lambda authorizer (CUSTOM) or NONE")
+                 f"cloud; use AWS_IAM, COGNITO_USER_POOLS, a Lambda authorizer (CUSTOM) or NONE")

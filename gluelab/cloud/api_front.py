@@ -147,7 +147,7 @@ def _body(raw: bytes, binary: bool) -> tuple[str | None, bool]:
     return base64.b64encode(raw).decode(), True
 
 
-def proxy_event(route: Route, request: Request, authorizer: dict | None) -> dict:
+def proxy_event(route: Route, request: Request, caller: dict | None) -> dict:
     """The event API Gateway REST APIs send to an AWS_PROXY Lambda function."""
     header_pairs = [(k, v) for k, v in request.headers.items()
                     if k.lower() not in DROPPED_HEADERS]
@@ -181,8 +181,11 @@ def proxy_event(route: Route, request: Request, authorizer: dict | None) -> dict
         "domainName": request.host,
         "apiId": route.api.id,
     }
-    if authorizer is not None:
-        context["authorizer"] = authorizer
+    for key, value in (caller or {}).items():  # what the method's authorization found out
+        if key == "identity":
+            context["identity"].update(value)
+        else:
+            context[key] = value
     return {
         "resource": route.resource.get_path(),
         "path": route.path,
@@ -317,12 +320,12 @@ def answer(request: Request, api_id: str, stage_name: str, path: str):
         raise Answer(404, {"message": f"The API id '{api_id}' does not correspond to a "
                                       "deployed API Gateway API"}, why)
     route = find_route(api, stage, request.method, path)
-    authorizer = authorize(route, request, partial(call_function, stage_variables=stage.variables),
-                           partial(proxy_event, route, request, None))
+    caller = authorize(route, request, partial(call_function, stage_variables=stage.variables),
+                       partial(proxy_event, route, request, None))
     integration = route.method.method_integration
     kind = integration.integration_type.upper() if integration else "NONE"
     if kind == "AWS_PROXY":
-        return http_response(invoke_lambda(route, proxy_event(route, request, authorizer)))
+        return http_response(invoke_lambda(route, proxy_event(route, request, caller)))
     if kind == "MOCK":
         return mock_response(integration)
     raise Answer(500, INTERNAL_ERROR, f"{request.method} {route.resource.get_path()} has "

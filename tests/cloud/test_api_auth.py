@@ -1,4 +1,5 @@
-"""Lambda authorizers (TOKEN and REQUEST) in front of deployed REST APIs, as API Gateway runs them."""
+"""Lambda authorizers (TOKEN and REQUEST) and AWS_IAM in front of deployed REST APIs, as API
+Gateway runs them (Cognito authorizers: test_api_front.py)."""
 from __future__ import annotations
 
 import uuid
@@ -192,3 +193,41 @@ def test_a_sam_lambda_authorizer_guards_the_deployed_api(local, tmp_path):
     assert (status("staff"), status("banned"), status("stranger"), status("this-method-only")) == (
         201, 403, 401, 401)
     assert requests.get(url, timeout=30).status_code == 401
+
+
+# --- AWS_IAM -----------------------------------------------------------------------------
+
+def signed(method: str, url: str, secret: str = "test", body: bytes = b"") -> dict:
+    """The headers of a request signed with SigV4 for execute-api, as an AWS SDK signs it."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    request = AWSRequest(method=method, url=url, data=body)
+    SigV4Auth(Credentials("test", secret), "execute-api", "us-east-1").add_auth(request)
+    return dict(request.headers)
+
+
+@pytest.fixture
+def iam_api(local):
+    api = Api(client("apigateway"), name=f"iam-{uuid.uuid4().hex[:6]}")
+    api.proxy("GET", "/reports/{id}", lambda_function("echo", ECHO), authorizationType="AWS_IAM")
+    api.deploy()
+    return api.url(local.endpoint, "/reports/r-1")
+
+
+def test_aws_iam_methods_let_signed_requests_through_with_the_caller_identity(iam_api):
+    reply = requests.get(iam_api + "?full=1", headers=signed("GET", iam_api + "?full=1"), timeout=30)
+    assert reply.status_code == 201
+    identity = reply.json()["requestContext"]["identity"]
+    assert (identity["accessKey"], identity["userArn"]) == ("test", "arn:aws:iam::123456789012:root")
+
+
+def test_aws_iam_methods_refuse_unsigned_and_wrongly_signed_requests(iam_api, local):
+    unsigned = requests.get(iam_api, timeout=30)
+    assert (unsigned.status_code, unsigned.json()) == (403, {"message": "Missing Authentication Token"})
+    wrong_secret = requests.get(iam_api, headers=signed("GET", iam_api, secret="guess"), timeout=30)
+    other_url = requests.get(iam_api.replace("r-1", "r-2"), headers=signed("GET", iam_api), timeout=30)
+    for reply in (wrong_secret, other_url):
+        assert reply.status_code == 403
+        assert reply.json()["message"].startswith("The request signature we calculated does not match")
+    assert "the SigV4 signature does not match this request" in log_text(local)
