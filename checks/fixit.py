@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from datetime import datetime, timezone
+from fnmatch import fnmatchcase
 from xml.etree import ElementTree
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -187,3 +188,30 @@ def signed_in_token(outputs: dict[str, str], username: str, password: str) -> st
     reply = cognito.initiate_auth(ClientId=outputs["UserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
                                   AuthParameters={"USERNAME": username, "PASSWORD": password})
     return reply["AuthenticationResult"]["IdToken"]
+
+
+def role_policies(role: str) -> list[tuple[str, dict]]:
+    """(name, document) of every policy of an IAM role: inline and attached."""
+    iam = config.client("iam")
+    found = [(name, iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+             for name in iam.list_role_policies(RoleName=role)["PolicyNames"]]
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
+        found.append((attached["PolicyName"], version["PolicyVersion"]["Document"]))
+    return found
+
+
+def allows(document: dict | str, action: str, resource: str) -> bool:
+    """Whether a policy document has an Allow statement for `action` on `resource` (wildcards)."""
+    document = json.loads(document) if isinstance(document, str) else document
+    statements = document.get("Statement", [])
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        actions, resources = statement.get("Action", []), statement.get("Resource", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = [resources] if isinstance(resources, str) else resources
+        if statement.get("Effect") == "Allow" and \
+                any(fnmatchcase(action.lower(), a.lower()) for a in actions) and \
+                any(fnmatchcase(resource, r) for r in resources):
+            return True
+    return False

@@ -34,8 +34,10 @@ def _message(reply: requests.Response) -> str:
 
 
 @check_for("03", "A request with a forged signature gets 403 and starts nothing",
-           hint="In handler, return _reply(403, 'text/plain', 'Invalid Twilio signature') when "
-                "signature_valid(...) is false; signature_valid must return False for an empty "
+           hint="A 502 means the function crashed before answering: `gluelab logs` with "
+                "ReceiverFunction's name shows why (a KeyError names an environment variable "
+                "missing from the template). Otherwise: in handler, return _reply(403, "
+                "'text/plain', 'Invalid Twilio signature') when signature_valid(...) is false; signature_valid must return False for an empty "
                 "or wrong signature. Then deploy.")
 def forged_refused(ctx: Context) -> str:
     reply, sid = _post("LIFT forged by the lab 03 check", signed=False)
@@ -49,7 +51,9 @@ def forged_refused(ctx: Context) -> str:
 
 @check_for("03", "Texts that are not reports get a reply that explains the format",
            hint="parse_report must return ParseError(...) for an empty text, a text over MAX_BODY "
-                "characters and an unknown keyword; the handler answers its reply in TwiML.")
+                "characters and an unknown keyword; the handler answers its reply in TwiML. The "
+                "replies must name the unknown keyword and the categories, and contain \"empty\" "
+                "for an empty text and \"characters\" for a long one.")
 def bad_format(ctx: Context) -> str:
     unknown = _message(_post("PIZZA margherita please")[0])
     assert "PIZZA" in unknown and "LIFT" in unknown, f"the reply to an unknown keyword is {unknown!r}"

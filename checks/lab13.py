@@ -21,7 +21,8 @@ def report_stored(ctx: Context) -> str:
     assert table, f"the stack {STACK} has no ReportsTableName output"
     document = succeeded(text_fixit(CHECK_HANDSET))
     assert isinstance(document, dict) and "id" in document, (
-        f"the execution's output is not the report document: {json.dumps(document)[:200]}")
+        f"the execution's output is not the report document: {json.dumps(document)[:200]}; give "
+        f"StoreReport \"ResultPath\": null so putItem's answer does not replace it")
     item = stored_report(table, document["id"])
     assert item is not None, f"no item with id {document['id']} in {table}"
     different = sorted(key for key in set(item) | set(document) if item.get(key) != document.get(key))

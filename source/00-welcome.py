@@ -65,6 +65,11 @@
 # - **Fill the blanks.** A cell you must complete contains `# YOUR CODE HERE` followed by
 #   `raise NotImplementedError()`. Replace both lines with your code. If you get stuck, the
 #   finished notebook with the same name is in the `solutions/` folder.
+# - **Some cells write files.** A cell starting with `%%save PATH` saves its text as that file
+#   of your project (in `workspace/`); `%%sam Resources` (or `Parameters`, `Outputs`) adds each
+#   entry it holds to that section of `template.yaml`, replacing an entry of the same name and
+#   leaving the rest alone; `%reference PATH` copies a ready-made file. The cloud changes only
+#   when you run the deploy cell.
 # - **Run the checks.** Near the end of each lab a cell calls `check("NN")`. It tests what you
 #   built against the running cloud and lists every check as passed (✓) or failed (✗), with a
 #   hint for each failure. Until you fill the blanks it fails: that is expected.
@@ -176,8 +181,11 @@ cost.slides_example()
 # ## Price the same month today
 #
 # `cost.Usage` describes a month of traffic and `cost.estimate` prices it with a dated price
-# list. The prices of June 2025 (us-east-1) bill Lambda per millisecond instead of per 100 ms,
-# and DynamoDB capacity costs less than in 2018. Compare without and with the AWS free tier.
+# list. The June 2025 prices are for us-east-1, the slides' for eu-west-1 (Ireland): Lambda now
+# bills per millisecond instead of per 100 ms, and DynamoDB capacity and storage cost less in
+# us-east-1 than in Ireland (a difference of region, not of year). Compare without and with the
+# free tier; the estimator counts only the offers that never expire (Lambda, DynamoDB, data
+# transfer out), not 12-month ones such as API Gateway's.
 
 # %%
 slides_month = cost.Usage(

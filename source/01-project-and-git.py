@@ -251,8 +251,8 @@ check("01")
 # --capabilities CAPABILITY_IAM --parameter-overrides FullRepositoryId=<you>/<repo>`. The
 # connection it creates waits in the PENDING state until you approve it in the console
 # (Developer Tools, Settings, Connections); from then on every push to `main` builds and deploys
-# the stack. Without a pipeline, `gluelab pipeline run . --stack fixit` does the same from your
-# laptop. Twilio plays no part yet.
+# the stack. Without a pipeline, `gluelab pipeline run workspace --stack fixit`, run from the
+# repository folder, does the same from your laptop. Twilio plays no part yet.
 #
 # Next, in **lab 02**, the receiver learns to read a real webhook request, and the template gets
 # an API so that Twilio can reach it.

@@ -46,11 +46,13 @@ lab.restore()
 # %% [markdown]
 # ## Point the number at your webhook
 #
-# `set_webhook(url)` calls Twilio's REST API to update the number's SMS URL (the same call the
-# console makes when you edit the number). Call it with your stack's `WebhookUrl` output.
+# `twilio_local.set_webhook(url)` calls Twilio's REST API to update the number's SMS URL (the
+# same call the console makes when you edit the number). Call it with `webhook_url`, your
+# stack's `WebhookUrl` output.
 #
-# Then store the same address in Parameter Store as a `String` parameter named
-# `/fixit/twilio/webhook_url`, with `Overwrite=True` so that the cell can run again. In lab 03
+# Then store the same address in Parameter Store, part of AWS Systems Manager, whose client is
+# `client("ssm")`: call its `put_parameter` with `Name="/fixit/twilio/webhook_url"`,
+# `Value=webhook_url`, `Type="String"` and `Overwrite=True` (so that the cell can run again). In lab 03
 # the receiver reads it to check that a request really comes from Twilio. Both must be the
 # same, character for character.
 
@@ -127,7 +129,8 @@ check("02b")
 # You set the Fixit number's SMS webhook with one REST call, stored the same address in
 # Parameter Store, and sent a text that went phone → Twilio → API Gateway → Lambda and back.
 #
-# **On real Twilio**, you buy a number in the console (a trial account comes with one), then
+# **On real Twilio**, your API must be reachable from the internet: deploy on real AWS first
+# (`GLUELAB_TARGET=aws`); a `127.0.0.1` address only works on your laptop. Then you buy a number in the console (a trial account comes with one), then
 # either open it under *Phone Numbers → Manage → Active numbers* and paste `WebhookUrl` into
 # "A message comes in" (method HTTP POST), or run `gluelab sms webhook <WebhookUrl>` with your
 # `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN` and `TWILIO_PHONE_NUMBER` exported. Text the number

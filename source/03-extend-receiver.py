@@ -120,6 +120,8 @@ TwilioAuthTokenParameter:
 # template that expands into an IAM policy for one parameter name (names that start with `/`).
 # Complete `Environment` (variables `WEBHOOK_URL_PARAMETER` and `TWILIO_AUTH_TOKEN_PARAMETER`,
 # each `!Ref` to its template parameter) and `Policies` (one read policy per parameter).
+# `Policies` is a list; each entry looks like `- SSMParameterWithSlashPrefixReadPolicy:` with
+# `ParameterName: !Ref WebhookUrlParameter` indented under it.
 
 # %%
 %%sam Resources
@@ -154,10 +156,18 @@ ReceiverFunction:
 # rest is the **description**. The file below has everything except three pieces:
 #
 # 1. `signature_valid`: true only when a signature was sent and `RequestValidator` accepts it.
-# 2. `parse_report`: return a `ParseError` with a helpful reply when the text is empty (after
-#    collapsing spaces with `" ".join(body.split())`), longer than `MAX_BODY`, starts with an
-#    unknown keyword (compare in upper case, ignoring punctuation such as `LIFT:`), or has no
-#    description; otherwise a `Report(category, text, city)`.
+# 2. `parse_report`: collapse spaces with `" ".join(body.split())`, then return a `ParseError`
+#    whose reply says what to fix:
+#    - empty: `f"Your message was empty. {HELP}"`;
+#    - longer than `MAX_BODY`: `f"Your message has {len(body)} characters; keep a report under
+#      {MAX_BODY}. Example: {EXAMPLE}"`;
+#    - unknown keyword (compare in upper case, ignoring punctuation such as `LIFT:`):
+#      `f"Sorry, '{keyword}' is not a kind of problem we know. {HELP}"`;
+#    - no description: `f"Please say what is wrong with the {category.lower()} and where.
+#      Example: {EXAMPLE}"`.
+#
+#    Otherwise return `Report(category, text, city.strip().title())`, so that `ROMA` becomes
+#    `Roma`.
 # 3. In `handler`: when the signature is not valid, log one line and return
 #    `_reply(403, "text/plain", "Invalid Twilio signature")`.
 #
@@ -193,9 +203,9 @@ CATEGORIES = {
     "DOOR": "DOOR", "LOCK": "DOOR", "GATE": "DOOR",
     "GAS": "GAS",
 }
-# Three SMS segments: longer texts are usually pasted by mistake, and a report stays readable
-# when it is forwarded to the company in one message.
-MAX_BODY = 480
+# Three SMS segments (a long text travels in segments of 153 characters): longer texts are
+# usually pasted by mistake, and a report stays readable when it is forwarded to the company.
+MAX_BODY = 459
 EXAMPLE = "LIFT stuck between floors 3 and 4, Via Roma 12"
 HELP = (f"To report a problem, start with one of {', '.join(sorted(set(CATEGORIES.values())))}, "
         f"then say what is wrong and where. Example: {EXAMPLE}")

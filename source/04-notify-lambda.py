@@ -260,8 +260,10 @@ print("FunctionError:", reply.get("FunctionError", "none"))
 print("status:", result.get("status"), "| to:", result.get("to"))
 
 # %% [markdown]
-# If `FunctionError` is not `none`, `result` holds the error type and message: the usual causes
-# are a blank left in the handler, or a missing policy (`AccessDeniedException` from SSM).
+# If `FunctionError` is not `none`, `result` holds the error: a `KeyError` names an environment
+# variable missing from the template; a `RuntimeError` a parameter missing from Parameter Store
+# (run lab 03's setup cell). On real AWS a missing policy gives `AccessDeniedException` from SSM;
+# the local cloud does not enforce IAM policies, so compare your `Policies` with the task above.
 
 # %% [markdown]
 # ## See the text on your phone
@@ -306,7 +308,8 @@ check("04")
 #   console). SecureStrings use the AWS-managed key `alias/aws/ssm` unless you choose your own;
 #   with a customer-managed key the function would also need `kms:Decrypt`.
 # - **On real Twilio** a trial account can only text numbers you have verified, and prefixes
-#   trial messages with "Sent from your Twilio trial account". Texts cost money per segment of
-#   160 characters (lab 00's estimator has the price).
+#   trial messages with "Sent from your Twilio trial account". Texts are billed per segment:
+#   one SMS holds 160 characters, a longer text is split into segments of 153 (67 if it has
+#   characters outside the GSM alphabet, such as emoji); lab 00's estimator has the price.
 #
 # Next, in **lab 05**, a Step Functions workflow calls this function for you.

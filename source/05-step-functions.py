@@ -30,7 +30,7 @@ lab.restore()
 #
 # | type | what it does | Fixit uses it in |
 # | --- | --- | --- |
-# | `Task` | does work: invokes a Lambda function or calls an AWS service | this lab, 08, 13 |
+# | `Task` | does work: invokes a Lambda function or calls an AWS service | this lab, 09, 13 |
 # | `Choice` | picks the next state from the data | (not needed) |
 # | `Parallel` | runs branches at the same time, waits for all | lab 11 |
 # | `Pass` | passes or reshapes data, does no work | lab 12 |

@@ -39,8 +39,10 @@ lab.restore()
 # %% [markdown]
 # ## Understand why the same text can arrive twice
 #
-# Twilio waits a limited time for your webhook's answer (15 seconds). If the answer is late, or
-# is a 5xx error, Twilio may send the same request again, with the **same `MessageSid`**. Your
+# Twilio waits a limited time for your webhook's answer (15 seconds) and may send the same
+# request again, with the **same `MessageSid`**: by default once, when it cannot connect; with a
+# connection override on the URL (such as `#rc=2&rp=ct,rt,5xx`) also after a late answer or a
+# 5xx. The local stand-in retries once after a late answer or a 5xx, so you can watch it. Your
 # first attempt may well have done its work before it was too slow to answer: a cold start plus
 # a slow call is enough. Without care, one text would then start two workflows and text the
 # company twice.
@@ -99,9 +101,9 @@ CATEGORIES = {
     "DOOR": "DOOR", "LOCK": "DOOR", "GATE": "DOOR",
     "GAS": "GAS",
 }
-# Three SMS segments: longer texts are usually pasted by mistake, and a report stays readable
-# when it is forwarded to the company in one message.
-MAX_BODY = 480
+# Three SMS segments (a long text travels in segments of 153 characters): longer texts are
+# usually pasted by mistake, and a report stays readable when it is forwarded to the company.
+MAX_BODY = 459
 EXAMPLE = "LIFT stuck between floors 3 and 4, Via Roma 12"
 HELP = (f"To report a problem, start with one of {', '.join(sorted(set(CATEGORIES.values())))}, "
         f"then say what is wrong and where. Example: {EXAMPLE}")
@@ -222,7 +224,7 @@ def handler(event, context):
 #
 # The handler reads the machine's ARN from `STATE_MACHINE_ARN`; `!Ref FixitStateMachine`
 # gives it. SAM's `StepFunctionsExecutionPolicy` allows `states:StartExecution` on one state
-# machine, named by `!GetAtt FixitStateMachine.Name`.
+# machine; its one key, `StateMachineName`, takes `!GetAtt FixitStateMachine.Name`.
 #
 # **Your task:** add the `STATE_MACHINE_ARN` variable and the policy.
 
@@ -380,12 +382,12 @@ check("06")
 # - **On real AWS** execution names of Standard workflows stay taken for 90 days after the
 #   execution closes, which covers any retry window. Express workflows do not keep names, so
 #   they would need another guard (a conditional write to DynamoDB keyed by `MessageSid`).
-#   Step Functions also has a direct API Gateway integration that can start executions with no
-#   Lambda in between; Fixit keeps the receiver because it must check Twilio's signature and
+#   API Gateway can also start executions itself, through its direct Step Functions
+#   integration, with no Lambda in between; Fixit keeps the receiver because it must check Twilio's signature and
 #   answer in TwiML.
 # - **On real Twilio** every webhook request carries the `I-Twilio-Idempotency-Token` header,
 #   the same on retries; the `MessageSid` serves the same purpose here. In the console,
-#   *Monitor > Errors* lists webhook failures such as error 11200 (the webhook did not answer
+#   *Monitor → Logs → Errors* lists webhook failures such as error 11200 (the webhook did not answer
 #   in time or answered with an error).
 #
 # Next, in **lab 07**, you add the Companies table the workflow will search.

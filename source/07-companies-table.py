@@ -84,7 +84,7 @@ lab.restore()
 # `AWS::DynamoDB::Table` gives you every option; SAM's shorter `AWS::Serverless::SimpleTable`
 # (you will use it for the Reports table in lab 13) cannot declare indexes.
 # `BillingMode: PAY_PER_REQUEST` is on-demand capacity: no read or write units to plan, a price
-# per request, nothing when idle.
+# per request, and no request charges when idle (storage is still billed per GB-month).
 #
 # **Your task:** declare the `category` attribute (a string, `S`) and the global secondary index
 # `ByCategory`, whose partition key is `category` and whose projection is `ALL`.

@@ -82,7 +82,9 @@ lab.restore()
 #    `{"companyId", "company", "phone", "city"}` built from the item's `id`, `name`, `phone`
 #    and `city`.
 #
-# The table name and the index name come from environment variables, which you set in task 2.
+# The table name comes from the environment variable `COMPANIES_TABLE` (as `companies_table()`
+# reads it) and the index name from `COMPANIES_INDEX` (`os.environ["COMPANIES_INDEX"]`); you set
+# both in task 2.
 
 # %%
 %%save functions/arrange/app.py
@@ -156,7 +158,8 @@ def handler(event, context):
 # allows reads (GetItem, Query, Scan, ...) on that table **and its indexes**, and nothing else:
 # arrange cannot write, and cannot read any other table.
 #
-# Fill in the `Variables` and the `Policies`.
+# Fill in the `Variables` (`COMPANIES_TABLE` and `COMPANIES_INDEX`, the names the handler reads)
+# and the `Policies`.
 
 # %%
 %%sam Resources
@@ -215,8 +218,9 @@ arrange({"category": "LIFT", "city": "Roma"})
 
 # %% [markdown]
 # Two lift companies exist, one in Milano and one in Roma: a reporter in Roma gets the Roman
-# one. Now try a report without a city, and one from a city where no lift company is based.
-# Both still get a company: the first by name.
+# one. Now try a report without a city, and one from a city where no lift company is based:
+# both still get a company, the first by name. The third writes its city in capitals and still
+# gets the Milano water company, because the comparison ignores case.
 
 # %% tags=["needs-task"]
 for report in ({"category": "LIFT"}, {"category": "LIFT", "city": "Napoli"}, {"category": "WATER", "city": "MILANO"}):

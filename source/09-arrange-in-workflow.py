@@ -129,8 +129,9 @@ graph.diagram("statemachine/fixit.asl.json")
 # - a **substitution** `ArrangeFunctionArn` with the function's ARN (`!GetAtt ArrangeFunction.Arn`),
 #   which replaces `${ArrangeFunctionArn}` in the definition at deploy time;
 # - a **policy**: the state machine's role may invoke the notify function only, so add a
-#   `LambdaInvokePolicy` for `ArrangeFunction` too. Without it, the first execution fails at
-#   Arrange with an access error.
+#   `LambdaInvokePolicy` for `ArrangeFunction` too. On real AWS, without it the first execution
+#   fails at Arrange with an access error; the local cloud does not enforce IAM policies, so here
+#   nothing would warn you (the check below does).
 
 # %%
 %%sam Resources
@@ -243,8 +244,8 @@ check("09")
 #
 # **On real AWS** the definition and template are the same. The Step Functions console draws
 # the workflow and, for each execution, shows every state's input and output in its "Execution
-# event history"; Standard workflows are billed per state transition (three here: start,
-# Arrange, NotifyCompany). **On real Twilio** the company's text goes to a real phone, so the
+# event history"; Standard workflows are billed per state transition (one per state entered,
+# plus one per retry: two here, Arrange and NotifyCompany). **On real Twilio** the company's text goes to a real phone, so the
 # companies' numbers in the seed data must be numbers you may text (on a trial account, only
 # verified numbers).
 #

@@ -251,6 +251,7 @@ print(retried["status"], "->", json.loads(retried["output"])["assignment"]["comp
 # %% [markdown]
 # The execution succeeded even though its first call to arrange failed. The history shows both
 # attempts: a `LambdaFunctionFailed` event, the wait, then a second `LambdaFunctionScheduled`.
+# The last two lines are NotifyCompany's call, which succeeded at once.
 
 # %% tags=["needs-task"]
 from gluelab.executions import fetch_history

@@ -73,15 +73,14 @@ lab.restore()
 # ## Task: notify the company and the reporter in parallel
 #
 # The definition below has Arrange going to `Notify`, and the Parallel state's frame with its
-# `ResultPath` and `End`. Fill in the `Branches`, two objects of the form
+# `ResultPath` and `End`. Its `Branches` are objects of the form
 # `{"StartAt": ..., "States": {...}}`:
 #
-# 1. **NotifyCompany**, the task you wrote in lab 09 with its `Retry` from lab 10. Inside the
-#    branch it ends the branch (`"End": true`) and, instead of a `ResultPath`, keeps only the
-#    SID: `"OutputPath": "$.sid"`.
-# 2. **NotifyReporter**, the same kind of task sending to `$.reporter` the text
-#    `<company> is on the way to fix your <category> problem (report <reportId>).`, with the
-#    same `Retry`, `OutputPath` and `End`.
+# 1. **NotifyCompany** is given: lab 10's task, now ending its branch (`"End": true`) and
+#    keeping only the SID with `"OutputPath": "$.sid"` instead of a `ResultPath`.
+# 2. Write the second branch, **NotifyReporter**: the same kind of task sending to
+#    `$.reporter` the text `<company> is on the way to fix your <category> problem (report
+#    <reportId>).`, with the same `Retry`, `OutputPath` and `End`.
 #
 # Keep the company's branch first: the next lab reads the company's SID as element 0.
 
@@ -151,7 +150,6 @@ lab.restore()
     "Notify": {
       "Type": "Parallel",
       "Branches": [
-        # BEGIN SOLUTION
         {
           "StartAt": "NotifyCompany",
           "States": {
@@ -181,6 +179,7 @@ lab.restore()
             }
           }
         },
+        # BEGIN SOLUTION
         {
           "StartAt": "NotifyReporter",
           "States": {
@@ -316,8 +315,9 @@ check("11")
 # text instead of both together.
 #
 # **On real AWS** the console draws the Parallel state as a frame and lets you open each
-# branch's events. Entering a Parallel state and its branches are state transitions, so a
-# Parallel state adds to the bill what a sequence would; it saves time, not money. **On real
+# branch's events. Entering the Parallel state and each state in its branches are state
+# transitions, so Notify costs one transition more than the same two tasks in sequence: it
+# saves time, not money. **On real
 # Twilio** the two texts leave at the same time; Twilio may still deliver them in any order, and
 # its message logs show both with the SIDs your workflow stored.
 #

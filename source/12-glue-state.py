@@ -31,8 +31,8 @@ lab.restore()
 # Step Functions can do simple reshaping itself, in the definition:
 #
 # - A **Pass state** does no work: it passes its input on, or injects a fixed `Result`.
-# - Like every state, it can have **`Parameters`**: a JSON template that becomes the state's
-#   effective input. A field whose name ends in `.$` takes its value from a path into the
+# - Like a Task, Parallel or Map state, it can have **`Parameters`**: a JSON template that
+#   becomes the state's effective input. A field whose name ends in `.$` takes its value from a path into the
 #   input (`"company.$": "$.assignment.company"`); any other field is copied as written
 #   (`"status": "ASSIGNED"`).
 # - In a `.$` field you may also call an **intrinsic function**, a small built-in:

@@ -120,7 +120,8 @@ ReportsTableName:
 # 3. in its `Parameters`, the `TableName` from the substitution `${ReportsTableName}`;
 # 4. after its `Parameters`, the `ResultPath` that keeps the report document as the output.
 #
-# Mind the commas: each of these lines is followed by another field.
+# Mind the commas: lines 2, 3 and 4 are followed by another field and need one; line 1 is the
+# last field of `Glue` and takes none. All four blanks are near the end of the cell.
 
 # %%
 %%save statemachine/fixit.asl.json
@@ -446,7 +447,8 @@ check("13")
 #
 # The workflow is complete. One text becomes a report document and a row in the Reports table,
 # and the last step is a direct call from Step Functions to DynamoDB: no function, and a
-# permission that allows exactly one kind of write on exactly one table.
+# permission that allows writes (PutItem, UpdateItem, BatchWriteItem) on one table and nothing
+# else.
 #
 # **On real AWS** you would see the item in the DynamoDB console's item explorer, and the
 # `StoreReport` step in the execution's graph with the request it sent. The service integration

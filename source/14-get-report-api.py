@@ -208,3 +208,5 @@ check("14")
 # the message logs in the Twilio console by the same id.
 #
 # Next, in the optional **lab 15**, you make the API answer only to people who have signed in.
+# If you stop here, delete what the workshop created with `gluelab teardown` in a terminal
+# (lab 15 ends with the same clean-up).

@@ -160,7 +160,7 @@ GetReportFunction:
 outputs = lab.deploy()
 
 # %% [markdown]
-# ## Try it: without a token, the door is shut
+# ## Try it: ask for the report without a token
 #
 # Put one report in the table by texting Fixit, then ask for it without signing in.
 
@@ -249,7 +249,7 @@ claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)
 print({name: claims[name] for name in ("email", "token_use")})
 
 # %% [markdown]
-# ## Try it: with a valid token, the report is yours
+# ## Try it: ask for the report with your token
 
 # %% tags=["needs-task"]
 answer = requests.get(url, headers={"Authorization": token}, timeout=10)
@@ -292,6 +292,8 @@ check("15")
 #
 # In a terminal the same is `gluelab teardown` (it lists what it will delete and asks first;
 # `--yes` skips the question). On AWS, run it with `GLUELAB_TARGET=aws` to clean your account.
+#
+# The cell below deletes at once, without asking: run it only when you have finished.
 
 # %% tags=["nbval-ignore-output"]
 from gluelab.teardown import teardown

@@ -41,7 +41,7 @@ def test_city_from_twilio_is_kept_in_a_readable_form():
     ("   \n ", "Your message was empty"),
     ("PIZZA margherita please", "'PIZZA' is not a kind of problem we know"),
     ("LIFT", "Please say what is wrong with the lift and where"),
-    ("LIFT " + "x" * 500, "Your message has 505 characters; keep a report under 480"),
+    ("LIFT " + "x" * 500, "Your message has 505 characters; keep a report under 459"),
 ])
 def test_bad_texts_get_a_reply_that_says_how_to_write_a_report(body, words):
     parsed = parse_report(body)

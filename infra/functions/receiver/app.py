@@ -28,9 +28,9 @@ CATEGORIES = {
     "DOOR": "DOOR", "LOCK": "DOOR", "GATE": "DOOR",
     "GAS": "GAS",
 }
-# Three SMS segments: longer texts are usually pasted by mistake, and a report stays readable
-# when it is forwarded to the company in one message.
-MAX_BODY = 480
+# Three SMS segments (a long text travels in segments of 153 characters): longer texts are
+# usually pasted by mistake, and a report stays readable when it is forwarded to the company.
+MAX_BODY = 459
 EXAMPLE = "LIFT stuck between floors 3 and 4, Via Roma 12"
 HELP = (f"To report a problem, start with one of {', '.join(sorted(set(CATEGORIES.values())))}, "
         f"then say what is wrong and where. Example: {EXAMPLE}")
