@@ -250,7 +250,6 @@ def visits(history) -> list[Visit]:
         while cursor and cursor not in seen:
             seen.add(cursor)
             if cursor in entered_state:
-                name = entered_state[cursor]
                 match = [v for v in open_visits if v.entered_event["id"] == cursor]
                 if match and match[0].kind == kind:
                     return match[0]

@@ -293,8 +293,8 @@ def signed_identity(request, account_id: str) -> dict:
                      "auth and the request is not signed; sign it with SigV4 for execute-api")
     parts = SIGNATURE.fullmatch(header.strip())
     if parts is None:
-        raise Answer(403, {"message": f"Authorization header requires 'Credential', "
-                                      f"'Signature' and 'SignedHeaders' parameters."},
+        raise Answer(403, {"message": "Authorization header requires 'Credential', "
+                                      "'Signature' and 'SignedHeaders' parameters."},
                      "the Authorization header is not a SigV4 signature")
     secret, arn = _secret_for(parts["key"], account_id)
     if secret is None:

@@ -153,7 +153,7 @@ def test_deploy_creates_the_stack_and_returns_outputs(local, plain_project, caps
 
     printed = capsys.readouterr().out
     assert outputs["Greeting"] == "ciao, world"
-    assert "CREATE_COMPLETE" in printed and f"Greeting = ciao, world" in printed
+    assert "CREATE_COMPLETE" in printed and "Greeting = ciao, world" in printed
     assert invoke(outputs["FunctionName"]) == {"answer": "one"}
     sfn = client("stepfunctions")
     execution = sfn.start_execution(stateMachineArn=outputs["FlowArn"], input='{"id": "i1"}')
