@@ -30,15 +30,15 @@ def app(cloud) -> dict[str, str]:
         yield deploy(SAM_APP, f"samapp-{uuid.uuid4().hex[:6]}")
 
 
-def wait_for(execution_arn: str) -> dict:
+def wait_for(execution_arn: str, within_s: float = 30) -> dict:
     sfn = client("stepfunctions")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         execution = sfn.describe_execution(executionArn=execution_arn)
         if execution["status"] != "RUNNING":
             return execution
         time.sleep(0.05)
-    raise AssertionError(f"{execution_arn} still running after 30 s")
+    raise AssertionError(f"{execution_arn} still running after {within_s:g} s")
 
 
 def post_item(outputs: dict, category: str, text: str) -> dict:
