@@ -9,12 +9,12 @@ import json
 import time
 import uuid
 from datetime import datetime, timezone
-from fnmatch import fnmatchcase
 from xml.etree import ElementTree
 
 from boto3.dynamodb.types import TypeDeserializer
 
 from gluelab import config, executions, twilio_local
+from gluelab.iam_policy import policy_effect
 from gluelab.lab import STACK
 
 WAIT_S = 60
@@ -203,15 +203,5 @@ def role_policies(role: str) -> list[tuple[str, dict]]:
 
 
 def allows(document: dict | str, action: str, resource: str) -> bool:
-    """Whether a policy document has an Allow statement for `action` on `resource` (wildcards)."""
-    document = json.loads(document) if isinstance(document, str) else document
-    statements = document.get("Statement", [])
-    for statement in [statements] if isinstance(statements, dict) else statements:
-        actions, resources = statement.get("Action", []), statement.get("Resource", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        resources = [resources] if isinstance(resources, str) else resources
-        if statement.get("Effect") == "Allow" and \
-                any(fnmatchcase(action.lower(), a.lower()) for a in actions) and \
-                any(fnmatchcase(resource, r) for r in resources):
-            return True
-    return False
+    """Whether a policy document lets `action` on `resource` through (wildcards, deny wins)."""
+    return policy_effect(document, action, resource) == "Allow"

@@ -24,6 +24,8 @@ import time
 from datetime import datetime, timezone
 from typing import Callable
 
+from gluelab.iam_policy import policy_effect
+
 INTERNAL_ERROR = {"message": "Internal server error"}
 UNAUTHORIZED = {"message": "Unauthorized"}
 # API Gateway's own spelling of these two bodies, capital M included.
@@ -140,24 +142,6 @@ def _identity(authorizer, request, route) -> list[str] | None:
     return values
 
 
-def _matches(pattern: str, arn: str) -> bool:
-    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), arn) is not None
-
-
-def policy_effect(policy: dict, arn: str) -> str | None:
-    """"Deny" if any statement denies execute-api:Invoke on `arn`, else "Allow" if one allows it."""
-    effects = set()
-    for statement in policy.get("Statement") or []:
-        actions = statement.get("Action", [])
-        resources = statement.get("Resource", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        resources = [resources] if isinstance(resources, str) else resources
-        if any(_matches(a, "execute-api:Invoke") for a in actions) and \
-                any(_matches(r, arn) for r in resources):
-            effects.add(statement.get("Effect"))
-    return "Deny" if "Deny" in effects else ("Allow" if "Allow" in effects else None)
-
-
 def json_object(payload: bytes, fail: Callable[[str], Answer]) -> dict:
     """A function's answer as a JSON object; raises `fail(why)` when it is anything else."""
     try:
@@ -247,7 +231,7 @@ def lambda_authorizer(authorizer, route, request, invoke: Invoke,
         answer["latency_ms"] = int((time.monotonic() - started) * 1000)
         ttl = authorizer.authorizer_result_ttl
         policies.put(key, answer, DEFAULT_TTL_S if ttl is None else int(ttl))
-    effect = policy_effect(answer["policyDocument"], arn)
+    effect = policy_effect(answer["policyDocument"], "execute-api:Invoke", arn)
     if effect != "Allow":
         raise Answer(403, DENIED if effect == "Deny" else NOT_ALLOWED,
                      f"authorizer {name}'s policy for {answer['principalId']} "

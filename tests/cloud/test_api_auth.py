@@ -7,7 +7,7 @@ import uuid
 import pytest
 import requests
 
-from gluelab.cloud.api_auth import policy_effect
+from gluelab.iam_policy import policy_effect
 from gluelab.config import client
 from tests.cloud.test_api_front import ECHO, LAMBDA_URI, Api, lambda_function, log_text
 
@@ -143,7 +143,7 @@ def test_a_request_authorizer_sees_headers_query_and_path(local):
     ([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}], None),
 ])
 def test_policies_are_evaluated_with_wildcards_and_deny_wins(statements, effect):
-    assert policy_effect({"Statement": statements}, "arn:api/Prod/GET/companies") == effect
+    assert policy_effect({"Statement": statements}, "execute-api:Invoke", "arn:api/Prod/GET/companies") == effect
 
 
 SAM_TEMPLATE = """\
