@@ -6,7 +6,6 @@ to run to get the missing piece), the check passes them in.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import datetime, timezone
 from xml.etree import ElementTree
@@ -84,13 +83,7 @@ def deployed_states() -> dict:
 
 def finished(execution_arn: str, timeout_s: float = WAIT_S) -> dict:
     """The execution's description once it no longer runs, or as it is after `timeout_s`."""
-    sfn = config.client("stepfunctions")
-    deadline = time.monotonic() + timeout_s
-    while (execution := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    return execution
+    return executions.wait_for_end(execution_arn, timeout_s)
 
 
 def history_events(execution: dict) -> list[dict]:
@@ -139,7 +132,7 @@ def text_fixit(handset: str, body: str = "LIFT stuck between floors 3 and 4, Via
     """A handset texts Fixit; wait for the execution named after the message and return it."""
     sent = twilio_local.text_app(handset, body, from_city=city)
     sid = sent["message"]["sid"]
-    arn = workflow_arn().replace(":stateMachine:", ":execution:") + ":" + sid
+    arn = executions.execution_arn(workflow_arn(), sid)
     sfn = config.client("stepfunctions")
     try:
         execution = finished(arn)

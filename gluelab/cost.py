@@ -469,9 +469,9 @@ def ledger(functions: list[str] | None = None, state_machines: list[str] | None 
         arn = executions.state_machine_arn(name)
         use = MachineUse()
         for row in executions.executions(arn).records():
-            execution_arn = arn.replace(":stateMachine:", ":execution:") + ":" + row["execution"]
             use.executions += 1
-            use.transitions += transitions(executions.fetch_history(execution_arn))
+            use.transitions += transitions(executions.fetch_history(
+                executions.execution_arn(arn, row["execution"])))
         used_machines[arn.rsplit(":", 1)[-1]] = use
     return Ledger(used_functions, used_machines, sms_sent)
 

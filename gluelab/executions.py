@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -63,6 +64,22 @@ def _cell(value) -> str:
 def _shorten(text: str, width: int = DETAIL_WIDTH) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def wait_for_end(execution_arn: str, timeout_s: float = 60, poll_s: float = 0.1) -> dict:
+    """The execution's description once it no longer runs, or as it is after `timeout_s`."""
+    sfn = config.client("stepfunctions")
+    deadline = time.monotonic() + timeout_s
+    while (execution := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+        if time.monotonic() > deadline:
+            break
+        time.sleep(poll_s)
+    return execution
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN of a state machine's execution with the given name (a Twilio MessageSid here)."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
 
 
 def state_machine_arn(name_or_arn: str) -> str:

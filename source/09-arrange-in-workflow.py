@@ -163,15 +163,14 @@ outputs = lab.deploy()
 #
 # Your simulated handset texts the Fixit number, as in lab 06. The receiver answers at once and
 # starts an execution named after the message; the function below then waits until that
-# execution has finished. `from_city` plays the part of the city Twilio adds when it knows
+# execution has finished (`executions.execution_arn` builds its ARN as you did in lab 06). `from_city` plays the part of the city Twilio adds when it knows
 # where a number is registered.
 
 # %%
 import json
-import time
 
-from gluelab import twilio_local
-from gluelab.config import client, my_phone
+from gluelab import executions, twilio_local
+from gluelab.config import my_phone
 
 MY_PHONE = my_phone()  # the number you saved in lab 00
 
@@ -179,10 +178,7 @@ MY_PHONE = my_phone()  # the number you saved in lab 00
 def report(text: str, city: str = "") -> dict:
     """Text Fixit from your handset; wait for the execution the SMS starts and return it."""
     sid = twilio_local.text_app(MY_PHONE, text, from_city=city)["message"]["sid"]
-    arn = outputs["StateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + sid
-    while (execution := client("stepfunctions").describe_execution(executionArn=arn))["status"] == "RUNNING":
-        time.sleep(0.5)
-    return execution
+    return executions.wait_for_end(executions.execution_arn(outputs["StateMachineArn"], sid))
 
 # %% tags=["needs-task"]
 execution = report("LIFT stuck between floors 3 and 4, Via Roma 12", city="ROMA")

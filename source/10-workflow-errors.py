@@ -224,9 +224,8 @@ outputs = lab.deploy()
 
 # %%
 import json
-import time
 
-from gluelab import faults, twilio_local
+from gluelab import executions, faults, twilio_local
 from gluelab.config import client, my_phone
 
 MY_PHONE = my_phone()  # the number you saved in lab 00
@@ -235,10 +234,7 @@ MY_PHONE = my_phone()  # the number you saved in lab 00
 def report(text: str, city: str = "") -> dict:
     """Text Fixit from your handset; wait for the execution the SMS starts and return it."""
     sid = twilio_local.text_app(MY_PHONE, text, from_city=city)["message"]["sid"]
-    arn = outputs["StateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + sid
-    while (execution := client("stepfunctions").describe_execution(executionArn=arn))["status"] == "RUNNING":
-        time.sleep(0.5)
-    return execution
+    return executions.wait_for_end(executions.execution_arn(outputs["StateMachineArn"], sid))
 
 # %% tags=["needs-task"]
 arrange_name = client("cloudformation").describe_stack_resource(

@@ -76,10 +76,9 @@ lab.restore()
 
 # %%
 import json
-import time
 
-from gluelab import twilio_local
-from gluelab.config import client, my_phone
+from gluelab import executions, twilio_local
+from gluelab.config import my_phone
 
 MY_PHONE = my_phone()  # the number you saved in lab 00
 
@@ -87,10 +86,7 @@ MY_PHONE = my_phone()  # the number you saved in lab 00
 def report(text: str, city: str = "") -> dict:
     """Text Fixit from your handset; wait for the execution the SMS starts and return it."""
     sid = twilio_local.text_app(MY_PHONE, text, from_city=city)["message"]["sid"]
-    arn = lab.outputs()["StateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + sid
-    while (execution := client("stepfunctions").describe_execution(executionArn=arn))["status"] == "RUNNING":
-        time.sleep(0.5)
-    return execution
+    return executions.wait_for_end(executions.execution_arn(lab.outputs()["StateMachineArn"], sid))
 
 
 before = report("LIFT stuck between floors 3 and 4, Via Roma 12", city="ROMA")

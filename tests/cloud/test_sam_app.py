@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import requests
 from gluelab.cli import main
 from gluelab.config import client
 from gluelab.deploy import deploy
+from gluelab.executions import wait_for_end
 
 SAM_APP = Path(__file__).resolve().parent.parent / "fixtures" / "sam_app"
 AWS_CLI = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "aws"
@@ -31,14 +31,10 @@ def app(cloud) -> dict[str, str]:
 
 
 def wait_for(execution_arn: str, within_s: float = 30) -> dict:
-    sfn = client("stepfunctions")
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        execution = sfn.describe_execution(executionArn=execution_arn)
-        if execution["status"] != "RUNNING":
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"{execution_arn} still running after {within_s:g} s")
+    execution = wait_for_end(execution_arn, within_s, poll_s=0.05)
+    if execution["status"] == "RUNNING":
+        raise AssertionError(f"{execution_arn} still running after {within_s:g} s")
+    return execution
 
 
 def post_item(outputs: dict, category: str, text: str) -> dict:

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from checks.fixit import signed_in_token
-from gluelab import faults, twilio_local
+from gluelab import executions, faults, twilio_local
 from gluelab.config import client
 from gluelab.deploy import deploy
 from tests.infra.conftest import INFRA, STACK, load_seed
@@ -52,8 +52,7 @@ def failure(execution_arn: str) -> str:
 
 
 def execution_arn(outputs: dict, message_sid: str) -> str:
-    machine = outputs["StateMachineArn"]
-    return machine.replace(":stateMachine:", ":execution:") + ":" + message_sid
+    return executions.execution_arn(outputs["StateMachineArn"], message_sid)
 
 
 def texts_to(number: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from gluelab.config import client
+from gluelab.executions import execution_arn
 from tests.infra.conftest import load_function
 
 receiver = load_function("receiver")
@@ -134,8 +135,8 @@ def test_a_good_text_starts_one_workflow_even_when_twilio_delivers_it_twice(webh
     assert answers[0]["headers"]["Content-Type"] == "text/xml"
     assert "Thanks! We got your lift report" in answers[1]["body"]
     assert executions(machine) == [sent["MessageSid"]]
-    execution_arn = machine.replace(":stateMachine:", ":execution:") + ":" + sent["MessageSid"]
-    workflow_input = json.loads(client("stepfunctions").describe_execution(executionArn=execution_arn)["input"])
+    workflow_input = json.loads(client("stepfunctions").describe_execution(
+        executionArn=execution_arn(machine, sent["MessageSid"]))["input"])
     assert {k: v for k, v in workflow_input.items() if k != "receivedAt"} == {
         "reportId": sent["MessageSid"], "reporter": "+393330000001", "category": "LIFT",
         "text": "stuck on floor 2", "city": "Roma"}
