@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boto3
 
+from gluelab import aws_target
 from gluelab.cloud import twilio_standin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,8 @@ def settings() -> Settings:
         raise ValueError(
             f"GLUELAB_TARGET is {target!r}; it must be one of {', '.join(TARGETS)}. "
             "Unset it to use the local cloud.")
+    if target == "aws":
+        aws_target.refuse_local_endpoints()
     port = int(os.environ.get("GLUELAB_PORT") or saved.get("port") or DEFAULT_PORT)
     workspace = Path(os.environ.get("GLUELAB_WORKSPACE", ROOT / "workspace"))
     return Settings(target=target, port=port, state_dir=state_dir(), workspace=workspace)

@@ -163,6 +163,8 @@ def add_commands(subparsers) -> None:
     cloud.add_argument("--port", type=int, help="port to serve on (default: GLUELAB_PORT or 4747)")
     cloud.set_defaults(func=_cloud_command)
     env = subparsers.add_parser("env", help="print shell exports that point tools at the local cloud")
+    env.add_argument("--unset", action="store_true",
+                     help="print the shell commands that clear those settings instead")
     env.set_defaults(func=_env_command)
 
 
@@ -206,6 +208,13 @@ def _cloud_command(args) -> int:
 
 
 def _env_command(args) -> int:
+    if args.unset:
+        # Names only: built without settings(), which the aws target refuses while they are set.
+        from gluelab import aws_target
+        from gluelab.config import DEFAULT_PORT, ROOT
+        names = local_environment(Settings("local", DEFAULT_PORT, ROOT, ROOT))
+        print("\n".join(aws_target.unset_commands(names)))
+        return 0
     for key, value in local_environment().items():
         print(f"export {key}={value}")
     return 0
