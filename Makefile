@@ -6,9 +6,9 @@ STAMP := $(VENV)/.gluelab-installed
 LAB_ARGS ?=
 TEST_ARGS ?=
 
-.PHONY: lab test notebooks bench cloud-stop clean
+.PHONY: lab test notebooks bench cloud-stop clean lock
 
-$(STAMP): pyproject.toml scripts/bootstrap.py
+$(STAMP): pyproject.toml requirements.lock scripts/bootstrap.py
 	$(PYTHON) scripts/bootstrap.py $(VENV)
 	@touch $(STAMP)
 
@@ -27,6 +27,11 @@ bench: $(STAMP)
 
 cloud-stop: $(STAMP)
 	$(BIN)/gluelab cloud stop
+
+# After changing pyproject.toml's dependencies: re-resolve requirements.lock, then reinstall.
+lock:
+	$(PYTHON) scripts/lock.py $(VENV)
+	$(MAKE) $(STAMP)
 
 clean:
 	rm -rf $(VENV) .gluelab workspace

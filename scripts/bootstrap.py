@@ -1,7 +1,9 @@
 """Create the workshop's virtual environment and install gluelab into it.
 
-Run by `make` on first use and whenever pyproject.toml changes. Uses uv when it can
-(seconds instead of most of a minute) and falls back to plain pip.
+Run by `make` on first use and whenever pyproject.toml or requirements.lock changes. Installs
+exactly the versions in requirements.lock (hash-checked), then gluelab itself without
+dependencies. Uses uv, pinned, when it can (seconds instead of most of a minute) and falls back
+to plain pip.
 """
 import os
 import subprocess
@@ -11,6 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_PYTHON = (3, 11)
+UV = "uv==0.13.9"  # pinned: a new uv may resolve or install differently
+LOCK = "requirements.lock"  # written by `make lock` (scripts/lock.py)
 
 
 def run(cmd: list[str]) -> bool:
@@ -18,22 +22,33 @@ def run(cmd: list[str]) -> bool:
     return subprocess.call(cmd, cwd=ROOT) == 0
 
 
+def has_pinned_uv(python: Path) -> bool:
+    found = subprocess.run([str(python), "-m", "uv", "--version"], cwd=ROOT,
+                           capture_output=True, text=True)
+    return found.returncode == 0 and found.stdout.split()[1:2] == [UV.split("==")[1]]
+
+
+def environment(env_dir: Path) -> tuple[Path, bool]:
+    """The environment's python, created if missing, and whether the pinned uv is in it."""
+    python = env_dir / "bin" / "python"
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True).create(env_dir)
+    return python, has_pinned_uv(python) or run([str(python), "-m", "pip", "install", "--quiet", UV])
+
+
 def main() -> int:
     if sys.version_info < MIN_PYTHON:
         print(f"gluelab needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer; this is "
               f"{sys.version.split()[0]}. Install a newer Python and run `make PYTHON=python3.12 ...`.")
         return 1
-    env_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / ".venv")
-    python = env_dir / "bin" / "python"
-    if not python.exists():
-        venv.EnvBuilder(with_pip=True).create(env_dir)
+    python, have_uv = environment(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / ".venv"))
     spec = [".[test]"] if os.environ.get("GLUELAB_NO_EDITABLE") else ["-e", ".[test]"]
-    have_uv = run([str(python), "-m", "uv", "--version"]) or run(
-        [str(python), "-m", "pip", "install", "--quiet", "uv"])
-    if have_uv and run([str(python), "-m", "uv", "pip", "install", "--python", str(python), *spec]):
+    uv = [str(python), "-m", "uv", "pip", "install", "--python", str(python)]
+    if have_uv and run([*uv, "--require-hashes", "-r", LOCK]) and run([*uv, "--no-deps", *spec]):
         return 0
     print("uv was not usable here; installing with pip instead (slower).", flush=True)
-    return 0 if run([str(python), "-m", "pip", "install", "--quiet", *spec]) else 1
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    return 0 if run([*pip, "--require-hashes", "-r", LOCK]) and run([*pip, "--no-deps", *spec]) else 1
 
 
 if __name__ == "__main__":

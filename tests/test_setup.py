@@ -1,20 +1,10 @@
-"""The promises of the set-up: one dependency list, moto pinned exactly, a CI script that runs
+"""The promises of the set-up (the lock's are in test_lock.py): moto pinned exactly, a CI script that runs
 the README's test command."""
 import re
 import tomllib
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def test_environment_yml_installs_exactly_the_pyproject_dependencies():
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    pip_section = [d for d in env["dependencies"] if isinstance(d, dict)]
-    conda_packages = [d for d in env["dependencies"] if isinstance(d, str)]
-    assert pip_section == [{"pip": ["-e .[test]"]}]
-    assert sorted(re.split(r"[<>=]", p)[0] for p in conda_packages) == ["pip", "python"]
 
 
 def test_moto_is_pinned_exactly_because_gluelab_patches_it():
