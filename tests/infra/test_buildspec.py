@@ -54,7 +54,7 @@ def code_files(resources: dict, function: str) -> list[str]:
 
 def test_the_build_lints_and_hands_the_packaged_template_to_the_deploy_stage():
     commands = build_commands()
-    assert commands[0] == "cfn-lint template.yaml"
+    assert commands[0] == "cfn-lint --non-zero-exit-code error template.yaml"  # errors fail, warnings do not
     assert not any("pytest" in command for command in commands)  # the repo's tests are not the app's
     assert not any("infra/" in command for command in commands)  # paths from the project root
     assert BUILDSPEC["artifacts"]["files"] == ["packaged.yaml"]  # the pipeline's TemplatePath
