@@ -188,6 +188,13 @@ def text_app(handset: str, body: str, to: str | None = None, from_city: str = ""
     return _simulator(f"handsets/{quote(handset, safe='')}/messages", form)
 
 
+def trial_mode(on: bool, verified: list[str] = ()) -> dict:
+    """Make the local account a trial account (sends only to `verified` numbers, error 21608)
+    or a full one again."""
+    return _simulator("account", {"Trial": "true" if on else "false",
+                                  "VerifiedNumbers": ",".join(verified)})
+
+
 def conversation(handset: str) -> list[dict]:
     """Every message to or from a handset, oldest first."""
     return _simulator(f"handsets/{quote(handset, safe='')}/messages")["messages"]

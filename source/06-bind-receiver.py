@@ -42,7 +42,8 @@ lab.restore()
 # Twilio waits a limited time for your webhook's answer (15 seconds) and may send the same
 # request again, with the **same `MessageSid`**: by default once, when it cannot connect; with a
 # connection override on the URL (such as `#rc=2&rp=ct,rt,5xx`) also after a late answer or a
-# 5xx. The local stand-in retries once after a late answer or a 5xx, so you can watch it. Your
+# 5xx. The local stand-in follows the same rules, overrides included: add `#rc=1&rp=rt,5xx` to
+# the webhook URL to watch it retry after a late answer or a 5xx. Your
 # first attempt may well have done its work before it was too slow to answer: a cold start plus
 # a slow call is enough. Without care, one text would then start two workflows and text the
 # company twice.

@@ -25,6 +25,8 @@ from hashlib import sha1
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from gluelab.cloud import twilio_rules
+
 PREFIX = "/twilio"
 API_VERSION = "2010-04-01"
 # Constant, not secret: the stand-in only answers on 127.0.0.1, and a constant lets `gluelab env`,
@@ -124,17 +126,27 @@ class Store:
             "sid": LOCAL_NUMBER_SID, "phone_number": LOCAL_NUMBER, "created": time.time(),
             "updated": time.time(), "sms_url": "", "sms_method": "POST",
             "sms_fallback_url": "", "sms_fallback_method": "POST", "friendly_name": "Fixit (local)"}}
+        self.account: dict = data.get("account") or {"trial": False, "verified": []}
+        self.opt_outs: dict[str, list[str]] = data.get("opt_outs", {})  # number -> handsets
 
     def save(self) -> None:
         with self.lock:
             text = json.dumps({"messages": self.messages, "deliveries": self.deliveries,
-                               "numbers": self.numbers})
+                               "numbers": self.numbers, "account": self.account,
+                               "opt_outs": self.opt_outs})
             temporary = self.path.with_suffix(".tmp")
             temporary.write_text(text)
             temporary.replace(self.path)
 
     def number_for(self, phone_number: str) -> dict | None:
         return next((n for n in self.numbers.values() if n["phone_number"] == phone_number), None)
+
+    def opted_out(self, number: str, handset: str) -> bool:
+        return handset in self.opt_outs.get(number, [])
+
+    def refusal(self, from_: str, to: str) -> tuple[int, str] | None:
+        """Why Twilio would not send from `from_` to `to` (21610, 21608), else None."""
+        return twilio_rules.refusal(self.account, self.opted_out(from_, to), to)
 
 
 class Standin:
@@ -147,18 +159,24 @@ class Standin:
     # ---- messages and their delivery clock -------------------------------------------------
     def create_message(self, *, to: str, from_: str, body: str, direction: str,
                        messaging_service_sid: str | None = None,
-                       status_callback: str | None = None) -> dict:
+                       status_callback: str | None = None,
+                       error: tuple[int, str] | None = None) -> dict:
+        """A message; an outbound one with `error` is stored as failed with that error."""
         now = time.time()
         inbound = direction == "inbound"
+        if not inbound and self.store.account.get("trial"):
+            body = twilio_rules.TRIAL_PREFIX + body
+        status = "received" if inbound else "failed" if error else "queued"
         message = {"sid": "SM" + uuid.uuid4().hex, "to": to, "from": from_, "body": body,
-                   "direction": direction, "status": "received" if inbound else "queued",
+                   "direction": direction, "status": status,
                    "created": now, "updated": now, "sent": now if inbound else None,
                    "num_segments": segments(body), "messaging_service_sid": messaging_service_sid,
-                   "status_callback": status_callback}
+                   "status_callback": status_callback,
+                   "error_code": error[0] if error else None, "error_message": error[1] if error else None}
         with self.store.lock:
             self.store.messages[message["sid"]] = message
             self.store.save()
-        if not inbound:
+        if not inbound and not error:
             for delay in (SENT_AFTER_S, DELIVERED_AFTER_S):
                 timer = threading.Timer(delay + 0.01, self.advance)
                 timer.daemon = True
@@ -205,7 +223,8 @@ class Standin:
             "account_sid": LOCAL_ACCOUNT_SID, "api_version": API_VERSION, "body": message["body"],
             "date_created": rfc2822(message["created"]), "date_sent": rfc2822(message["sent"]),
             "date_updated": rfc2822(message["updated"]), "direction": message["direction"],
-            "error_code": None, "error_message": None, "from": message["from"],
+            "error_code": message.get("error_code"), "error_message": message.get("error_message"),
+            "from": message["from"],
             "messaging_service_sid": message["messaging_service_sid"], "num_media": "0",
             "num_segments": str(message["num_segments"]),
             "price": f"{-PRICE_PER_SEGMENT * message['num_segments']:.5f}" if priced else None,
@@ -228,9 +247,26 @@ class Standin:
             raise TwilioError(400, 21606, f"{to} is not a number of the local Twilio account; "
                               f"handsets can text the app's number {LOCAL_NUMBER}.")
         message = self.create_message(to=to, from_=handset, body=body, direction="inbound")
+        answered = self._keyword(handset, to, body)
         delivery = self._deliver(message, number, from_city)
         return {"message": self.render(message), "delivery": delivery,
-                "replies": [self.render(self.store.messages[sid]) for sid in delivery["replies"]]}
+                "replies": [self.render(self.store.messages[sid]) for sid in answered + delivery["replies"]]}
+
+    def _keyword(self, handset: str, number: str, body: str) -> list[str]:
+        """Twilio's own handling of STOP/START/HELP: the opt-out list, then its answer."""
+        kind = twilio_rules.keyword(body)
+        if kind is None:
+            return []
+        with self.store.lock:
+            opted = self.store.opt_outs.setdefault(number, [])
+            if kind == "STOP" and handset not in opted:
+                opted.append(handset)
+            if kind == "START" and handset in opted:
+                opted.remove(handset)
+            self.store.save()
+        answer = self.create_message(to=handset, from_=number, body=twilio_rules.ANSWERS[kind],
+                                     direction="outbound-reply")
+        return [answer["sid"]]
 
     def _webhook_params(self, message: dict, from_city: str) -> dict[str, str]:
         # Twilio sends the geographic fields even when it knows nothing: blank, not missing.
@@ -254,21 +290,46 @@ class Standin:
                 "stored but nobody was told. Run `gluelab sms webhook URL` (or update the "
                 "number's SmsUrl through the REST API).")}
         else:
-            signed_url, _, signed_params = _request_shape(url, method, params)
-            delivery.update(signed_url=signed_url, signed_string=signed_string(signed_url, signed_params),
-                            signature=signature(self.token, signed_url, signed_params))
-            for _ in range(2):  # Twilio retries once, same MessageSid, on a 5xx or no answer
-                attempt = self._post(url, method, params, message["sid"])
-                delivery["attempts"].append({k: v for k, v in attempt.items() if k != "body"})
-                if attempt["status"] and attempt["status"] < 500:
-                    break
-            self._read_reply(attempt, message, delivery)
+            self._request_webhook(url, method, params, message, delivery, "attempts")
+            fallback = number.get("sms_fallback_url")
+            if delivery["error"] and fallback:
+                # Twilio asks the fallback URL, telling it what went wrong with the primary one.
+                primary = delivery["error"]
+                delivery.update(error=None, primary_error=primary, fallback_url=fallback,
+                                fallback_attempts=[])
+                self._request_webhook(fallback, number.get("sms_fallback_method", "POST"), {
+                    **params, "ErrorCode": str(primary["code"]),
+                    "ErrorUrl": url.split("#")[0]}, message, delivery, "fallback_attempts")
         with self.store.lock:
             self.store.deliveries[message["sid"]] = delivery
             self.store.save()
         return delivery
 
-    def _post(self, url: str, method: str, params: dict[str, str], idempotency: str) -> dict:
+    def _request_webhook(self, url: str, method: str, params: dict[str, str], message: dict,
+                         delivery: dict, attempts_key: str) -> None:
+        """Request `url` with Twilio's retries (its #rc=/#rp= overrides), then read the answer."""
+        try:
+            connection = twilio_rules.overrides(url, self.webhook_timeout_s)
+        except TwilioError as exc:
+            delivery["error"] = {"code": exc.code, "message": exc.message}
+            return
+        url = connection.url
+        if attempts_key == "attempts":
+            signed_url, _, signed_params = _request_shape(url, method, params)
+            delivery.update(signed_url=signed_url, signed_string=signed_string(signed_url, signed_params),
+                            signature=signature(self.token, signed_url, signed_params))
+        started = time.monotonic()
+        for _ in range(1 + connection.retries):  # every attempt carries the same MessageSid
+            left = connection.total_s - (time.monotonic() - started)
+            attempt = self._post(url, method, params, message["sid"], min(connection.read_timeout_s, left))
+            delivery[attempts_key].append({k: v for k, v in attempt.items() if k != "body"})
+            if not twilio_rules.retried(attempt, connection.policy) or \
+                    time.monotonic() - started >= connection.total_s:
+                break
+        self._read_reply(attempt, message, delivery)
+
+    def _post(self, url: str, method: str, params: dict[str, str], idempotency: str,
+              timeout_s: float | None = None) -> dict:
         target, data, sign_params = _request_shape(url, method, params)
         request = urllib.request.Request(target, data=data, method=method, headers={
             "X-Twilio-Signature": signature(self.token, target, sign_params),
@@ -276,9 +337,10 @@ class Standin:
             "Accept": "*/*", "Cache-Control": "max-age=259200",
             **({"Content-Type": "application/x-www-form-urlencoded"} if data else {})})
         started = time.monotonic()
+        timeout_s = timeout_s or self.webhook_timeout_s
         result = {"status": None, "content_type": "", "body": "", "error": None}
         try:
-            with urllib.request.urlopen(request, timeout=self.webhook_timeout_s) as reply:
+            with urllib.request.urlopen(request, timeout=timeout_s) as reply:
                 result.update(status=reply.status, content_type=reply.headers.get("Content-Type", ""),
                               body=reply.read().decode("utf-8", "replace"))
         except urllib.error.HTTPError as exc:
@@ -287,8 +349,10 @@ class Standin:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             timed_out = isinstance(reason, TimeoutError) or "timed out" in str(reason)
-            result["error"] = (f"no answer within {self.webhook_timeout_s:g} s" if timed_out
+            result["error"] = (f"no answer within {timeout_s:g} s" if timed_out
                                else f"could not connect: {reason}")
+            # urllib wraps what fails before the request is sent; a late answer comes unwrapped.
+            result["failure"] = "ct" if isinstance(exc, urllib.error.URLError) else "rt"
         result["ms"] = round((time.monotonic() - started) * 1000)
         return result
 
@@ -305,9 +369,9 @@ class Standin:
             delivery["error"] = {"code": exc.code, "message": exc.message}
             return
         for reply in replies:
-            sent = self.create_message(to=reply.get("to") or message["from"],
-                                       from_=reply.get("from") or message["to"],
-                                       body=reply["body"], direction="outbound-reply")
+            to, from_ = reply.get("to") or message["from"], reply.get("from") or message["to"]
+            sent = self.create_message(to=to, from_=from_, body=reply["body"], direction="outbound-reply",
+                                       error=self.store.refusal(from_, to))
             delivery["replies"].append(sent["sid"])
 
 
@@ -417,7 +481,8 @@ class Api:
         base = f"/{API_VERSION}/Accounts/{LOCAL_ACCOUNT_SID}"
         created = rfc2822(self.standin.store.numbers[LOCAL_NUMBER_SID]["created"])
         return {"sid": LOCAL_ACCOUNT_SID, "owner_account_sid": LOCAL_ACCOUNT_SID,
-                "friendly_name": "gluelab local account", "status": "active", "type": "Full",
+                "friendly_name": "gluelab local account", "status": "active",
+                "type": "Trial" if self.standin.store.account.get("trial") else "Full",
                 "auth_token": self.standin.token, "date_created": created, "date_updated": created,
                 "uri": f"{base}.json", "subresource_uris": {
                     "messages": f"{base}/Messages.json",
@@ -449,6 +514,9 @@ class Api:
         callback = form.get("StatusCallback") or None
         if callback and not _valid_url(callback):
             raise TwilioError(400, 21609, f"The StatusCallback URL {callback} is not a valid URL.")
+        refused = self.standin.store.refusal(from_ or LOCAL_NUMBER, to)
+        if refused:
+            raise TwilioError(400, *refused)
         message = self.standin.create_message(to=to, from_=from_ or LOCAL_NUMBER, body=body,
                                               direction="outbound-api", messaging_service_sid=service,
                                               status_callback=callback)
@@ -504,12 +572,33 @@ class Api:
                 "phone_number": number["phone_number"], "friendly_name": number["friendly_name"],
                 "sms_url": number["sms_url"], "sms_method": number["sms_method"],
                 "sms_fallback_url": number["sms_fallback_url"],
-                "sms_fallback_method": number["sms_fallback_method"], "sms_application_sid": "",
+                "sms_fallback_method": number["sms_fallback_method"], "sms_application_sid": None,
                 "voice_url": "", "voice_method": "POST", "status_callback": "",
+                # The rest of twilio-oai's IncomingPhoneNumber, as Twilio shows an SMS-only number.
+                "address_requirements": "none", "address_sid": None, "bundle_sid": None,
+                "emergency_address_sid": None, "emergency_address_status": "unregistered",
+                "emergency_status": "Inactive", "identity_sid": None, "status_callback_method": "POST",
+                "trunk_sid": None, "type": "local", "voice_application_sid": None,
+                "voice_caller_id_lookup": False, "voice_fallback_method": "POST",
+                "voice_fallback_url": "", "voice_receive_mode": "voice",
                 "capabilities": {"voice": False, "sms": True, "mms": False, "fax": False},
                 "date_created": rfc2822(number["created"]), "date_updated": rfc2822(number["updated"]),
                 "origin": "twilio", "status": "in-use", "beta": False, "uri": f"{uri}.json",
                 "subresource_uris": {"assigned_add_ons": f"{uri}/AssignedAddOns.json"}}
+
+    def trial_mode(self, form: dict | None) -> dict:
+        """The account's mode; POST Trial=true|false and VerifiedNumbers=+1...,+39... to change it."""
+        store = self.standin.store
+        if form:
+            verified = [n.strip() for n in form.get("VerifiedNumbers", "").split(",") if n.strip()]
+            bad = [n for n in verified if not E164.match(n)]
+            if bad:
+                raise TwilioError(400, 21211, f"Verified numbers must be E.164, e.g. +393331234567: "
+                                  f"{', '.join(bad)}.")
+            with store.lock:
+                store.account = {"trial": form.get("Trial", "").lower() == "true", "verified": verified}
+                store.save()
+        return dict(store.account)
 
     def simulator(self, method: str, path: str, form: dict, query: dict):
         handset = re.match(r"^handsets/(?P<number>[^/]+)/messages$", path)
@@ -523,6 +612,8 @@ class Api:
                 talk = [self.standin.render(m) for m in self.standin.store.messages.values()
                         if number in (m["to"], m["from"])]
             return 200, {"handset": number, "messages": talk}
+        if path == "account":
+            return 200, self.trial_mode(form if method == "POST" else None)
         delivery = re.match(r"^deliveries/(\w+)$", path)
         if delivery and method == "GET":
             found = self.standin.store.deliveries.get(delivery[1])

@@ -1,5 +1,6 @@
 """Texts from simulated handsets reach the SMS webhook signed as Twilio signs them; TwiML
-answers become replies in the handset's inbox; failures are retried as Twilio retries them."""
+answers become replies in the handset's inbox; failures are retried as Twilio retries them:
+by default only when no connection could be made, otherwise as the URL's #rc=/#rp= fragment says."""
 from __future__ import annotations
 
 import time
@@ -51,10 +52,18 @@ def test_forged_or_altered_request_fails_validation(receiver, handset):
     assert not valid(app.url.replace("http://", "https://"), request["params"], request["signature"])
 
 
-def test_a_5xx_is_retried_once_with_the_same_message_sid(receiver, twilio, handset):
+def test_a_5xx_is_not_retried_by_default(receiver, handset):
+    app = receiver((502, "text/plain", "Bad Gateway"), (200, "text/xml", "<Response/>"))
+    result = twilio_local.text_app(handset, "DOOR jammed")
+    assert len(app.requests) == 1 and result["delivery"]["error"]["code"] == 11200
+
+
+def test_a_5xx_is_retried_with_the_same_message_sid_when_the_url_asks(receiver, twilio, handset):
     app = receiver((502, "text/plain", "Bad Gateway"),
                    (200, "text/xml", "<Response><Message>Second try</Message></Response>"))
+    twilio_local.set_webhook(app.url + "#rc=1&rp=5xx")  # the fragment is neither sent nor signed
     result = twilio_local.text_app(handset, "DOOR jammed")
+    assert all(request["valid"] for request in app.requests)
     assert [r["params"]["MessageSid"] for r in app.requests] == [result["message"]["sid"]] * 2
     assert app.requests[0]["headers"]["I-Twilio-Idempotency-Token"] == \
         app.requests[1]["headers"]["I-Twilio-Idempotency-Token"]
@@ -62,10 +71,11 @@ def test_a_5xx_is_retried_once_with_the_same_message_sid(receiver, twilio, hands
     assert [m.body for m in twilio.messages.list(to=handset)] == ["Second try"]
 
 
-def test_two_failures_record_error_11200_and_send_no_reply(receiver, handset):
-    receiver((500, "text/plain", "boom"))
+def test_every_failed_retry_ends_in_error_11200_and_no_reply(receiver, handset):
+    app = receiver((500, "text/plain", "boom"))
+    twilio_local.set_webhook(app.url + "#rc=3&rp=4xx,5xx")
     result = twilio_local.text_app(handset, "HEAT off")
-    assert len(result["delivery"]["attempts"]) == 2
+    assert len(result["delivery"]["attempts"]) == 4
     assert result["delivery"]["error"]["code"] == 11200 and result["replies"] == []
 
 
@@ -82,13 +92,13 @@ def test_no_webhook_configured_says_how_to_set_one(local, handset):
     assert "gluelab sms webhook" in result["delivery"]["error"]["message"]
 
 
-def test_timeout_is_retried_once(tmp_path: Path):
-    # In-process, with a short timeout, so that the test does not wait Twilio's 15 s.
+def test_a_late_answer_is_retried_when_the_url_asks(tmp_path: Path):
+    # In-process; the URL's read timeout (rt) spares the test Twilio's 15 s.
     app = Receiver(delay_s=0.6)
     try:
         store = Store(tmp_path / "twilio.json")
-        store.numbers[LOCAL_NUMBER_SID]["sms_url"] = app.url
-        result = Standin(store, webhook_timeout_s=0.3).text_from_handset("+393330000001", "LIFT")
+        store.numbers[LOCAL_NUMBER_SID]["sms_url"] = app.url + "#rp=rt&rt=300"  # rc defaults to 1
+        result = Standin(store).text_from_handset("+393330000001", "LIFT")
         attempts = result["delivery"]["attempts"]
         assert "no answer within 0.3 s" in attempts[0]["error"] and attempts[1]["status"] == 200
         assert len(app.requests) == 2 and [r["body"] for r in result["replies"]] == ["Got it: LIFT"]
