@@ -1,6 +1,6 @@
 """Lab and solution notebooks from one plain-text source per lab (`gluelab notebooks ...`).
 
-A source, `source/NN-name.py`, is a list of cells in the "percent" format:
+A source, `source/NN-name.py`, is a list of cells in jupytext's "percent" format, read by jupytext:
 
     # %% [markdown]
     # ## Run the checks
@@ -12,12 +12,15 @@ notebook keeps it (markers removed) and is executed, so its stored outputs show 
 lab looks like. The lab notebook replaces it with a blank that raises, and is stored without
 outputs. Blank and check cells get the `raises-exception` tag in the lab: they fail as shipped.
 
-nbformat and nbclient are imported where used: they are slow to import, and every
+Only the blanking of solutions is our own; before it, a few checks turn what jupytext would
+quietly accept in a lab source (text before the first cell, a markdown line that is not a
+comment, a marker it cannot read) into an error that names the line.
+
+jupytext, nbformat and nbclient are imported where used: they are slow to import, and every
 `gluelab` command loads this module to register its sub-commands.
 """
 from __future__ import annotations
 
-import ast
 import os
 import re
 import socket
@@ -38,7 +41,7 @@ SOLUTIONS_DIR = ROOT / "solutions"
 CELL_TIMEOUT_S = 300
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
-_HEADER = re.compile(r"^# %%(?P<markdown>\s+\[markdown\])?(?:\s+tags=(?P<tags>\[.*\]))?\s*$")
+_MARKER = "# %%"
 _BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*# END SOLUTION\s*$")
 _MARKER_LINE = re.compile(r"^\s*# (BEGIN|END) SOLUTION\s*$", re.MULTILINE)
@@ -69,50 +72,50 @@ class LabSource:
 
 
 def parse(text: str, where: str = "<source>") -> list[Cell]:
-    """Split a percent-format source into cells; markdown lines lose their leading '# '."""
-    cells: list[Cell] = []
-    kind, tags, start, body = None, (), 0, []
+    """The cells of a percent-format source, as jupytext reads them."""
+    import jupytext
+    lines = text.splitlines()
+    starts = [number for number, line in enumerate(lines, start=1) if line.startswith(_MARKER)]
+    first = starts[0] if starts else len(lines) + 1
+    stray = next((n for n, line in enumerate(lines[:first - 1], start=1) if line.strip()), None)
+    if stray or not starts:
+        raise SourceError(f"{where} line {stray or 1}: text before the first '# %%' cell "
+                          "marker. Start the file with '# %% [markdown]' or '# %%'.")
+    try:
+        notebook = jupytext.reads(text, fmt="py:percent")
+    except Exception:  # jupytext fails on some bad markers with plain exceptions of many kinds
+        bad = next((n for n in starts if not _readable(lines[n - 1])), starts[0])
+        raise SourceError(f"{where} line {bad}: {_UNREADABLE}") from None
+    ends = starts[1:] + [len(lines) + 1]
+    return [_cell(cell, start, lines[start:end - 1], f"{where} line {start}")
+            for cell, start, end in zip(notebook.cells, starts, ends, strict=True)]
 
-    def close() -> None:
-        if kind is not None:
-            cells.append(Cell(kind, "\n".join(body).strip("\n"), tags, start))
 
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith("# %%"):
-            close()
-            kind, tags, start, body = *_header(line, f"{where} line {number}"), number, []
-        elif kind is None:
-            if line.strip():
-                raise SourceError(f"{where} line {number}: text before the first '# %%' cell "
-                                  "marker. Start the file with '# %% [markdown]' or '# %%'.")
-        elif kind == "markdown":
+_UNREADABLE = ("cannot read the cell marker. Write '# %%' or '# %% [markdown]', optionally "
+               "followed by tags=[\"name\", ...]: tags must be a list of quoted names.")
+
+
+def _readable(marker: str) -> bool:
+    import jupytext
+    try:
+        jupytext.reads(marker + "\n", fmt="py:percent")
+    except Exception:  # as in parse: any failure means jupytext cannot read this marker
+        return False
+    return True
+
+
+def _cell(cell, start: int, body: list[str], where: str) -> Cell:
+    tags = cell.metadata.get("tags", [])
+    if "incorrectly_encoded_metadata" in cell.metadata or not isinstance(tags, list) \
+            or not all(isinstance(tag, str) for tag in tags):
+        raise SourceError(f"{where}: {_UNREADABLE}")
+    if cell.cell_type == "markdown":
+        for number, line in enumerate(body, start=start + 1):
             if line.strip() and not line.startswith("#"):
-                raise SourceError(f"{where} line {number}: a markdown cell line must start with "
-                                  f"'#' (found {line!r}). Did you forget a '# %%' marker above it?")
-            body.append(re.sub(r"^# ?", "", line))
-        else:
-            body.append(line)
-    close()
-    if not cells:
-        raise SourceError(f"{where}: no cells. Add at least one '# %%' cell marker.")
-    return cells
-
-
-def _header(line: str, where: str) -> tuple[str, tuple[str, ...]]:
-    match = _HEADER.match(line)
-    if not match:
-        raise SourceError(f"{where}: cannot read the cell marker {line!r}. Write '# %%', "
-                          "'# %% [markdown]', optionally followed by tags=[\"name\", ...].")
-    tags = ()
-    if match["tags"]:
-        try:
-            tags = ast.literal_eval(match["tags"])
-        except (ValueError, SyntaxError):
-            tags = None
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise SourceError(f"{where}: tags must be a list of quoted names, e.g. "
-                              f"tags=[\"check\"]; found {match['tags']}.")
-    return ("markdown" if match["markdown"] else "code"), tuple(tags)
+                raise SourceError(f"{where.rsplit(' line ', 1)[0]} line {number}: a markdown cell "
+                                  f"line must start with '#' (found {line!r}). Did you forget a "
+                                  "'# %%' marker above it?")
+    return Cell(cell.cell_type, cell.source, tuple(tags), start)
 
 
 def blank_out(source: str, where: str) -> tuple[str, bool]:

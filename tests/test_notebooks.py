@@ -114,7 +114,7 @@ def test_lab_gets_blanks_and_solution_keeps_the_code(fixture_tree):
     ("print('no marker')\n", "line 1: text before the first '# %%'"),
     ("# %% [markdown]\nnot a comment\n", "line 2: a markdown cell line must start with '#'"),
     ("# %% tags=check\n", "line 1: cannot read the cell marker"),
-    ("# %% tags=[1]\n", "line 1: tags must be a list of quoted names"),
+    ("# %% tags=[1]\n", "line 1: cannot read the cell marker"),
     ("# %%\n# BEGIN SOLUTION\nx = 1\n", "'# BEGIN SOLUTION' is never closed"),
     ("# %%\nx = 1\n# END SOLUTION\n", "'# END SOLUTION' without a '# BEGIN SOLUTION'"),
 ])
