@@ -76,7 +76,7 @@ def test_a_failing_command_stops_the_pipeline_before_the_deploy(local, project):
     (project / "template.yaml").write_text(TEMPLATE.replace(
         "Outputs:", "  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      Colour: blue\nOutputs:"))
     stack = stack_name()
-    with pytest.raises(PipelineError, match="Phase build failed: `cfn-lint template.yaml` exited") as caught:
+    with pytest.raises(PipelineError, match="Phase build failed: `cfn-lint --non-zero-exit-code error template.yaml` exited") as caught:
         run_pipeline(project, stack, echo=lambda line: None)
     assert "Colour" in str(caught.value)
     assert not (project / "packaged.yaml").exists()
