@@ -141,14 +141,15 @@ def test_leak_check_catches_a_lab_that_leaks_its_solution(notebook_cloud, tmp_pa
 
 
 def run_nbval(cloud, workspace: Path, *args: str) -> subprocess.CompletedProcess:
+    # The instructor's commands as typed: the root conftest.py adds the sanitize rules and this
+    # environment's kernel, and uses the given cloud (GLUELAB_STATE_DIR is set).
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-current-env", *args],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=ROOT, env=notebook_env(cloud, workspace), capture_output=True, text=True, timeout=300)
 
 
 def test_solutions_reproduce_their_stored_outputs(notebook_cloud, tmp_path):
-    result = run_nbval(notebook_cloud, tmp_path, "--nbval", "--nbval-sanitize-with",
-                       "tests/nbval-sanitize.cfg", "solutions/")
+    result = run_nbval(notebook_cloud, tmp_path, "--nbval", "solutions/")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

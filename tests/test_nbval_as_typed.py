@@ -1,0 +1,52 @@
+"""An instructor's commands, exactly as typed, in a fresh clone: `make`'s install step installs
+exactly the locked versions, then `pytest --nbval solutions/` passes with no cloud running before
+it and none left behind (the root conftest.py applies the sanitize rules and runs a cloud of its
+own). Slow (every solution runs), so it is the one test that runs the solutions from a clone."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.test_lock import locked
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTALLED = ("import json, importlib.metadata as m; "
+             "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
+
+
+def cloud_processes(clone: Path) -> list[str]:
+    """Command lines of local cloud processes started from the clone's environment."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile, or not a process
+            continue
+        if "gluelab.cloud.server" in command and str(clone) in command:
+            found.append(command)
+    return found
+
+
+def test_fresh_clone_installs_the_lock_and_passes_pytest_nbval_solutions_as_typed(tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    # A newcomer's shell: nothing of this test session's cloud, target or pytest settings.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("GLUELAB_", "AWS_", "TWILIO_", "PYTEST_", "VIRTUAL_ENV"))}
+    made = subprocess.run(["make", ".venv/.gluelab-installed", f"PYTHON={sys.executable}"],
+                          cwd=clone, env=env, capture_output=True, text=True, timeout=900)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    installed = json.loads(subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", INSTALLED],
+                                          capture_output=True, text=True, check=True).stdout)
+    installed = {name.lower().replace("_", "-").replace(".", "-"): version for name, version in installed.items()}
+    wanted = locked(for_this_machine=True)
+    assert {name: installed.get(name) for name in wanted} == wanted
+
+    typed = subprocess.run(["bash", "-c", ". .venv/bin/activate && pytest --nbval solutions/"],
+                           cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
+    assert typed.returncode == 0, typed.stdout[-5000:] + typed.stderr[-2000:]
+    assert " passed" in typed.stdout.splitlines()[-1] and "failed" not in typed.stdout.splitlines()[-1]
+    assert cloud_processes(clone) == []
