@@ -93,12 +93,12 @@ def _condition_holds(operator: str, key: str, wanted, context: dict) -> bool | N
     operator = operator.removesuffix("IfExists")
     if operator == "Null":
         return (values is None) == (str(_listed(wanted)[0]).lower() == "true")
-    if values is None:  # a missing key: only negated and ...IfExists operators hold
-        return if_exists or operator in _NEGATED
     negated = operator in _NEGATED
     test = _STRING_TESTS.get(_NEGATED.get(operator, operator))
     if test is None:
         return None
+    if values is None:  # a missing key: only negated and ...IfExists operators hold
+        return if_exists or negated
     found = any(test(str(want), str(have)) for want in _listed(wanted) for have in _listed(values))
     return not found if negated else found
 
