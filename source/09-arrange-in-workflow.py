@@ -130,8 +130,9 @@ graph.diagram("statemachine/fixit.asl.json")
 #   which replaces `${ArrangeFunctionArn}` in the definition at deploy time;
 # - a **policy**: the state machine's role may invoke the notify function only, so add a
 #   `LambdaInvokePolicy` for `ArrangeFunction` too. Without it the first execution fails at
-#   Arrange with `Lambda.AWSLambdaException` and an `AccessDeniedException` in its cause, here as
-#   on AWS: the workflow calls Lambda as the state machine's role.
+#   Arrange, here as on AWS, with a cause that reads "... is not authorized to perform:
+#   lambda:InvokeFunction on resource: ...fixit-ArrangeFunction...": the workflow calls Lambda
+#   as the state machine's role.
 
 # %%
 %%sam Resources

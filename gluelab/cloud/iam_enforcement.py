@@ -29,10 +29,13 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from gluelab.iam_policy import DENY, documents_effect, policy_effect
 
-CREDENTIAL = re.compile(r"Credential=(?P<key>[^/]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/")
+# In the Authorization header, or (a presigned URL) URL-encoded in X-Amz-Credential.
+CREDENTIAL = re.compile(r"Credential=(?P<key>[^/%]+)(?:/|%2F)\d{8}(?:/|%2F)(?P<region>[^/%]+)"
+                        r"(?:/|%2F)(?P<service>[^/%]+)(?:/|%2F)", re.IGNORECASE)
 VARIABLE = re.compile(r"\$\{([^}]+)\}")
 # Where a Service Authorization Reference ARN variable is not spelled like the API parameter
 # that carries its value (ParameterNameWithoutLeadingSlash is SSM's Name, ...).
@@ -200,11 +203,11 @@ def _arns_for(template: str, params: dict, region: str, account: str) -> list[st
 def describe(environ, body: bytes, signing_name: str, region: str, account: str) -> Call | None:
     """The IAM action and resource ARNs of a request, or None if it is no AWS API call."""
     service = _botocore_service(signing_name)
-    if service is None:
-        return None
     try:
         protocol, operation, params = _operation(environ, body, service)
-    except Exception:  # not an operation of the service: moto answers it as it does
+    except Exception as exc:  # not an operation moto knows: moto answers it as it does
+        say(f"could not tell which {signing_name} action {environ.get('REQUEST_METHOD')} "
+            f"{environ.get('PATH_INFO')} is ({type(exc).__name__}); not evaluated")
         return None
     data = _service_data(signing_name)
     action_name = _privilege_by_operation(signing_name).get(operation, operation)
@@ -272,12 +275,12 @@ def error_response(call: Call, message: str) -> tuple[str, list[tuple[str, str]]
     if call.protocol in ("query", "ec2"):
         code = "AuthorizationError" if call.service == "sns" else "AccessDenied"
         body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-                f"<Message>{_xml(message)}</Message></Error><RequestId>{request_id}</RequestId>"
+                f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId>"
                 f"</ErrorResponse>").encode()
         return "403 Forbidden", [("Content-Type", "text/xml")], body
     if call.protocol == "rest-xml":
         body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
-                f"<Message>{_xml(message)}</Message><RequestId>{request_id}</RequestId></Error>"
+                f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>"
                 ).encode()
         return "403 Forbidden", [("Content-Type", "application/xml")], body
     headers = [("x-amzn-ErrorType", "AccessDeniedException"), ("x-amzn-RequestId", request_id)]
@@ -288,13 +291,10 @@ def error_response(call: Call, message: str) -> tuple[str, list[tuple[str, str]]
     return "400 Bad Request", headers + [("Content-Type", "application/x-amz-json-1.0")], body
 
 
-def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def wrap(app, context):
     def enforcing(environ, start_response):
-        found = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        found = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")
+                                  or environ.get("QUERY_STRING", ""))
         identity = _keys.get(found["key"]) if found and _enabled else None
         if identity is None:
             return app(environ, start_response)
