@@ -333,7 +333,11 @@ def answer(request: Request, api_id: str, stage_name: str, path: str):
         raise Answer(404, {"message": f"The API id '{api_id}' does not correspond to a "
                                       "deployed API Gateway API"}, why)
     route = find_route(api, stage, request.method, path)
-    caller = authorize(route, request, partial(call_function, stage_variables=stage.variables),
+    # A Lambda authorizer is invoked only where its permission names the API's authorizers.
+    authorizer_arn = (f"arn:aws:execute-api:{api.region_name}:{api.account_id}:{api.id}/"
+                      f"authorizers/{route.method.authorizer_id}")
+    caller = authorize(route, request, partial(call_function, stage_variables=stage.variables,
+                                               source_arn=authorizer_arn),
                        partial(proxy_event, route, request, None))
     integration = route.method.method_integration
     kind = integration.integration_type.upper() if integration else "NONE"

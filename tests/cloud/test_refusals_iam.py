@@ -18,7 +18,7 @@ import zipfile
 import pytest
 import requests
 
-from gluelab import config
+from gluelab import config, executions
 from gluelab.cli import main
 from gluelab.cloud import process
 from tests.conftest import CloudHandle, free_port
@@ -258,11 +258,7 @@ def test_state_machine_role_without_invoke_fails_the_task(local):
     machine = sfn.create_state_machine(name=f"iam-{uuid.uuid4().hex[:6]}", definition=definition,
                                        roleArn=role(machine_role, trust=states_trust))
     execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"]
-    for _ in range(100):
-        described = sfn.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            break
-        time.sleep(0.1)
+    described = executions.wait_for_end(execution, timeout_s=10)
     assert described["status"] == "FAILED", described
     assert "AccessDenied" in described.get("error", "") + described.get("cause", ""), described
     assert (f"assumed-role/{machine_role}/" in described["cause"]
