@@ -96,6 +96,47 @@ def bench_invoke() -> dict:
             "warm invoke overhead (ms)": round(median_ms(warm) - statistics.median(in_process) * 1000, 1)}
 
 
+# One AWS call made twice from a warm handler: with the function's role credentials (evaluated
+# against its policies) and with the account's own key (not evaluated): the difference is what
+# IAM enforcement adds to each call a handler makes.
+IAM_HANDLER = """import time, boto3
+role = boto3.client("dynamodb")
+admin = boto3.client("dynamodb", aws_access_key_id="test", aws_secret_access_key="test",
+                     aws_session_token="")
+def handler(event, context):
+    timings = {}
+    for name, client in (("role", role), ("admin", admin)):
+        started = time.perf_counter()
+        client.describe_table(TableName=event["table"])
+        timings[name] = time.perf_counter() - started
+    return timings
+"""
+
+
+def bench_iam() -> dict:
+    lam, iam = _client("lambda"), _client("iam")
+    _client("dynamodb").create_table(
+        TableName="bench-iam", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    iam.create_role(RoleName="bench-iam", AssumeRolePolicyDocument="{}")
+    iam.put_role_policy(RoleName="bench-iam", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:DescribeTable",
+                                                "Resource": "arn:aws:dynamodb:*:*:table/bench-iam"}]}))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", IAM_HANDLER)
+    lam.create_function(FunctionName="bench-iam", Runtime="python3.11", Handler="app.handler",
+                        Role="arn:aws:iam::123456789012:role/bench-iam", Timeout=30,
+                        Code={"ZipFile": buffer.getvalue()})
+    payload = json.dumps({"table": "bench-iam"})
+    added = []
+    for _ in range(RUNS * 10 + 1):
+        timings = json.loads(lam.invoke(FunctionName="bench-iam", Payload=payload)["Payload"].read())
+        added.append(timings["role"] - timings["admin"])
+    return {"IAM check per AWS call (ms)": median_ms(added[1:])}  # the first call is cold
+
+
 def bench_deploy() -> dict:
     from gluelab.deploy import deploy
     first, update = [], []
@@ -214,6 +255,7 @@ def machine() -> str:
 
 def write_report(results: dict[str, float]) -> None:
     targets = {"start to ready (ms)": 2000, "warm invoke overhead (ms)": 20,
+               "IAM check per AWS call (ms)": 10,
                "full template deploy (ms)": 3000, "code-only redeploy (ms)": 1000,
                "solutions 00-07 in sequence (s)": 90, "solutions 00-15 in sequence (s)": 180}
     lines = ["# Benchmarks", "",
@@ -233,7 +275,9 @@ def write_report(results: dict[str, float]) -> None:
               "  once; each replayed deploy a few hundred ms. The 2 s target is for a fresh start.",
               "- *invoke*: `lambda.invoke` over HTTP of a one-line Python handler; *cold* is the first call",
               "  of a new function (a new worker process), *warm* the calls after it. The overhead is warm",
-              "  invoke minus calling the same handler in-process.",
+              "  invoke minus calling the same handler in-process, with IAM enforced (as always).",
+              "- *IAM check per AWS call*: a warm handler's DescribeTable with its role's credentials",
+              "  (evaluated against the role's policies) minus the same call with the account's key.",
               "- *deploy*: `gluelab deploy` of the reference app in `infra/` (19 resources) from a process",
               "  that has deployed before (a notebook kernel after its first deploy), then again after a",
               "  one-line edit of one handler.",
@@ -252,6 +296,7 @@ def main() -> None:
     process.start(s, quiet=True)
     try:
         results.update(bench_invoke())
+        results.update(bench_iam())
         results.update(bench_deploy())
         results.update(bench_workflow())
         results.update(bench_restart())

@@ -6,14 +6,14 @@ to run to get the missing piece), the check passes them in.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timezone
 from xml.etree import ElementTree
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from gluelab import config, executions, twilio_local
-from gluelab.iam_policy import policy_effect
+from gluelab import config, executions, logs, twilio_local
 from gluelab.lab import STACK
 
 WAIT_S = 60
@@ -183,18 +183,15 @@ def signed_in_token(outputs: dict[str, str], username: str, password: str) -> st
     return reply["AuthenticationResult"]["IdToken"]
 
 
-def role_policies(role: str) -> list[tuple[str, dict]]:
-    """(name, document) of every policy of an IAM role: inline and attached."""
-    iam = config.client("iam")
-    found = [(name, iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
-             for name in iam.list_role_policies(RoleName=role)["PolicyNames"]]
-    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
-        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-        version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
-        found.append((attached["PolicyName"], version["PolicyVersion"]["Document"]))
-    return found
+DENIAL = re.compile(r"User: \S+ is not authorized to perform: (?P<action>\S+) on resource: "
+                    r"(?P<resource>\S+)[^\n]*")
 
 
-def allows(document: dict | str, action: str, resource: str) -> bool:
-    """Whether a policy document lets `action` on `resource` through (wildcards, deny wins)."""
-    return policy_effect(document, action, resource) == "Allow"
+def denial_in_log(function: str) -> re.Match | None:
+    """The AccessDenied that the function's latest invocation met, as its log shows it."""
+    for invocation in reversed(logs.recent_invocations(function, limit=1, streams=3)):
+        for line in invocation.lines:
+            found = DENIAL.search(line)
+            if found:
+                return found
+    return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from checks.fixit import STACK, invoke, messages_to, physical_id
+from checks.fixit import STACK, denial_in_log, invoke, messages_to, physical_id
 from checks.runner import Context, check_for
 from gluelab import twilio_local
 
@@ -30,6 +30,20 @@ def notify(payload: dict) -> dict:
            hint="Run the %%sam cell with NotifyFunction, then the deploy cell.")
 def deployed(ctx: Context) -> str:
     function_name("NotifyFunction")
+    return ""
+
+
+@check_for("04", "NotifyFunction's role may read its three Twilio parameters",
+           hint="Under NotifyFunction's Policies, add one SSMParameterWithSlashPrefixReadPolicy per "
+                "parameter, each ParameterName a !Ref to TwilioAccountSidParameter, "
+                "TwilioAuthTokenParameter or TwilioPhoneNumberParameter, then deploy again.")
+def may_read_parameters(ctx: Context) -> str:
+    name = function_name("NotifyFunction")
+    error, _ = invoke(name, {"to": TEST_HANDSET, "body": f"Lab 04 policy check {uuid.uuid4().hex[:8]}"})
+    denial = denial_in_log(name) if error else None
+    assert denial is None, (
+        f"the function's log shows AWS refusing it: {denial.group(0)}. Its role lacks a read "
+        f"policy for {denial['resource'].split(':parameter', 1)[-1]}")
     return ""
 
 

@@ -5,7 +5,7 @@ import time
 
 import requests
 
-from checks.fixit import STACK, messages_to, physical_id
+from checks.fixit import STACK, denial_in_log, messages_to, physical_id
 from checks.runner import Context, check_for
 from gluelab import config, twilio_local
 
@@ -30,6 +30,13 @@ def run_once() -> dict:
                                      from_city="TORINO")
         sid = sent["message"]["sid"]
         delivery = twilio_local.delivery(sid)
+        if delivery["error"]:
+            receiver = physical_id("ReceiverFunction", f"the stack {STACK} has no ReceiverFunction")
+            denial = denial_in_log(receiver)
+            assert denial is None, (
+                f"the receiver's log shows AWS refusing it: {denial.group(0)}. Give "
+                f"ReceiverFunction the policy for {denial['action']} (for states:StartExecution: "
+                f"StepFunctionsExecutionPolicy with StateMachineName: !GetAtt FixitStateMachine.Name)")
         assert not delivery["error"], f"the webhook delivery failed: {delivery['error']['message']}"
         again = requests.post(delivery["url"], data=delivery["params"],
                               headers={"X-Twilio-Signature": delivery["signature"]}, timeout=30)

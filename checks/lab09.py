@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 
-from checks.fixit import (allows, physical_id, role_policies, run_workflow, sample_report,
-                          succeeded, texts_to, workflow_arn)
+from checks.fixit import run_workflow, sample_report, succeeded, texts_to
 from checks.runner import Context, check_for
-from gluelab import config
-from gluelab.lab import STACK
 
 
 @check_for("09", "The execution output carries the report and the assignment",
@@ -39,18 +36,3 @@ def company_notified(ctx: Context) -> str:
     assert jobs[0].startswith(f"Fixit job {report['reportId']}: LIFT problem"), (
         f"the job text is {jobs[0]!r}")
     return "Elevatori Capitale, +15555550112"
-
-
-@check_for("09", "The workflow's role may invoke ArrangeFunction",
-           hint="Add `- LambdaInvokePolicy: {FunctionName: !Ref ArrangeFunction}` to "
-                "FixitStateMachine's Policies, then deploy again. The local cloud does not "
-                "enforce IAM policies; real AWS does, and without it Arrange fails at once.")
-def workflow_may_invoke_arrange(ctx: Context) -> str:
-    function = physical_id("ArrangeFunction", f"the stack {STACK} has no ArrangeFunction")
-    arn = config.client("lambda").get_function(FunctionName=function)["Configuration"]["FunctionArn"]
-    role = config.client("stepfunctions").describe_state_machine(
-        stateMachineArn=workflow_arn())["roleArn"].rsplit("/", 1)[1]
-    granted = [name for name, document in role_policies(role)
-               if allows(document, "lambda:InvokeFunction", arn)]
-    assert granted, f"no policy of the state machine's role {role} allows lambda:InvokeFunction on {function}"
-    return ", ".join(granted)

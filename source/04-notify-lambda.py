@@ -262,8 +262,44 @@ print("status:", result.get("status"), "| to:", result.get("to"))
 # %% [markdown]
 # If `FunctionError` is not `none`, `result` holds the error: a `KeyError` names an environment
 # variable missing from the template; a `RuntimeError` a parameter missing from Parameter Store
-# (run lab 03's setup cell). On real AWS a missing policy gives `AccessDeniedException` from SSM;
-# the local cloud does not enforce IAM policies, so compare your `Policies` with the task above.
+# (run lab 03's setup cell); an `AccessDeniedException` a policy missing from `Policies` (next
+# section).
+
+# %% [markdown]
+# ## Read an AccessDenied
+#
+# A missing permission is the error you will meet most often on AWS, and the local cloud
+# enforces IAM as AWS does. See one on purpose: point the function, for one call, at a
+# parameter its policies do not name, then put its configuration back. (Changing the variable
+# gives the function a fresh execution environment, so `credentials()` reads again.)
+
+# %% tags=["needs-task", "nbval-ignore-output"]
+lambda_client = client("lambda")
+variables = lambda_client.get_function_configuration(FunctionName=notify_name)["Environment"]["Variables"]
+try:
+    lambda_client.update_function_configuration(FunctionName=notify_name, Environment={"Variables": {
+        **variables, "TWILIO_PHONE_NUMBER_PARAMETER": "/fixit/twilio/not_granted"}})
+    reply = lambda_client.invoke(FunctionName=notify_name, Payload=json.dumps({"to": MY_PHONE, "body": "-"}))
+    denied = json.loads(reply["Payload"].read())
+finally:
+    lambda_client.update_function_configuration(FunctionName=notify_name, Environment={"Variables": variables})
+print(denied["errorType"])
+print(denied["errorMessage"].replace(": User:", ":\nUser:").replace(" on resource:", "\non resource:")
+      .replace(" because", "\nbecause"))
+
+# %% [markdown]
+# Read it line by line:
+#
+# - **who** was refused: `arn:aws:sts::...:assumed-role/ROLE/FUNCTION`, the function's
+#   execution role, which Lambda assumes for every call the handler makes;
+# - **what** it tried: `ssm:GetParameters`, the IAM action of the API call;
+# - **on what**: the parameter's ARN;
+# - **why**: no identity-based policy (the role's `Policies`) allows that action on that resource.
+#
+# The fix is always a policy in the template for exactly that action and resource, never a
+# wider one: here, an `SSMParameterWithSlashPrefixReadPolicy` for that parameter name. The
+# function's log (`gluelab logs FUNCTION`) keeps the same line, which is where the checks read
+# it.
 
 # %% [markdown]
 # ## See the text on your phone

@@ -129,9 +129,10 @@ graph.diagram("statemachine/fixit.asl.json")
 # - a **substitution** `ArrangeFunctionArn` with the function's ARN (`!GetAtt ArrangeFunction.Arn`),
 #   which replaces `${ArrangeFunctionArn}` in the definition at deploy time;
 # - a **policy**: the state machine's role may invoke the notify function only, so add a
-#   `LambdaInvokePolicy` for `ArrangeFunction` too. On real AWS, without it the first execution
-#   fails at Arrange with an access error; the local cloud does not enforce IAM policies, so here
-#   nothing would warn you (the check below does).
+#   `LambdaInvokePolicy` for `ArrangeFunction` too. Without it the first execution fails at
+#   Arrange, here as on AWS, with a cause that reads "... is not authorized to perform:
+#   lambda:InvokeFunction on resource: ...fixit-ArrangeFunction...": the workflow calls Lambda
+#   as the state machine's role.
 
 # %%
 %%sam Resources

@@ -463,3 +463,46 @@ def test_hook_parser_backend_validates_definitions_with_its_own_invalid_definiti
     source = inspect.getsource(StepFunctionsParserBackend._validate_definition)
     assert "raise InvalidDefinition(" in source
     assert "_validate_definition(" in inspect.getsource(StepFunctionsParserBackend.create_state_machine)
+
+
+# --- gluelab/cloud/iam_enforcement.py ------------------------------------------------------
+
+def test_hook_state_machine_tasks_build_every_client_through_boto_client_for():
+    # Every service integration of the interpreter gets its client from this one function, with
+    # the state's credentials (the state machine's role): hooking it makes tasks run as the role.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_dynamodb)
+    from moto.stepfunctions.parser.asl.utils import boto_client
+    assert parameters(boto_client.boto_client_for) == ["region", "service", "state_credentials"]
+    for module in (lambda_eval_utils, state_task_service_dynamodb):
+        assert "boto_client_for(" in inspect.getsource(module)
+    assert "role_arn=env.aws_execution_details.role_arn" in inspect.getsource(
+        __import__("moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task",
+                   fromlist=["StateTask"]).StateTask._eval_state_credentials)
+
+
+def test_hook_requests_are_routed_and_parsed_as_moto_does():
+    # describe() finds an API request's operation and parameters with moto's own router/parsers.
+    from moto.backend_index import backend_url_patterns
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.request import Request, determine_request_protocol  # noqa: F401
+    from moto.core.routing import get_service_router
+    from moto.core.utils import get_service_model  # noqa: F401
+    assert {"json", "query", "rest-json", "rest-xml"} <= set(PROTOCOL_PARSERS)
+    assert parameters(get_service_router("ssm").match) == ["request"]
+    assert any(name == "stepfunctions" for name, _ in backend_url_patterns)
+
+
+def test_hook_roles_and_lambda_policies_hold_what_the_evaluator_reads():
+    from moto.awslambda.policy import Policy
+    from moto.iam.models import ManagedPolicy, PolicyVersion, Role
+    assert "self.policies" in inspect.getsource(Role.__init__)
+    assert "self.managed_policies" in inspect.getsource(Role.__init__)
+    from moto.iam.models import Policy as BasePolicy
+    assert issubclass(ManagedPolicy, BasePolicy)
+    assert "self.versions = [" in inspect.getsource(BasePolicy.__init__)
+    assert "self.is_default" in inspect.getsource(PolicyVersion.__init__)
+    assert "self.document" in inspect.getsource(PolicyVersion.__init__)
+    assert '"Policy"' in inspect.getsource(Policy.get_policy)
+    assert "self.statements" in inspect.getsource(Policy.__init__)

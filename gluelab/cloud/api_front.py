@@ -27,7 +27,9 @@ from urllib.parse import parse_qsl
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
-from gluelab.cloud.api_auth import INTERNAL_ERROR, Answer, as_text, authorize, json_object
+from gluelab.cloud import iam_enforcement
+from gluelab.cloud.api_auth import (INTERNAL_ERROR, Answer, as_text, authorize, json_object,
+                                    method_arn)
 
 ROUTES = (re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$"),
           re.compile(r"^/api/(?P<api>[^/]+)/(?P<stage>[^/]+)(?P<path>/.*)?$"))
@@ -253,14 +255,24 @@ def _function_target(uri: str, stage_variables: dict) -> re.Match:
     return target
 
 
-def call_function(uri: str, event: dict, stage_variables: dict) -> tuple[bytes, bool]:
-    """Invoke the function an API Gateway Lambda uri names: its payload, and whether it failed."""
+def call_function(uri: str, event: dict, stage_variables: dict,
+                  source_arn: str | None = None) -> tuple[bytes, bool]:
+    """Invoke the function an API Gateway Lambda uri names: its payload, and whether it failed.
+    With `source_arn`, only if the function's resource policy lets API Gateway call it from there."""
     from moto.awslambda.models import lambda_backends
     target = _function_target(uri, stage_variables)
     backend = lambda_backends[target["account"]][target["region"]]
     response_headers: dict = {}
     try:
+        if source_arn:  # as on AWS: no permission, no call, and a bare 500 for the client
+            refusal = iam_enforcement.may_invoke(backend.get_function(target["arn"]),
+                                                 "apigateway.amazonaws.com", source_arn)
+            if refusal:
+                raise Answer(500, INTERNAL_ERROR, f"API Gateway may not invoke the function: "
+                             f"{refusal}")
         payload = backend.invoke(target["arn"], None, json.dumps(event), {}, response_headers)
+    except Answer:
+        raise
     except Exception as exc:  # moto raises its own error types for unknown functions
         raise Answer(502, INTERNAL_ERROR, f"invoking {target['arn']} failed: "
                      f"{type(exc).__name__}: {exc}")
@@ -270,7 +282,8 @@ def call_function(uri: str, event: dict, stage_variables: dict) -> tuple[bytes, 
 
 def invoke_lambda(route: Route, event: dict) -> bytes:
     uri = route.method.method_integration.uri or ""
-    payload, failed = call_function(uri, event, route.stage.variables)
+    payload, failed = call_function(uri, event, route.stage.variables,
+                                    method_arn(route, event["httpMethod"]))
     if failed:
         raise Answer(502, INTERNAL_ERROR, f"function {_function_target(uri, route.stage.variables)['arn']} "
                      f"failed: {_error_summary(payload)}")
@@ -320,7 +333,11 @@ def answer(request: Request, api_id: str, stage_name: str, path: str):
         raise Answer(404, {"message": f"The API id '{api_id}' does not correspond to a "
                                       "deployed API Gateway API"}, why)
     route = find_route(api, stage, request.method, path)
-    caller = authorize(route, request, partial(call_function, stage_variables=stage.variables),
+    # A Lambda authorizer is invoked only where its permission names the API's authorizers.
+    authorizer_arn = (f"arn:aws:execute-api:{api.region_name}:{api.account_id}:{api.id}/"
+                      f"authorizers/{route.method.authorizer_id}")
+    caller = authorize(route, request, partial(call_function, stage_variables=stage.variables,
+                                               source_arn=authorizer_arn),
                        partial(proxy_event, route, request, None))
     integration = route.method.method_integration
     kind = integration.integration_type.upper() if integration else "NONE"

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from gluelab.cloud import lambda_worker, persistence
+from gluelab.cloud import iam_enforcement, lambda_worker, persistence
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
 
 INIT_TIMEOUT_S = 10  # Lambda's limit for the init phase
@@ -232,6 +232,7 @@ class Runtime:
         return target
 
     def environment(self, spec: FunctionSpec, stream: str, task_root: Path) -> dict[str, str]:
+        role = iam_enforcement.role_credentials(spec.role, spec.name)  # as Lambda does
         return {
             "PATH": os.environ.get("PATH", os.defpath),
             "LANG": "C.UTF-8",
@@ -247,9 +248,9 @@ class Runtime:
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_SESSION_TOKEN": "test",
+            "AWS_ACCESS_KEY_ID": role.access_key,
+            "AWS_SECRET_ACCESS_KEY": role.secret,
+            "AWS_SESSION_TOKEN": role.token,
             # Plain boto3 in handler code reaches the local cloud; the Twilio stand-in keys on
             # GLUELAB_CLOUD_URL. Handler code itself stays free of local wiring.
             "AWS_ENDPOINT_URL": self.endpoint,

@@ -59,8 +59,9 @@ def _log_tail(s: Settings, lines: int = 15) -> str:
         return "(no log yet)"
 
 
-def start(s: Settings | None = None, quiet: bool = False) -> dict:
-    """Start the local cloud unless it already runs; return its health once it answers."""
+def start(s: Settings | None = None, quiet: bool = False, iam: bool = True) -> dict:
+    """Start the local cloud unless it already runs; return its health once it answers.
+    iam=False starts it with IAM enforcement off (an instructor's demo)."""
     s = s or settings()
     health = _get(s, "health")
     if health:
@@ -73,7 +74,7 @@ def start(s: Settings | None = None, quiet: bool = False) -> dict:
     log = _logfile(s).open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "gluelab.cloud.server", "--port", str(s.port),
-         "--state-dir", str(s.state_dir)],
+         "--state-dir", str(s.state_dir)] + ([] if iam else ["--no-iam"]),
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, env={**os.environ, **local_environment(s)})
     _pidfile(s).write_text(str(process.pid))
@@ -161,6 +162,8 @@ def add_commands(subparsers) -> None:
     cloud = subparsers.add_parser("cloud", help="start, stop and inspect the local cloud")
     cloud.add_argument("action", choices=["start", "stop", "status", "logs", "reset"])
     cloud.add_argument("--port", type=int, help="port to serve on (default: GLUELAB_PORT or 4747)")
+    cloud.add_argument("--no-iam", action="store_true",
+                       help="start without enforcing IAM for functions' and state machines' roles")
     cloud.set_defaults(func=_cloud_command)
     env = subparsers.add_parser("env", help="print shell exports that point tools at the local cloud")
     env.add_argument("--unset", action="store_true",
@@ -177,8 +180,11 @@ def _cloud_command(args) -> int:
             was_running = _get(s, "health") is not None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RestoreWarning)  # said below, in the same words
-                health = start(s, quiet=True)
-            print(f"Local cloud ready on {s.endpoint} (pid {health['pid']})")
+                health = start(s, quiet=True, iam=not args.no_iam)
+            print(f"Local cloud ready on {s.endpoint} (pid {health['pid']}); {_iam_words(health)}")
+            if was_running and health.get("iam", True) == args.no_iam:
+                print("It was already running: `gluelab cloud stop`, then start it again to "
+                      "change IAM enforcement.")
             problem = None if was_running else restore_problem(health)
             if problem:
                 print(f"warning: {problem}", file=sys.stderr)
@@ -194,7 +200,8 @@ def _cloud_command(args) -> int:
             if info is None:
                 print(f"The local cloud is not running on {s.endpoint}. Start it with `gluelab cloud start`.")
                 return 1
-            print(f"endpoint: {info['endpoint']}\nuptime:   {info['uptime_s']} s")
+            print(f"endpoint: {info['endpoint']}\nuptime:   {info['uptime_s']} s\n"
+                  f"iam:      {_iam_words(info)}")
             restored = info.get("restored") or {}
             failed = len(restored.get("failures") or [])
             print(f"restored: {restored.get('calls', 0)} saved changes at start"
@@ -205,6 +212,12 @@ def _cloud_command(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _iam_words(info: dict) -> str:
+    if info.get("iam", True):
+        return "IAM enforced: functions and state machines get only what their roles allow"
+    return "IAM not enforced (started with --no-iam): every call is allowed"
 
 
 def _env_command(args) -> int:

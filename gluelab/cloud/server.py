@@ -23,11 +23,13 @@ PATCHES = (
     "gluelab.cloud.rest_apis",
     "gluelab.cloud.cloudformation",
     "gluelab.cloud.cognito",
+    "gluelab.cloud.iam_enforcement",
 )
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
 # persistence sits next to moto so that it journals AWS API calls only.
 LAYERS = (
     "gluelab.cloud.persistence",
+    "gluelab.cloud.iam_enforcement",  # outside persistence: a refused call is not journaled
     "gluelab.cloud.api_front",
     "gluelab.cloud.admin",
     "gluelab.cloud.twilio_standin",
@@ -38,15 +40,16 @@ LAYERS = (
 class CloudContext:
     """What the parts of the local cloud need to know about the process they run in."""
 
-    def __init__(self, port: int, state_dir: Path):
+    def __init__(self, port: int, state_dir: Path, iam: bool = True):
         self.port = port
+        self.iam = iam  # IAM enforced for Lambda and Step Functions roles (iam_enforcement.py)
         self.state_dir = state_dir
         self.started = time.time()
         self.endpoint = f"http://127.0.0.1:{port}"
 
     def status(self) -> dict:
         return {"endpoint": self.endpoint, "pid": os.getpid(),
-                "uptime_s": round(time.time() - self.started, 1)}
+                "uptime_s": round(time.time() - self.started, 1), "iam": self.iam}
 
 
 def configure_moto(context: CloudContext) -> None:
@@ -100,11 +103,11 @@ def warm_up(context: CloudContext) -> None:
         getattr(session.client(service, endpoint_url=context.endpoint), call)(**kwargs)
 
 
-def serve(port: int, state_dir: Path, host: str = "127.0.0.1") -> None:
+def serve(port: int, state_dir: Path, host: str = "127.0.0.1", iam: bool = True) -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
     state_dir.mkdir(parents=True, exist_ok=True)
-    context = CloudContext(port, state_dir)
+    context = CloudContext(port, state_dir, iam)
     app = build_app(context)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     (state_dir / "cloud.json").write_text(json.dumps(context.status()))
@@ -117,8 +120,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the gluelab local cloud in the foreground")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--no-iam", action="store_true",
+                        help="do not enforce IAM for functions' and state machines' roles")
     args = parser.parse_args()
-    serve(args.port, args.state_dir)
+    serve(args.port, args.state_dir, iam=not args.no_iam and os.environ.get("GLUELAB_IAM") != "off")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 Gateway runs them (Cognito authorizers: test_api_front.py)."""
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -41,11 +42,20 @@ def handler(event, context):
 """
 
 
+LAMBDA_URI_FUNCTION = re.compile(r"/functions/(.+)/invocations")
+
+
 def guarded(local, authorizer: dict, *paths: str) -> dict[str, str]:
     """An API whose GET `paths` go to the echo function behind `authorizer`; their URLs."""
     apigw = client("apigateway")
     api = Api(apigw, name=f"custom-{uuid.uuid4().hex[:6]}")
     authorizer_id = apigw.create_authorizer(restApiId=api.id, **authorizer)["id"]
+    # The permission SAM adds for a Lambda authorizer: API Gateway may call it from any of them.
+    client("lambda").add_permission(
+        FunctionName=LAMBDA_URI_FUNCTION.search(authorizer["authorizerUri"])[1],
+        StatementId=f"{api.id}-authorizers", Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api.id}/authorizers/*")
     echo = lambda_function("echo", ECHO)
     for path in paths:
         api.proxy("GET", path, echo, authorizationType="CUSTOM", authorizerId=authorizer_id)

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import time
+import uuid
 import zipfile
 
 import boto3
@@ -54,10 +55,18 @@ class Api:
             responseParameters={"method.response.header.Access-Control-Allow-Origin": "'*'"},
             responseTemplates={"application/json": json.dumps(body)})
 
-    def proxy(self, verb: str, path: str, function_arn: str, **auth) -> None:
+    def proxy(self, verb: str, path: str, function_arn: str, permit: bool = True, **auth) -> None:
         ids = self.method(verb, path, **auth)
         self.apigw.put_integration(**ids, type="AWS_PROXY", integrationHttpMethod="POST",
                                    uri=LAMBDA_URI.format(function_arn))
+        if not permit:
+            return
+        # The permission the console (or a SAM event) adds: without it API Gateway answers 500.
+        client("lambda").add_permission(
+            FunctionName=function_arn, StatementId=f"{self.id}-{verb}-{uuid.uuid4().hex[:6]}",
+            Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{self.id}/*/"  # as SAM writes it:
+                      + ("*" if verb == "ANY" else verb) + re.sub(r"\{[^}]+\}", "*", path))
 
     def deploy(self, stage: str = "Prod", **variables) -> None:
         self.apigw.create_deployment(restApiId=self.id, stageName=stage, variables=variables)
@@ -193,7 +202,7 @@ def test_a_malformed_result_answers_502_and_the_log_names_the_key(echo_api, loca
 
 def test_proxy_integration_to_missing_function_answers_502(local):
     api = Api(client("apigateway"))
-    api.proxy("GET", "/gone", "arn:aws:lambda:us-east-1:123456789012:function:gone")
+    api.proxy("GET", "/gone", "arn:aws:lambda:us-east-1:123456789012:function:gone", permit=False)
     api.deploy()
     reply = requests.get(api.url(local.endpoint, "/gone"))
     assert (reply.status_code, reply.json()) == (502, {"message": "Internal server error"})
@@ -207,7 +216,8 @@ def moto_api():
     with mock_aws():
         apigw = boto3.client("apigateway", region_name="us-east-1")
         api = Api(apigw)
-        api.proxy("POST", "/sms/{kind}", "arn:aws:lambda:us-east-1:123456789012:function:f")
+        api.proxy("POST", "/sms/{kind}", "arn:aws:lambda:us-east-1:123456789012:function:f",
+                  permit=False)  # events are built here, nothing is invoked
         api.deploy("Prod", table="Reports")
         yield api_front.find_api(api.id)
 

@@ -39,9 +39,20 @@ def zipped(source: str) -> bytes:
     return buffer.getvalue()
 
 
+# IAM is enforced: these handlers read and write SSM parameters, the state machines call them.
+# (What a role without the policy meets is tests/cloud/test_refusals_iam.py's subject.)
+SSM_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:PutParameter"], "Resource": "*"}]})
+INVOKE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}]})
+MACHINE_ROLE = "arn:aws:iam::123456789012:role/sfn"
+
+
 def deploy(aws, source: str, name: str | None = None, **config) -> str:
     name = name or f"fn-{uuid.uuid4().hex[:8]}"
     role = aws["iam"].create_role(RoleName=f"role-{name}", AssumeRolePolicyDocument="{}")
+    aws["iam"].put_role_policy(RoleName=f"role-{name}", PolicyName="ssm",
+                               PolicyDocument=SSM_POLICY)
     aws["lambda"].create_function(
         FunctionName=name, Role=role["Role"]["Arn"], Code={"ZipFile": zipped(source)},
         **{"Runtime": "python3.11", "Handler": "app.handler", **config})
@@ -87,7 +98,13 @@ PID_HANDLER = """
 
 @pytest.fixture
 def aws(local):
-    return clients(local.endpoint)
+    aws = clients(local.endpoint)
+    try:
+        aws["iam"].get_role(RoleName="sfn")
+    except aws["iam"].exceptions.NoSuchEntityException:
+        aws["iam"].create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")
+        aws["iam"].put_role_policy(RoleName="sfn", PolicyName="invoke", PolicyDocument=INVOKE_POLICY)
+    return aws
 
 
 def test_handler_gets_lambda_environment_and_context(aws, local):
@@ -109,10 +126,12 @@ def test_handler_gets_lambda_environment_and_context(aws, local):
     """, MemorySize=256, Timeout=7, Environment={"Variables": {"TABLE_NAME": "Tickets"}})
     result, reply = invoke(aws, name, {"body": "LIFT stuck"})
     assert result["event"] == {"body": "LIFT stuck"}
+    # The function's role credentials, as Lambda hands them (STS temporary keys start ASIA).
+    assert result["env"].pop("AWS_ACCESS_KEY_ID").startswith("ASIA")
+    assert result["env"].pop("AWS_SECRET_ACCESS_KEY") not in (None, "", "test")
     assert result["env"] == {
         "AWS_ENDPOINT_URL": local.endpoint, "GLUELAB_CLOUD_URL": local.endpoint,
         "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "TABLE_NAME": "Tickets"}
     context = result["context"]
@@ -308,7 +327,7 @@ def test_step_functions_retry_and_catch_match_the_handlers_error_type(aws):
         "Rejected": {"Type": "Pass", "End": True}}}
     machine = aws["stepfunctions"].create_state_machine(
         name=f"route-{name}", definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        roleArn=MACHINE_ROLE)["stateMachineArn"]
 
     def run(site: str) -> dict:
         execution = aws["stepfunctions"].start_execution(
@@ -481,7 +500,7 @@ def test_failing_timing_out_and_retried_tasks_leave_the_history_step_functions_w
         "Retry": [{"ErrorEquals": ["ConnectionError"], "IntervalSeconds": 1, "MaxAttempts": 1}]}}}
     machine = aws["stepfunctions"].create_state_machine(
         name=f"modes-{name}", definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        roleArn=MACHINE_ROLE)["stateMachineArn"]
 
     def history(mode: str) -> tuple[str, list[tuple[str, str]]]:
         execution = aws["stepfunctions"].start_execution(
