@@ -237,3 +237,20 @@ def test_a_burst_of_events_stays_within_the_worker_bound_and_idle_workers_retire
     workers = stats(small.endpoint)["workers"]
     assert (workers["busy"], workers["idle"], workers["rss_mb"]) == (0, 0, 0)
     assert "FunctionError" not in invoke(aws, names[0])[1]  # and the next call cold-starts
+
+
+def test_reserved_concurrency_in_a_template_applies_on_create_and_update(local):
+    from tests.cloud.test_cloudformation import Cloud, function_template
+    aws, stack = Cloud(local.endpoint), f"reserved-{uuid.uuid4().hex[:6]}"
+    reserved = function_template().replace("      Timeout: 3\n",
+                                           "      Timeout: 3\n      ReservedConcurrentExecutions: 0\n")
+    name = aws.create(stack, reserved) and aws.resources(stack)["Fn"]
+    assert aws.lambda_.get_function_concurrency(FunctionName=name)[
+        "ReservedConcurrentExecutions"] == 0
+    assert throttle(lambda: lambda_client(local.endpoint).invoke(FunctionName=name))["Reason"] == (
+        "ReservedFunctionConcurrentInvocationLimitExceeded")
+    aws.cloudformation.update_stack(StackName=stack, TemplateBody=aws.template(function_template()),
+                                    Capabilities=["CAPABILITY_IAM"])
+    assert "ReservedConcurrentExecutions" not in aws.lambda_.get_function_concurrency(
+        FunctionName=name)
+    assert aws.lambda_.invoke(FunctionName=name)["StatusCode"] == 200
