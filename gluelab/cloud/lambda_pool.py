@@ -5,7 +5,10 @@ senders once started 101 workers, 4.9 GB, on 2 cores). The pool keeps the number
 processes within a bound derived from the machine (GLUELAB_LAMBDA_WORKERS overrides it):
   - a warm idle worker of the same function configuration is reused;
   - under the bound, a new worker is started;
-  - at the bound, the least recently used idle worker of another function is stopped to make room;
+  - at the bound, the least recently used idle worker of another function is stopped to make room,
+    unless a worker of this function is busy or starting: then the invocation first waits up to
+    EVICT_AFTER_S for it, since a cold start costs more than a short wait (under load, stopping
+    and restarting workers in turn took more time than the handlers themselves);
   - when every worker is busy, the invocation WAITS for one (a queue), up to QUEUE_WAIT_S.
 The wait is not charged to the function's timeout: Lambda would have started an environment at
 once, so the time spent queued is the local machine's, not the function's. It is charged to the
@@ -22,6 +25,7 @@ from collections import Counter
 
 WORKER_MB = 60  # resident size of a worker that imported boto3 (measured: 48-60 MB)
 WORKERS_PER_CORE = 4  # handlers mostly wait on HTTP calls to the cloud, so cores are shared
+EVICT_AFTER_S = 1.0
 QUEUE_WAIT_S = 30.0  # then the invocation is throttled: the machine, not the function, is full
 REAP_EVERY_S = 10.0
 
@@ -77,6 +81,7 @@ class Pool:
         self.idle: dict = {}  # spec -> [(idle since, worker)], most recently used last
         self.busy: set = set()
         self.starting = 0  # slots granted to cold starts not yet checked in
+        self.starting_for: Counter = Counter()  # spec -> of those, cold starts for it
         self.waiting = 0
         self.started = 0  # worker processes started since the cloud started
         threading.Thread(target=self._reap, name="lambda-reaper", daemon=True).start()
@@ -87,7 +92,8 @@ class Pool:
     def checkout(self, spec):
         """A warm idle worker for `spec`, or None: the caller may start one (call started())."""
         evicted = None
-        deadline = time.monotonic() + QUEUE_WAIT_S
+        now = time.monotonic()
+        deadline, evict_from = now + QUEUE_WAIT_S, now + EVICT_AFTER_S
         with self.changed:
             self.waiting += 1
             try:
@@ -101,14 +107,17 @@ class Pool:
                         return worker
                     if self.live() < self.bound:
                         break
-                    evicted = self._pop_oldest_idle()
-                    if evicted:
-                        break
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+                    now = time.monotonic()
+                    patient = now < evict_from and self._running(spec)
+                    if not patient:
+                        evicted = self._pop_oldest_idle()
+                        if evicted:
+                            break
+                    if now >= deadline:
                         raise PoolFull()
-                    self.changed.wait(remaining)
+                    self.changed.wait((evict_from if patient else deadline) - now)
                 self.starting += 1
+                self.starting_for[spec] += 1
                 self.started += 1
             finally:
                 self.waiting -= 1
@@ -119,13 +128,23 @@ class Pool:
     def started_worker(self, worker) -> None:
         """The cold start for a slot from checkout() produced `worker` (now busy)."""
         with self.changed:
-            self.starting -= 1
+            self._started(worker.spec)
             self.busy.add(worker)
 
-    def start_failed(self) -> None:
+    def start_failed(self, spec) -> None:
         with self.changed:
-            self.starting -= 1
-            self.changed.notify()
+            self._started(spec)
+            self.changed.notify_all()
+
+    def _started(self, spec) -> None:
+        self.starting -= 1
+        self.starting_for[spec] -= 1
+        if not self.starting_for[spec]:
+            del self.starting_for[spec]
+
+    def _running(self, spec) -> bool:
+        """Whether a worker of `spec` is busy or starting, so one may soon be free."""
+        return spec in self.starting_for or any(worker.spec == spec for worker in self.busy)
 
     def checkin(self, worker, keep: bool) -> None:
         """An invocation ended: keep the worker warm, or stop it (timed out, stale, crashed)."""
@@ -133,7 +152,7 @@ class Pool:
             self.busy.discard(worker)
             if keep:
                 self.idle.setdefault(worker.spec, []).append((time.monotonic(), worker))
-            self.changed.notify()
+            self.changed.notify_all()  # a waiter of this spec, or one that may now evict
         if not keep:
             worker.stop()
 

@@ -285,7 +285,7 @@ class Runtime:
         try:
             worker = self.cold_start(spec, call)
         except BaseException:
-            self.pool.start_failed()
+            self.pool.start_failed(spec)
             raise
         self.pool.started_worker(worker)
         return worker
