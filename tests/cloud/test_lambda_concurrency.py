@@ -127,15 +127,19 @@ def test_event_invocations_wait_for_capacity_instead_of_failing(aws, local, tmp_
     assert wait_until(lambda: marks(marker) == 1, timeout=10)
 
 
-def test_init_has_its_own_budget_and_is_not_charged_to_the_timeout(aws):
-    # Lambda: "The Init phase is limited to 10 seconds"; the function's timeout covers Invoke.
-    name = deploy(aws, """
+def slow_init(aws, init_s: float, timeout: int) -> str:
+    """A function whose module-level code takes init_s seconds."""
+    return deploy(aws, f"""
         import time
-        time.sleep(1.5)
+        time.sleep({init_s})
         def handler(event, context):
             return "ready"
-    """, Timeout=1)
-    result, reply = invoke(aws, name)
+    """, Timeout=timeout)
+
+
+def test_init_has_its_own_budget_and_is_not_charged_to_the_timeout(aws):
+    # Lambda: "The Init phase is limited to 10 seconds"; the function's timeout covers Invoke.
+    result, reply = invoke(aws, slow_init(aws, 1.5, timeout=1))
     assert result == "ready" and "FunctionError" not in reply
     init_ms = float(tail(reply).split("Init Duration: ")[1].split(" ms")[0])
     assert init_ms >= 1500
@@ -145,13 +149,7 @@ def test_init_over_ten_seconds_is_retried_within_the_function_timeout(aws):
     # Lambda: "If all three tasks do not complete within 10 seconds, Lambda retries the Init
     # phase at the time of the first function invocation with the configured function timeout",
     # logging INIT_REPORT ... Status: timeout. This costs the test 12 s, the rule's own length.
-    name = deploy(aws, """
-        import time
-        time.sleep(11)
-        def handler(event, context):
-            return "ready"
-    """, Timeout=2)
-    result, reply = invoke(aws, name)
+    result, reply = invoke(aws, slow_init(aws, 11, timeout=2))
     assert reply["FunctionError"] == "Unhandled"
     assert result["errorType"] == "Sandbox.Timedout"
     assert result["errorMessage"].endswith("Task timed out after 2.00 seconds")
