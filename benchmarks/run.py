@@ -243,19 +243,25 @@ def bench_load(texts: int = 500, senders: int = 20, idle_s: int = 60, after_s: i
             while not done.wait(0.5):
                 peak[0] = max(peak[0], _tree_rss_mb(cloud_pid))
 
-        def sender(n: int) -> list[dict]:
-            handset = f"+44770091{n:04d}"
-            return [twilio_local.text_app(handset, f"LIFT stuck between floors {i % 9} and "
-                                                   f"{i % 9 + 1}, sender {n} text {i}")
+        def text(handset: str, body: str) -> dict | None:
+            try:
+                return twilio_local.text_app(handset, body)
+            except (OSError, twilio_local.TwilioSetupError):  # the stand-in itself gave up
+                return None
+
+        def sender(n: int) -> list[dict | None]:
+            return [text(f"+44770091{n:04d}", f"LIFT stuck between floors {i % 9} and "
+                                              f"{i % 9 + 1}, sender {n} text {i}")
                     for i in range(n, texts, senders)]
         sampler = threading.Thread(target=sample)
         sampler.start()
         started = time.perf_counter()
         try:
             with ThreadPoolExecutor(senders) as pool:
-                results = [result for batch in pool.map(sender, range(senders)) for result in batch]
+                sent = [result for batch in pool.map(sender, range(senders)) for result in batch]
         finally:
             elapsed = time.perf_counter() - started
+        results = [result for result in sent if result is not None]
         acknowledged = {r["message"]["sid"] for r in results
                         if any(reply["body"].startswith("Thanks!") for reply in r["replies"])}
         attempts = [a for r in results for a in r["delivery"]["attempts"]]
@@ -273,7 +279,8 @@ def bench_load(texts: int = 500, senders: int = 20, idle_s: int = 60, after_s: i
         failed = _client("stepfunctions").list_executions(
             stateMachineArn=outputs["StateMachineArn"], statusFilter="FAILED")["executions"]
         time.sleep(after_s)
-        return {"load: texts sent": len(results),
+        return {"load: texts sent": len(sent),
+                "load: texts the stand-in could not deliver in time": len(sent) - len(results),
                 "load: texts acknowledged": len(acknowledged),
                 "load: acknowledged reports lost": len(lost),
                 "load: webhook 5xx or no answer": failed_answers,

@@ -8,16 +8,22 @@ synchronous invoke is refused with 429 TooManyRequestsException, "Rate Exceeded.
 Reason Lambda gives; Step Functions sees it as Lambda.TooManyRequestsException, which Retry can
 catch. Asynchronous invocations (InvocationType=Event) are not refused: they wait in a queue and
 run when the function has capacity again, as Lambda's event queue retries throttled events.
+The queue is durable like Lambda's: each accepted event is journaled, and so is its end, so
+events still queued or running when the cloud stops run after the next start (at-least-once:
+one that was running runs again, as Lambda may deliver an event twice).
 """
 from __future__ import annotations
 
 import json
 import os
 import threading
-from collections import Counter, deque
+import uuid
+from collections import Counter
 from typing import Callable
 
 from moto.core.exceptions import JsonRESTError
+
+from gluelab.cloud import persistence
 
 DEFAULT_ACCOUNT_LIMIT = 1000  # Lambda's default concurrent executions quota per Region
 RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
@@ -54,7 +60,8 @@ class Concurrency:
         self.lock = threading.Condition()
         self.running: Counter = Counter()  # function name -> invocations running
         self.unreserved_running = 0
-        self.pending: deque = deque()  # asynchronous invocations waiting for capacity
+        self.pending: dict = {}  # event id -> (function, event): accepted, not yet running
+        self.unfinished = 0  # events restored from the journal that had not ended
         self.throttled = Counter()  # reason -> synchronous invocations refused
 
     def refusal(self, name: str, reserved: int | None) -> str | None:
@@ -98,19 +105,45 @@ class Concurrency:
         return release
 
     def enqueue(self, fn, event) -> None:
+        """Accept an asynchronous invocation; it is journaled before the caller has its 202."""
+        event_id = uuid.uuid4().hex
+        persistence.note("lambda-event", {"id": event_id, "arn": fn.function_arn,
+                                          "event": event})
         with self.lock:
-            self.pending.append((fn, event))
+            self.pending[event_id] = (fn, event)
             self.lock.notify_all()
 
+    def ended(self, event_id: str) -> None:
+        persistence.note("lambda-event-done", {"id": event_id})
+
+    def restore(self, record: dict, function_of: Callable) -> None:
+        """A journaled event: queued again, until its end record (if any) is replayed."""
+        self.pending[record["id"]] = (function_of(record["arn"]), record["event"])
+        self.unfinished += 1
+
+    def restore_end(self, record: dict) -> None:
+        if self.pending.pop(record["id"], None) is not None:
+            self.unfinished -= 1
+
+    def forget(self, name: str) -> None:
+        """A deleted function's queued events are dropped, as Lambda drops them."""
+        with self.lock:
+            for event_id in [key for key, (fn, _) in self.pending.items()
+                             if fn.function_name == name]:
+                del self.pending[event_id]
+
     def dispatch(self, run: Callable, room: Callable[[], bool]) -> None:
-        """Forever: hand each queued event whose function has capacity to run(fn, event,
-        release), in arrival order per function, while room() says a runner is free."""
+        """Forever: hand each queued event whose function has capacity to run(event_id, fn,
+        event, release), in arrival order per function, while room() says a runner is free."""
+        if self.unfinished:
+            print(f"Lambda: {self.unfinished} asynchronous invocations accepted before the "
+                  f"restart had not ended; they run now (any that was running runs again).",
+                  flush=True)
         while True:
             with self.lock:
                 started = []
                 blocked = set()
-                for item in list(self.pending):
-                    fn = item[0]
+                for event_id, (fn, event) in list(self.pending.items()):
                     if fn.function_name in blocked or not room():
                         blocked.add(fn.function_name)
                         continue
@@ -118,12 +151,12 @@ class Concurrency:
                     if release is None:
                         blocked.add(fn.function_name)
                         continue
-                    self.pending.remove(item)
-                    started.append((item, release))
+                    del self.pending[event_id]
+                    started.append((event_id, fn, event, release))
                 if not started:
                     self.lock.wait(1.0)
-            for (fn, event), release in started:
-                run(fn, event, release)
+            for item in started:
+                run(*item)
 
     def stats(self) -> dict:
         with self.lock:

@@ -218,6 +218,9 @@ class Runtime:
         self.spawner = ThreadPoolExecutor(1, thread_name_prefix="lambda-spawner")
         self.event_queue = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix="lambda-event")
         self.events_running = 0  # asynchronous invocations handed to event_queue, not yet ended
+
+    def start_events(self) -> None:
+        """Run queued asynchronous invocations, from now on (after the journal's replay)."""
         threading.Thread(target=self.concurrency.dispatch, args=(self.run_event, self.event_room),
                          name="lambda-event-dispatch", daemon=True).start()
 
@@ -308,6 +311,8 @@ class Runtime:
             for spec in deleted:
                 del self.current[spec.arn]
         self.pool.drop(deleted)
+        if version is None:
+            self.concurrency.forget(name)
 
     def cold_start(self, spec: FunctionSpec, call: Invocation) -> Worker:
         """Start a worker and run its init phase within Lambda's 10 s. Past that, Lambda logs
@@ -368,13 +373,14 @@ class Runtime:
     def event_room(self) -> bool:
         return self.events_running < EVENT_CONCURRENCY
 
-    def run_event(self, fn, event, release) -> None:
+    def run_event(self, event_id: str, fn, event, release) -> None:
         def run() -> None:
             try:
                 self.invoke(fn, event, release)
             except Exception:  # nobody waits for this call: say so in the cloud's own log
                 traceback.print_exc()
             finally:
+                self.concurrency.ended(event_id)
                 with self.concurrency.lock:
                     self.events_running -= 1
                     self.concurrency.lock.notify_all()
@@ -499,6 +505,21 @@ def _reservations() -> dict[str, int]:
             if lambda_concurrency.reservation(fn) is not None}
 
 
+def _function(arn: str):
+    from moto.awslambda.models import lambda_backends
+    return lambda_backends[LOCAL_ACCOUNT][LOCAL_REGION].get_function(arn)
+
+
+@persistence.restores("lambda-event")
+def _restore_event(record: dict) -> None:
+    _runtime.concurrency.restore(record, _function)
+
+
+@persistence.restores("lambda-event-done")
+def _restore_event_end(record: dict) -> None:
+    _runtime.concurrency.restore_end(record)
+
+
 def worker_stats() -> dict:
     """What the Lambda runtime holds now, for `gluelab cloud status` (GET /_gluelab/workers):
     worker processes (bound, busy, idle, starting, waiting_for_worker, rss_mb, per function)
@@ -600,6 +621,7 @@ def _json(start_response, status: str, payload) -> list[bytes]:
 
 
 def wrap(app, context):
+    _runtime.start_events()  # the journal has been replayed: the queue holds what it restored
     def faults(environ, start_response):
         if environ.get("PATH_INFO") == WORKERS_PATH:
             return _json(start_response, "200 OK", worker_stats())

@@ -2,6 +2,7 @@
 can afford, idle workers retired, and an init phase with its own budget."""
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -16,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.cloud.test_lambda_runtime import _workers, clients, deploy, invoke, tail, wait_until
+from gluelab.cloud import process
 from tests.conftest import running_cloud
 
 # One attempt: botocore retries a 429 by itself, which would hide the throttle from the test.
@@ -180,12 +182,13 @@ def test_missing_module_and_missing_handler_fail_as_lambdas_python_runtime_does(
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """A cloud with 2 worker processes at most, 3 concurrent executions, workers idle 2 s."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GLUELAB_LAMBDA_WORKERS", "2")
-        patch.setenv("GLUELAB_LAMBDA_CONCURRENCY", "3")
-        patch.setenv("GLUELAB_LAMBDA_IDLE_S", "2")
-        with running_cloud(tmp_path_factory.mktemp("small-cloud")) as handle:
-            yield handle
+    with contextlib.ExitStack() as cloud:
+        with pytest.MonkeyPatch.context() as patch:  # for this cloud's process only
+            patch.setenv("GLUELAB_LAMBDA_WORKERS", "2")
+            patch.setenv("GLUELAB_LAMBDA_CONCURRENCY", "3")
+            patch.setenv("GLUELAB_LAMBDA_IDLE_S", "2")
+            handle = cloud.enter_context(running_cloud(tmp_path_factory.mktemp("small-cloud")))
+        yield handle
 
 
 def test_account_limit_throttles_a_sync_burst_past_it(small):
@@ -252,3 +255,24 @@ def test_reserved_concurrency_in_a_template_applies_on_create_and_update(local):
     assert "ReservedConcurrentExecutions" not in aws.lambda_.get_function_concurrency(
         FunctionName=name)
     assert aws.lambda_.invoke(FunctionName=name)["StatusCode"] == 200
+
+
+def test_accepted_events_survive_a_restart_and_finished_ones_do_not_run_again(tmp_path):
+    ran, queued = tmp_path / "ran", tmp_path / "queued"
+    with running_cloud(tmp_path / "cloud") as cloud:
+        aws = clients(cloud.endpoint)
+        done, waiting = deploy(aws, SLEEPER), deploy(aws, SLEEPER)
+        aws["lambda"].invoke(FunctionName=done, InvocationType="Event",
+                             Payload=json.dumps({"marker": str(ran)}))
+        assert wait_until(lambda: marks(ran) == 1, timeout=10)
+        aws["lambda"].put_function_concurrency(FunctionName=waiting,
+                                               ReservedConcurrentExecutions=0)
+        aws["lambda"].invoke(FunctionName=waiting, InvocationType="Event",
+                             Payload=json.dumps({"marker": str(queued)}))
+        process.stop(cloud.settings)
+        process.start(cloud.settings, quiet=True)
+        # Lambda keeps an accepted (202) event until it has run: so does the local cloud.
+        assert stats(cloud.endpoint)["concurrency"]["queued_events"] == 1
+        aws["lambda"].delete_function_concurrency(FunctionName=waiting)
+        assert wait_until(lambda: marks(queued) == 1, timeout=10)
+        assert marks(ran) == 1  # the event that had ended is not run again
