@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -169,11 +170,11 @@ def _finished(execution_arn: str) -> dict:
     return wait_for_end(execution_arn, poll_s=0.01)
 
 
-def bench_workflow() -> dict:
-    """One SMS through the reference app, against the sum of its handlers' own durations."""
-    from gluelab import logs, twilio_local
+def _deploy_fixit(stack: str) -> dict:
+    """The reference app deployed, seeded and wired to the Twilio stand-in's number."""
+    from gluelab import twilio_local
     from gluelab.deploy import deploy
-    outputs = deploy(ROOT / "infra", "bench-fixit", echo=lambda line: None)
+    outputs = deploy(ROOT / "infra", stack, echo=lambda line: None)
     seed = _load_seed()
     seed.seed(boto3.resource("dynamodb", endpoint_url=settings().endpoint)
               .Table(outputs["CompaniesTableName"]), seed.companies())
@@ -181,6 +182,13 @@ def bench_workflow() -> dict:
     _client("ssm").put_parameter(Name="/fixit/twilio/webhook_url", Value=outputs["WebhookUrl"],
                                  Type="String", Overwrite=True)
     twilio_local.set_webhook(outputs["WebhookUrl"])
+    return outputs
+
+
+def bench_workflow() -> dict:
+    """One SMS through the reference app, against the sum of its handlers' own durations."""
+    from gluelab import logs, twilio_local
+    outputs = _deploy_fixit("bench-fixit")
     functions = [f["FunctionName"] for f in _client("lambda").list_functions()["Functions"]
                  if f["FunctionName"].startswith("bench-fixit-")]
     machine = outputs["StateMachineArn"]
@@ -225,6 +233,113 @@ def bench_restart(reports: int = 100) -> dict:
             "journal size then (MB)": round(journal.stat().st_size / 1e6, 1)}
 
 
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants (the cloud and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit():
+                ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            total += int(open(f"/proc/{pid}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            continue
+    return round(total / 2**20, 1)
+
+
+def _stored_report_ids(table: str) -> set[str]:
+    pages = _client("dynamodb").get_paginator("scan").paginate(
+        TableName=table, ProjectionExpression="id")
+    return {item["id"]["S"] for page in pages for item in page["Items"]}
+
+
+def bench_load(texts: int = 500, senders: int = 20, idle_s: int = 60, after_s: int = 300,
+               store_wait_s: int = 300) -> dict:
+    """Many handsets text the deployed reference app at once (issue 11's load test), through the
+    Twilio stand-in, which signs and posts each webhook as Twilio does. Counts acknowledged texts
+    ("Thanks! ..." replies) whose report is never stored, webhook answers of 5xx or none, the
+    webhook's own latency (the stand-in's timing of each POST), and the resident memory of the
+    cloud and its Lambda workers during the run and `after_s` after it (idle workers retire
+    after GLUELAB_LAMBDA_IDLE_S = `idle_s`, shortened from Lambda-like 300 s)."""
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    from gluelab import twilio_local
+    os.environ["GLUELAB_LAMBDA_IDLE_S"] = str(idle_s)
+    state = use_private_cloud()
+    s = settings()
+    process.start(s, quiet=True)
+    try:
+        outputs = _deploy_fixit("load-fixit")
+        cloud_pid = int((state / "cloud.pid").read_text())
+        peak, done = [0.0], threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.5):
+                peak[0] = max(peak[0], _tree_rss_mb(cloud_pid))
+
+        def text(handset: str, body: str) -> dict | None:
+            try:
+                return twilio_local.text_app(handset, body)
+            except (OSError, twilio_local.TwilioSetupError):  # the stand-in itself gave up
+                return None
+
+        def sender(n: int) -> list[dict | None]:
+            return [text(f"+44770091{n:04d}", f"LIFT stuck between floors {i % 9} and "
+                                              f"{i % 9 + 1}, sender {n} text {i}")
+                    for i in range(n, texts, senders)]
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        started = time.perf_counter()
+        try:
+            with ThreadPoolExecutor(senders) as pool:
+                sent = [result for batch in pool.map(sender, range(senders)) for result in batch]
+        finally:
+            elapsed = time.perf_counter() - started
+        results = [result for result in sent if result is not None]
+        acknowledged = {r["message"]["sid"] for r in results
+                        if any(reply["body"].startswith("Thanks!") for reply in r["replies"])}
+        attempts = [a for r in results for a in r["delivery"]["attempts"]]
+        latencies = sorted(a["ms"] for a in attempts)
+        failed_answers = sum(1 for a in attempts if a["status"] is None or a["status"] >= 500)
+        deadline = time.monotonic() + store_wait_s
+        while time.monotonic() < deadline:
+            lost = acknowledged - _stored_report_ids(outputs["ReportsTableName"])
+            if not lost:
+                break
+            time.sleep(2)
+        done.set()
+        sampler.join()
+        workers = json.loads(urllib.request.urlopen(f"{s.endpoint}/_gluelab/workers").read())
+        failed = _client("stepfunctions").list_executions(
+            stateMachineArn=outputs["StateMachineArn"], statusFilter="FAILED")["executions"]
+        time.sleep(after_s)
+        return {"load: texts sent": len(sent),
+                "load: texts the stand-in could not deliver in time": len(sent) - len(results),
+                "load: texts acknowledged": len(acknowledged),
+                "load: acknowledged reports lost": len(lost),
+                "load: webhook 5xx or no answer": failed_answers,
+                "load: webhook p50 (ms)": latencies[len(latencies) // 2],
+                "load: webhook p99 (ms)": latencies[min(len(latencies) - 1,
+                                                        int(len(latencies) * 0.99))],
+                "load: acknowledgements per second": round(len(acknowledged) / elapsed, 2),
+                "load: executions failed": len(failed),
+                "load: worker processes started": workers["workers"]["started_total"],
+                "load: worker bound": workers["workers"]["bound"],
+                "load: peak cloud + workers RSS (MB)": peak[0],
+                f"load: cloud + workers RSS {after_s} s after (MB)": _tree_rss_mb(cloud_pid)}
+    finally:
+        process.stop(s)
+        os.environ.pop("GLUELAB_LAMBDA_IDLE_S", None)
+        shutil.rmtree(state, ignore_errors=True)
+
+
 def bench_solutions() -> dict:
     """Every solution notebook in order, in one fresh project, as an instructor would run them."""
     import nbformat
@@ -257,7 +372,10 @@ def write_report(results: dict[str, float]) -> None:
     targets = {"start to ready (ms)": 2000, "warm invoke overhead (ms)": 20,
                "IAM check per AWS call (ms)": 10,
                "full template deploy (ms)": 3000, "code-only redeploy (ms)": 1000,
-               "solutions 00-07 in sequence (s)": 90, "solutions 00-15 in sequence (s)": 180}
+               "solutions 00-07 in sequence (s)": 90, "solutions 00-15 in sequence (s)": 180,
+               "load: acknowledged reports lost": 0, "load: webhook 5xx or no answer": 0,
+               "load: webhook p99 (ms)": 1000, "load: peak cloud + workers RSS (MB)": 1500,
+               "load: cloud + workers RSS 300 s after (MB)": 400}
     lines = ["# Benchmarks", "",
              f"Measured {datetime.date.today().isoformat()} by `make bench` on {machine()}.",
              f"Each figure is the median of {RUNS} runs (warm invokes: {RUNS * 10}).", "",
@@ -285,11 +403,32 @@ def write_report(results: dict[str, float]) -> None:
               "  text until its execution has SUCCEEDED (webhook, receiver, arrange, two notifies, glue,",
               "  putItem), against the sum of the Duration of the REPORT lines of the invocations it made.",
               "- *solutions in sequence*: every solution notebook run in order by nbclient against one",
-              "  fresh local cloud and an empty project, as an instructor would run them."]
+              "  fresh local cloud and an empty project, as an instructor would run them.",
+              "- *load*: 20 simulated handsets text the reference app at once, 500 texts in all, through",
+              "  the Twilio stand-in (each webhook signed and posted as Twilio does) on a cloud of its own;",
+              "  one run, not a median. *lost*: texts answered \"Thanks! ...\" whose report is not in the",
+              "  Reports table 5 minutes later. *webhook* figures are the stand-in's timing of each POST.",
+              "  RSS is the cloud process plus its Lambda workers, sampled every 0.5 s; idle workers",
+              "  retire after 60 s in this run (GLUELAB_LAMBDA_IDLE_S; 300 s by default).",
+              "  `python benchmarks/run.py load --texts 100 --senders 5 --after 30` runs a smaller one."]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("only", nargs="?", choices=["load"],
+                        help="run the load benchmark alone and print it (BENCHMARKS.md untouched)")
+    parser.add_argument("--texts", type=int, default=500)
+    parser.add_argument("--senders", type=int, default=20)
+    parser.add_argument("--idle", type=int, default=60, help="GLUELAB_LAMBDA_IDLE_S for the run")
+    parser.add_argument("--after", type=int, default=300, help="seconds before the memory after")
+    args = parser.parse_args(argv)
+    load = dict(texts=args.texts, senders=args.senders, idle_s=args.idle, after_s=args.after)
+    if args.only == "load":
+        for name, value in bench_load(**load).items():
+            print(f"{name:44} {value}")
+        return
     results = bench_start()
     use_private_cloud()
     s = settings()
@@ -303,6 +442,7 @@ def main() -> None:
     finally:
         process.stop(s)
     results.update(bench_solutions())
+    results.update(bench_load(**load))
     for name, value in results.items():
         print(f"{name:44} {value}")
     write_report(results)

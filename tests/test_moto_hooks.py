@@ -193,6 +193,28 @@ def test_hook_lambda_invoke_reports_function_errors_in_a_header():
         LambdaFunction.invoke)
 
 
+# --- gluelab/cloud/lambda_concurrency.py ---------------------------------------------------
+
+def test_hook_lambda_reserved_concurrency_is_an_attribute_moto_checks_against_its_quota():
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    assert 'self.reserved_concurrency = spec.get("ReservedConcurrentExecutions", None)' in (
+        inspect.getsource(LambdaFunction.__init__))
+    source = inspect.getsource(LambdaBackend.put_function_concurrency)
+    assert 'os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA")' in source
+    assert "fn.reserved_concurrency = reserved_concurrency" in source
+
+
+def test_hook_lambda_task_errors_come_from_one_method_with_the_service_task_s_naming():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (  # noqa: E501
+        StateTaskServiceLambda)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (
+        StateTaskLambda)
+    assert parameters(StateTaskLambda._from_error) == ["self", "env", "ex"]
+    assert 'error = "Exception"' in inspect.getsource(StateTaskLambda._from_error)
+    source = inspect.getsource(StateTaskServiceLambda._error_cause_from_client_error)
+    assert 'error = f"Lambda.{error_code}"' in source
+
+
 def test_hook_lambda_logs_are_written_into_the_logs_backend():
     from moto.logs.models import LogGroup, LogsBackend
     assert parameters(LogsBackend.ensure_log_group) == ["self", "log_group_name"]

@@ -904,8 +904,11 @@ def _install_function_checks(lambda_models) -> None:
         require_code(properties, account_id)
         variables = (properties.get("Environment") or {}).get("Variables") or {}
         properties = {**FUNCTION_DEFAULTS, **properties, "Environment": {"Variables": variables}}
-        return original_update(cls, original_resource, new_resource_name,
-                               {**cloudformation_json, "Properties": properties}, account_id, region_name)
+        updated = original_update(cls, original_resource, new_resource_name,
+                                  {**cloudformation_json, "Properties": properties}, account_id, region_name)
+        # CloudFormation puts or deletes the function's concurrency; moto's update leaves it.
+        updated.reserved_concurrency = properties.get("ReservedConcurrentExecutions")
+        return updated
 
     Function.create_from_cloudformation_json = create
     Function.update_from_cloudformation_json = update

@@ -5,6 +5,9 @@ install() replaces moto's LambdaFunction._invoke_lambda, whose one caller (Lambd
 serves the Invoke API, the Step Functions interpreter and event sources alike, so they all run
 real code here. `InvocationType=Event` answers 202 at once and runs the handler in the background,
 `DryRun` answers 204 without running it, and DeleteFunction stops the function's idle workers.
+Invocations are admitted against Lambda's concurrency limits (lambda_concurrency) and run in
+worker processes pooled within what this machine affords (lambda_pool); worker_stats() reports
+both, at GET /_gluelab/workers.
 wrap() adds `/_gluelab/faults`: make a function fail its next N invocations.
 """
 from __future__ import annotations
@@ -29,7 +32,10 @@ from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from gluelab.cloud import iam_enforcement, lambda_worker, persistence
+from gluelab.cloud import (iam_enforcement, lambda_concurrency, lambda_pool, lambda_worker,
+                           persistence)
+from gluelab.cloud.lambda_concurrency import ACCOUNT, Concurrency, TooManyRequests
+from gluelab.cloud.lambda_pool import Pool, PoolFull
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
 
 INIT_TIMEOUT_S = 10  # Lambda's limit for the init phase
@@ -37,6 +43,7 @@ EVENT_CONCURRENCY = 8  # asynchronous invocations running at once; the rest wait
 TAIL_BYTES = 4096  # LogType=Tail returns the last 4 KB of the invocation's log
 WORKER_SCRIPT = Path(lambda_worker.__file__)
 FAULTS_PATH = "/_gluelab/faults"
+WORKERS_PATH = "/_gluelab/workers"
 
 _runtime: Runtime | None = None
 
@@ -93,7 +100,7 @@ class FunctionSpec:
 class Worker:
     """One worker process serving one FunctionSpec, one invocation at a time."""
 
-    def __init__(self, spec: FunctionSpec, runtime: Runtime):
+    def __init__(self, spec: FunctionSpec, runtime: Runtime, init_budget_s: float):
         self.spec = spec
         self.stream = new_stream(spec)
         self.memory_mb = 0
@@ -109,13 +116,14 @@ class Worker:
         finally:
             theirs.close()
         self.init_logs: list[list] = []
-        self.init_error = self.initialise()
+        self.init_timed_out = False
+        self.init_error = self.initialise(init_budget_s)
         self.init_ms = (time.perf_counter() - started) * 1000
 
-    def initialise(self) -> dict | None:
+    def initialise(self, budget_s: float) -> dict | None:
         """Wait for the init phase (the handler's import); Lambda's error payload if it failed."""
         try:
-            reply = self.receive(time.monotonic() + INIT_TIMEOUT_S, self.init_logs)
+            reply = self.receive(time.monotonic() + budget_s, self.init_logs)
         except (EOFError, OSError):  # module-level code ended the process
             self.stop()
             error = {"errorType": "Runtime.ExitError",
@@ -123,10 +131,8 @@ class Worker:
         else:
             if reply is not None:
                 return reply.get("error")  # the worker logged it already
-            error = lambda_worker.error_payload(
-                "Runtime.InitTimeout", f"The init phase took longer than {INIT_TIMEOUT_S} "
-                f"seconds: module-level code of {self.spec.handler.rsplit('.', 1)[0]} did not "
-                f"finish.")
+            self.init_timed_out = True
+            return None
         self.init_logs.append([_now_ms(), f"[ERROR] {error['errorType']}: {error['errorMessage']}"])
         return error
 
@@ -203,7 +209,8 @@ class Runtime:
         self.endpoint = endpoint
         self.code_root = state_dir / "lambda"
         self.lock = threading.Lock()
-        self.idle: dict[FunctionSpec, list[Worker]] = {}
+        self.pool = Pool(lambda_pool.configured_bound(), lambda_pool.configured_idle_s())
+        self.concurrency = Concurrency(lambda_concurrency.account_limit(), _reservations)
         self.current: dict[str, FunctionSpec] = {}  # function ARN -> the spec now deployed
         self.faults = Faults()
         self.logs_lock = threading.Lock()
@@ -211,6 +218,12 @@ class Runtime:
         # request threads are short-lived, so one long-lived thread starts them all.
         self.spawner = ThreadPoolExecutor(1, thread_name_prefix="lambda-spawner")
         self.event_queue = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix="lambda-event")
+        self.events_running = 0  # asynchronous invocations handed to event_queue, not yet ended
+
+    def start_events(self) -> None:
+        """Run queued asynchronous invocations, from now on (after the journal's replay)."""
+        threading.Thread(target=self.concurrency.dispatch, args=(self.run_event, self.event_room),
+                         name="lambda-event-dispatch", daemon=True).start()
 
     def spawn(self, args: list[str], **kwargs) -> subprocess.Popen:
         # The worker's own stdout/stderr only ever carry output written below Python's
@@ -257,24 +270,39 @@ class Runtime:
             "GLUELAB_CLOUD_URL": self.endpoint,
         }
 
-    def acquire(self, spec: FunctionSpec) -> Worker | None:
-        """A warm worker for exactly this spec, if one is idle. Retires stale idle workers."""
+    def acquire(self, spec: FunctionSpec, call: Invocation) -> Worker:
+        """A warm worker for exactly this spec, or a cold-started one once the pool has room;
+        stale idle workers of the function's previous configuration are stopped."""
         with self.lock:
             previous = self.current.get(spec.arn)
             self.current[spec.arn] = spec
-            stale = self.idle.pop(previous, []) if previous not in (None, spec) else []
-            pool = self.idle.get(spec)
-            worker = pool.pop() if pool else None
-        for old in stale:
-            old.stop()
+        if previous not in (None, spec):
+            self.pool.drop([previous])
+        try:
+            worker = self.pool.checkout(spec)
+        except PoolFull:
+            print(f"Lambda: {spec.name} throttled: all {self.pool.bound} worker processes stayed "
+                  f"busy for {lambda_pool.QUEUE_WAIT_S:.0f} s. Raise GLUELAB_LAMBDA_WORKERS if "
+                  f"this machine has room.", flush=True)
+            raise TooManyRequests(ACCOUNT) from None
+        if worker:
+            return worker
+        try:
+            worker = self.cold_start(spec, call)
+        except BaseException:
+            self.pool.start_failed(spec)
+            raise
+        self.pool.started_worker(worker)
         return worker
 
     def release(self, worker: Worker) -> None:
         with self.lock:
-            if self.current.get(worker.spec.arn) == worker.spec:
-                self.idle.setdefault(worker.spec, []).append(worker)
-                return
-        worker.stop()
+            current = self.current.get(worker.spec.arn) == worker.spec
+        self.pool.checkin(worker, keep=current)
+
+    def discard(self, worker: Worker) -> None:
+        """Stop a worker that must not serve again (timed out, exited, failed its init)."""
+        self.pool.checkin(worker, keep=False)
 
     def retire(self, name: str, version: str | None = None) -> None:
         """Forget a deleted function (or one version of it) and stop its idle workers; a busy
@@ -284,17 +312,36 @@ class Runtime:
                        if spec.name == name and version in (None, spec.version)]
             for spec in deleted:
                 del self.current[spec.arn]
-            stale = [worker for spec in deleted for worker in self.idle.pop(spec, [])]
-        for worker in stale:
-            worker.stop()
+        self.pool.drop(deleted)
+        if version is None:
+            self.concurrency.forget(name)
 
     def cold_start(self, spec: FunctionSpec, call: Invocation) -> Worker:
-        worker = Worker(spec, self)
+        """Start a worker and run its init phase within Lambda's 10 s. Past that, Lambda logs
+        INIT_REPORT ... Status: timeout and runs init again as part of the invocation, charged to
+        the function's timeout; so does this."""
+        worker = Worker(spec, self, INIT_TIMEOUT_S)
         call.events.extend(worker.init_logs)
         call.init_ms = worker.init_ms
+        if worker.init_timed_out:
+            worker.stop()
+            call.log(f"INIT_REPORT Init Duration: {worker.init_ms:.2f} ms\tPhase: init"
+                     f"\tStatus: timeout")
+            worker = Worker(spec, self, spec.timeout)
+            call.events.extend(worker.init_logs)
+            call.init_ms, call.init_charged_ms = None, worker.init_ms
         return worker
 
-    def invoke(self, fn, event) -> tuple[str, bool, str]:
+    def invoke(self, fn, event, release=None) -> tuple[str, bool, str]:
+        """Run one invocation; a synchronous one is first admitted against the concurrency
+        limits (or refused with TooManyRequestsException), an event one comes admitted."""
+        release = release or self.concurrency.admit(fn)
+        try:
+            return self.invoke_admitted(fn, event)
+        finally:
+            release()
+
+    def invoke_admitted(self, fn, event) -> tuple[str, bool, str]:
         spec = FunctionSpec.of(fn)
         call = Invocation(spec)
         problem = spec.unsupported(fn.package_type)
@@ -303,10 +350,14 @@ class Runtime:
             error = call.error("Runtime.InvalidRuntime", problem)
             call.log(lambda_worker.error_log_line(error))
             return self.finish(call, (json.dumps(error), True))
-        worker = self.acquire(spec) or self.cold_start(spec, call)
+        worker = self.acquire(spec, call)
         call.begin(worker.stream)
+        if worker.init_timed_out:  # the init retried within the invocation ran out of time too
+            self.discard(worker)
+            call.duration_ms, call.status = call.init_charged_ms, "timeout"
+            return self.finish(call, self.timed_out(call))
         if worker.init_error:  # already in the log, before START, as Lambda shows it
-            worker.stop()
+            self.discard(worker)
             return self.finish(call, (json.dumps(worker.init_error), True))
         fault = self.faults.take(spec.name)
         if fault:
@@ -317,43 +368,64 @@ class Runtime:
         return self.finish(call, self.run(worker, call, event))
 
     def queue(self, fn, event) -> None:
-        """An asynchronous invocation: the caller has its 202; the outcome goes to the logs."""
+        """An asynchronous invocation: the caller has its 202; it runs once the function has
+        capacity (see lambda_concurrency), and its outcome goes to the logs."""
+        self.concurrency.enqueue(fn, event)
+
+    def event_room(self) -> bool:
+        return self.events_running < EVENT_CONCURRENCY
+
+    def run_event(self, event_id: str, fn, event, release) -> None:
         def run() -> None:
             try:
-                self.invoke(fn, event)
+                self.invoke(fn, event, release)
             except Exception:  # nobody waits for this call: say so in the cloud's own log
                 traceback.print_exc()
+            finally:
+                self.concurrency.ended(event_id)
+                with self.concurrency.lock:
+                    self.events_running -= 1
+                    self.concurrency.lock.notify_all()
+        with self.concurrency.lock:
+            self.events_running += 1
         self.event_queue.submit(run)
 
     def run(self, worker: Worker, call: Invocation, event) -> tuple[str, bool]:
-        timeout = call.spec.timeout
+        # The function's timeout starts when its worker takes the invocation (time queued for a
+        # worker is not the function's), less an init that Lambda would have retried within it.
+        budget = call.spec.timeout - call.init_charged_ms / 1000
         started = time.monotonic()
         request = {"request_id": call.request_id, "event": json.dumps(event),
                    "invoked_function_arn": call.spec.arn,
-                   "deadline_ms": _now_ms() + timeout * 1000}
+                   "deadline_ms": _now_ms() + int(budget * 1000)}
         try:
-            reply = worker.call(request, started + timeout, call.events)
+            reply = worker.call(request, started + budget, call.events)
         except (EOFError, OSError):  # the handler ended its own process (os._exit, a crash)
-            worker.stop()
+            self.discard(worker)
             call.duration_ms = (time.monotonic() - started) * 1000
             message = (f"RequestId: {call.request_id} Error: Runtime exited with error: "
                        f"{worker.exit_description()}")
             call.log(f"{message}\nRuntime.ExitError")
             return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}), True
         if reply is None:
-            worker.stop()
-            call.duration_ms = (time.monotonic() - started) * 1000
+            self.discard(worker)
+            call.duration_ms = call.init_charged_ms + (time.monotonic() - started) * 1000
             call.memory_mb, call.status = worker.memory_mb, "timeout"
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            call.log(f"{stamp} {call.request_id} Task timed out after {timeout:.2f} seconds")
-            return json.dumps({
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": f"RequestId: {call.request_id} Error: Task timed out after "
-                                f"{timeout:.2f} seconds"}), True
+            return self.timed_out(call)
         worker.memory_mb = call.memory_mb = reply["max_memory_mb"]
         call.duration_ms = reply["duration_ms"]
         self.release(worker)
         return reply["payload"], reply["errored"]
+
+    @staticmethod
+    def timed_out(call: Invocation) -> tuple[str, bool]:
+        timeout = call.spec.timeout
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        call.log(f"{stamp} {call.request_id} Task timed out after {timeout:.2f} seconds")
+        return json.dumps({
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": f"RequestId: {call.request_id} Error: Task timed out after "
+                            f"{timeout:.2f} seconds"}), True
 
     def finish(self, call: Invocation, outcome: tuple[str, bool]) -> tuple[str, bool, str]:
         """Close the invocation's log with END and REPORT, store it, and answer moto."""
@@ -395,6 +467,7 @@ class Invocation:
         self.events: list[list] = []
         self.stream = ""
         self.init_ms: float | None = None
+        self.init_charged_ms = 0.0  # an init retried within the invocation, as Lambda does
         self.duration_ms = 0.0
         self.memory_mb = 0
         self.status: str | None = None
@@ -423,6 +496,39 @@ class Invocation:
 def new_stream(spec: FunctionSpec) -> str:
     """A log stream name as Lambda gives each execution environment."""
     return f"{datetime.now(timezone.utc):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
+
+
+def _reservations() -> dict[str, int]:
+    """Reserved concurrency of every function that has one (PutFunctionConcurrency or
+    ReservedConcurrentExecutions in a template)."""
+    from moto.awslambda.models import lambda_backends
+    functions = lambda_backends[LOCAL_ACCOUNT][LOCAL_REGION].list_functions()
+    return {fn.function_name: lambda_concurrency.reservation(fn) for fn in functions
+            if lambda_concurrency.reservation(fn) is not None}
+
+
+def _function(arn: str):
+    from moto.awslambda.models import lambda_backends
+    return lambda_backends[LOCAL_ACCOUNT][LOCAL_REGION].get_function(arn)
+
+
+@persistence.restores("lambda-event")
+def _restore_event(record: dict) -> None:
+    _runtime.concurrency.restore(record, _function)
+
+
+@persistence.restores("lambda-event-done")
+def _restore_event_end(record: dict) -> None:
+    _runtime.concurrency.restore_end(record)
+
+
+def worker_stats() -> dict:
+    """What the Lambda runtime holds now, for `gluelab cloud status` (GET /_gluelab/workers):
+    worker processes (bound, busy, idle, starting, waiting_for_worker, rss_mb, per function)
+    and concurrency (account_limit, running, queued_events, throttled by reason, reserved)."""
+    if _runtime is None:
+        return {}
+    return {"workers": _runtime.pool.stats(), "concurrency": _runtime.concurrency.stats()}
 
 
 def _now_ms() -> int:
@@ -478,6 +584,7 @@ def install(context) -> None:
     global _runtime
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     _runtime = Runtime(context.endpoint, context.state_dir)
+    lambda_concurrency.install()
     LambdaFunction._invoke_lambda = _invoke_lambda
     LambdaFunction.invoke = _by_invocation_type(_reporting_unhandled(LambdaFunction.invoke))
     LambdaBackend.delete_function = _retiring_workers(LambdaBackend.delete_function)
@@ -516,7 +623,10 @@ def _json(start_response, status: str, payload) -> list[bytes]:
 
 
 def wrap(app, context):
+    _runtime.start_events()  # the journal has been replayed: the queue holds what it restored
     def faults(environ, start_response):
+        if environ.get("PATH_INFO") == WORKERS_PATH:
+            return _json(start_response, "200 OK", worker_stats())
         if environ.get("PATH_INFO") != FAULTS_PATH:
             return app(environ, start_response)
         method = environ["REQUEST_METHOD"]

@@ -110,7 +110,7 @@ def error_payload(error_type: str, message: str, tb=None, request_id: str | None
     frames = [frame for frame in traceback.extract_tb(tb)
               if frame.filename != __file__ and not frame.filename.startswith("<frozen")]
     payload = {"errorMessage": message, "errorType": error_type}
-    if request_id:
+    if request_id is not None:
         payload["requestId"] = request_id
     payload["stackTrace"] = traceback.format_list(frames)
     return payload
@@ -230,12 +230,13 @@ def init():
     # Run by file path so that starting a worker imports nothing of gluelab (nor boto3);
     # Lambda puts the task root, not the runtime's own folder, first on sys.path.
     sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]
+    # An init error has no request to belong to: Lambda's Python runtimes send "requestId": "".
     try:
         return load_handler(os.environ["_HANDLER"]), None
     except HandlerError as exc:
-        return None, error_payload(exc.error_type, str(exc))
+        return None, error_payload(exc.error_type, str(exc), request_id="")
     except Exception as exc:  # noqa: BLE001 - module-level code failed: Lambda's init error
-        return None, error_payload(type(exc).__name__, str(exc), exc.__traceback__)
+        return None, error_payload(type(exc).__name__, str(exc), exc.__traceback__, "")
 
 
 def main() -> None:

@@ -1,0 +1,209 @@
+"""How many Lambda worker processes this machine can afford, and which of them are idle.
+
+Lambda starts an execution environment for every concurrent invocation; a laptop cannot (twenty
+senders once started 101 workers, 4.9 GB, on 2 cores). The pool keeps the number of live worker
+processes within a bound derived from the machine (GLUELAB_LAMBDA_WORKERS overrides it):
+  - a warm idle worker of the same function configuration is reused;
+  - under the bound, a new worker is started;
+  - at the bound, the least recently used idle worker of another function is stopped to make room,
+    unless a worker of this function is busy or starting: then the invocation first waits up to
+    EVICT_AFTER_S for it, since a cold start costs more than a short wait (under load, stopping
+    and restarting workers in turn took more time than the handlers themselves);
+  - when every worker is busy, the invocation WAITS for one (a queue), up to QUEUE_WAIT_S.
+The wait is not charged to the function's timeout: Lambda would have started an environment at
+once, so the time spent queued is the local machine's, not the function's. It is charged to the
+caller's own clock (a webhook answers later), which is what the load benchmark measures.
+Idle workers are stopped after GLUELAB_LAMBDA_IDLE_S seconds (default 300), as Lambda reclaims
+idle execution environments; the next invocation cold-starts.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+
+WORKER_MB = 60  # resident size of a worker that imported boto3 (measured: 48-60 MB)
+WORKERS_PER_CORE = 4  # handlers mostly wait on HTTP calls to the cloud, so cores are shared
+EVICT_AFTER_S = 1.0
+QUEUE_WAIT_S = 30.0  # then the invocation is throttled: the machine, not the function, is full
+REAP_EVERY_S = 10.0
+
+
+class PoolFull(Exception):
+    """No worker became free within QUEUE_WAIT_S."""
+
+
+def available_mb() -> int | None:
+    """MemAvailable from the kernel, or None where there is no /proc/meminfo."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return None
+
+
+def default_bound() -> int:
+    """A multiple of the cores, and no more workers than half the free memory holds."""
+    by_cores = (os.cpu_count() or 1) * WORKERS_PER_CORE
+    memory = available_mb()
+    by_memory = by_cores if memory is None else memory // 2 // WORKER_MB
+    return max(2, min(by_cores, by_memory))
+
+
+def configured_bound() -> int:
+    value = os.environ.get("GLUELAB_LAMBDA_WORKERS")
+    return max(1, int(value)) if value else default_bound()
+
+
+def configured_idle_s() -> float:
+    return float(os.environ.get("GLUELAB_LAMBDA_IDLE_S") or 300)
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return 0.0
+
+
+class Pool:
+    """Live worker processes within `bound`; workers have .spec, .stop() and .process.pid."""
+
+    def __init__(self, bound: int, idle_s: float):
+        self.bound = bound
+        self.idle_s = idle_s
+        self.changed = threading.Condition()
+        self.idle: dict = {}  # spec -> [(idle since, worker)], most recently used last
+        self.busy: set = set()
+        self.starting = 0  # slots granted to cold starts not yet checked in
+        self.starting_for: Counter = Counter()  # spec -> of those, cold starts for it
+        self.waiting = 0
+        self.started = 0  # worker processes started since the cloud started
+        threading.Thread(target=self._reap, name="lambda-reaper", daemon=True).start()
+
+    def live(self) -> int:
+        return self.starting + len(self.busy) + sum(len(pool) for pool in self.idle.values())
+
+    def checkout(self, spec):
+        """A warm idle worker for `spec`, or None: the caller may start one (call started())."""
+        evicted = None
+        now = time.monotonic()
+        deadline, evict_from = now + QUEUE_WAIT_S, now + EVICT_AFTER_S
+        with self.changed:
+            self.waiting += 1
+            try:
+                while True:
+                    pool = self.idle.get(spec)
+                    if pool:
+                        worker = pool.pop()[1]
+                        if not pool:
+                            del self.idle[spec]
+                        self.busy.add(worker)
+                        return worker
+                    if self.live() < self.bound:
+                        break
+                    now = time.monotonic()
+                    patient = now < evict_from and self._running(spec)
+                    if not patient:
+                        evicted = self._pop_oldest_idle()
+                        if evicted:
+                            break
+                    if now >= deadline:
+                        raise PoolFull()
+                    self.changed.wait((evict_from if patient else deadline) - now)
+                self.starting += 1
+                self.starting_for[spec] += 1
+                self.started += 1
+            finally:
+                self.waiting -= 1
+        if evicted:
+            evicted.stop()
+        return None
+
+    def started_worker(self, worker) -> None:
+        """The cold start for a slot from checkout() produced `worker` (now busy)."""
+        with self.changed:
+            self._started(worker.spec)
+            self.busy.add(worker)
+
+    def start_failed(self, spec) -> None:
+        with self.changed:
+            self._started(spec)
+            self.changed.notify_all()
+
+    def _started(self, spec) -> None:
+        self.starting -= 1
+        self.starting_for[spec] -= 1
+        if not self.starting_for[spec]:
+            del self.starting_for[spec]
+
+    def _running(self, spec) -> bool:
+        """Whether a worker of `spec` is busy or starting, so one may soon be free."""
+        return spec in self.starting_for or any(worker.spec == spec for worker in self.busy)
+
+    def checkin(self, worker, keep: bool) -> None:
+        """An invocation ended: keep the worker warm, or stop it (timed out, stale, crashed)."""
+        with self.changed:
+            self.busy.discard(worker)
+            if keep:
+                self.idle.setdefault(worker.spec, []).append((time.monotonic(), worker))
+            self.changed.notify_all()  # a waiter of this spec, or one that may now evict
+        if not keep:
+            worker.stop()
+
+    def drop(self, specs) -> None:
+        """Stop the idle workers of configurations that are no longer deployed."""
+        with self.changed:
+            stale = [worker for spec in specs for _, worker in self.idle.pop(spec, [])]
+            self.changed.notify_all()
+        for worker in stale:
+            worker.stop()
+
+    def _pop_oldest_idle(self):
+        oldest = min(((pool[0][0], spec) for spec, pool in self.idle.items()), default=None)
+        if oldest is None:
+            return None
+        spec = oldest[1]
+        worker = self.idle[spec].pop(0)[1]
+        if not self.idle[spec]:
+            del self.idle[spec]
+        return worker
+
+    def _reap(self) -> None:
+        while True:
+            time.sleep(min(REAP_EVERY_S, self.idle_s / 2))
+            self.retire_idle()
+
+    def retire_idle(self) -> None:
+        """Stop workers idle for longer than idle_s, as Lambda reclaims idle environments."""
+        cutoff = time.monotonic() - self.idle_s
+        with self.changed:
+            expired = []
+            for spec in list(self.idle):
+                kept = [(since, worker) for since, worker in self.idle[spec] if since > cutoff]
+                expired += [worker for since, worker in self.idle[spec] if since <= cutoff]
+                if kept:
+                    self.idle[spec] = kept
+                else:
+                    del self.idle[spec]
+            if expired:
+                self.changed.notify_all()
+        for worker in expired:
+            worker.stop()
+
+    def stats(self) -> dict:
+        with self.changed:
+            idle = [worker for pool in self.idle.values() for _, worker in pool]
+            busy = list(self.busy)
+            figures = {"bound": self.bound, "busy": len(busy), "idle": len(idle),
+                       "starting": self.starting, "waiting_for_worker": self.waiting,
+                       "started_total": self.started, "idle_timeout_s": self.idle_s}
+        per_function = Counter(worker.spec.name for worker in busy + idle)
+        figures["rss_mb"] = round(sum(rss_mb(worker.process.pid) for worker in busy + idle), 1)
+        figures["functions"] = dict(sorted(per_function.items()))
+        return figures
