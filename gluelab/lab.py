@@ -221,15 +221,12 @@ class Lab:
         return done.stdout
 
     def restore(self, echo=print) -> None:
-        """Bring the project and the cloud to where the earlier labs' solutions leave them."""
+        """Bring the project and the cloud to where the earlier labs' solutions leave them.
+        A project file of yours that differs is saved aside first, and named."""
+        from gluelab import restore_files
         plan = plan_before(self.id)
-        changed = []
-        for path, text in plan.files.items():
-            target = self.project / path
-            if not target.exists() or target.read_text() != text:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text)
-                changed.append(path)
+        written = restore_files.write_files(self.project, plan.files, self.id)
+        committed = restore_files.commit(self, written)
         if plan.deploys:
             self.deploy(echo=lambda line: None)
         for lab_name, source in plan.setup:
@@ -241,11 +238,15 @@ class Lab:
                                    "failing, open that lab's solution and run it.") from exc
         if not plan.files and not plan.setup:
             echo(f"Lab {self.id} starts from scratch: nothing to restore.")
-        else:
-            echo(f"Restored the finished state of the labs before {self.id}: "
-                 f"{len(plan.files)} project files ({len(changed)} rewritten)"
-                 f"{', stack ' + STACK + ' deployed' if plan.deploys else ''}"
-                 f"{f', {len(plan.setup)} setup steps' if plan.setup else ''}.")
+            return
+        changed = len(written.created) + len(written.rewritten)
+        echo(f"Restored the finished state of the labs before {self.id}: "
+             f"{len(plan.files)} project files ({changed} rewritten)"
+             f"{', stack ' + STACK + ' deployed' if plan.deploys else ''}"
+             f"{f', {len(plan.setup)} setup steps' if plan.setup else ''}"
+             f"{', committed in git' if committed else ''}.")
+        for line in written.lines():
+            echo(line)
 
 
 def _save_magic(line: str, cell: str) -> None:
