@@ -236,6 +236,7 @@ class Lab:
                 raise RuntimeError(f"Restoring failed in a setup step of {lab_name}: {exc}. "
                                    "Run `gluelab cloud reset` and restore again; if it keeps "
                                    "failing, open that lab's solution and run it.") from exc
+        restore_files.mark_restored(self.id)
         if not plan.files and not plan.setup:
             echo(f"Lab {self.id} starts from scratch: nothing to restore.")
             return

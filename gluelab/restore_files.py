@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gluelab import config
+
 SAVED_FOLDER = "saved-by-restore"
 
 
@@ -22,11 +24,10 @@ class Written:
     saved_in: str | None = None  # the folder (relative to the project) holding your versions
 
     def lines(self) -> list[str]:
-        """One line per file restore wrote, in plain words."""
-        out = [f"  created {path}" for path in self.created]
-        out += [f"  rewrote {path} with the labs' version; your version is in "
+        """One line per file of yours that restore replaced, and where your version is (files
+        it created replaced nothing: they are only counted)."""
+        return [f"  rewrote {path} with the labs' version; your version is in "
                 f"{self.saved_in}/{path}" for path in self.rewritten]
-        return out
 
     def commit_message(self, lab_id: str) -> str:
         what = [f"created {', '.join(self.created)}"] if self.created else []
@@ -56,6 +57,16 @@ def write_files(project: Path, files: dict[str, str], lab_id: str) -> Written:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     return written
+
+
+def mark_restored(lab_id: str) -> None:
+    """Note when a lab's restore ran, so its checks can tell your change from a leftover."""
+    config.save_setting(f"restored-{lab_id}", time.time())
+
+
+def restored_at(lab_id: str) -> float:
+    """When the lab's restore last ran (seconds since the epoch; 0 if never)."""
+    return config.saved_setting(f"restored-{lab_id}", 0.0)
 
 
 def commit(lab, written: Written) -> bool:

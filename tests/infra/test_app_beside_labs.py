@@ -6,8 +6,12 @@ test's project of the same stack name in the session's shared cloud.
 """
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -153,3 +157,40 @@ def test_an_attendees_edited_file_survives_restore_saved_aside_and_named(labs):
     assert messages[0].startswith("Restore the labs before lab 14: rewrote functions/receiver/app.py")
     assert messages[1] == "My own receiver"
     assert lab.git("status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_logs_and_executions_take_logical_names_and_stacks(labs, app, capsys):
+    assert main(["sms", "send", "--from", REPORTER, "WATER leak under the sink, Via Po 3"]) == 0
+    sid = SID.search(capsys.readouterr().out)[1]
+    wait_for_end(execution_arn(app["StateMachineArn"], sid))
+    receiver = client("cloudformation").describe_stack_resource(
+        StackName=APP_STACK, LogicalResourceId="ReceiverFunction")["StackResourceDetail"]
+    assert main(["logs", "ReceiverFunction", "--stack", APP_STACK]) == 0
+    assert capsys.readouterr().out.startswith(f"{receiver['PhysicalResourceId']}: ")
+    for command in (["executions", "FixitStateMachine", "--stack", APP_STACK],
+                    ["executions", "--stack", APP_STACK]):
+        assert main(command) == 0
+        assert sid in capsys.readouterr().out
+    # The labs' stack has a ReceiverFunction too: without --stack, gluelab asks which.
+    assert main(["logs", "ReceiverFunction"]) == 1
+    assert "ReceiverFunction is a function of stacks" in capsys.readouterr().err
+
+
+def readme_blocks(section: str, until: str) -> list[str]:
+    text = (ROOT / "infra" / "README.md").read_text()
+    part = text[text.index(section):text.index(until)]
+    return [block.split("```", 1)[0] for block in part.split("```bash\n")[1:]]
+
+
+def test_infra_readmes_local_commands_work_as_written(own_cloud):
+    """The local deploy, the report read through the API, the Twilio set-up by hand: run as
+    written, with the AWS CLI v1 the package installs, in one shell."""
+    blocks = readme_blocks("## Deploy on the local cloud", "## Deploy on real AWS")
+    assert len(blocks) == 3
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-xeuo", "pipefail", "-c", "\n".join(blocks)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr  # -x: stderr shows each command
+    assert '"category": "LIFT"' in done.stdout.replace('":"', '": "')
+    stored = client("ssm").get_parameter(Name="/fixit/twilio/webhook_url")["Parameter"]["Value"]
+    assert stored.startswith("http://127.0.0.1:") and stored.endswith("/sms")
