@@ -22,6 +22,7 @@ the files their `%%save` / `%%sam` cells write, one deploy, then their cells tag
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -51,6 +52,16 @@ def _refuse_blank(body: str, what: str) -> None:
     if BLANK in body:
         raise BlankNotFilled(f"{what} still has a blank: replace `# YOUR CODE HERE` and "
                              f"`{BLANK}` with your code, then run the cell again.")
+
+
+def _refuse_invalid_json(path: str, body: str) -> None:
+    if path.endswith(".json"):
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise ValueError(f"{path} was not saved: it would not be valid JSON ({exc}). Fix the "
+                             "cell (a missing comma or quote, a comma before `}`?) and run it "
+                             "again.") from None
 
 
 def saved_text(body: str) -> str:
@@ -138,6 +149,7 @@ def apply_cell(files: dict[str, str], source: str) -> str | None:
         return None
     _refuse_blank(body, f"This %%{match['name']} cell")
     if match["name"] == "save":
+        _refuse_invalid_json(match["arg"], body)
         files[match["arg"]] = saved_text(body)
         return match["arg"]
     if TEMPLATE not in files:
@@ -253,6 +265,7 @@ class Lab:
 def _save_magic(line: str, cell: str) -> None:
     path = line.strip()
     _refuse_blank(cell, f"The cell for {path}")
+    _refuse_invalid_json(path, cell)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(saved_text(cell))
