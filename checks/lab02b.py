@@ -4,6 +4,7 @@ from __future__ import annotations
 from checks.fixit import output
 from checks.runner import Context, check_for
 from gluelab import config, twilio_local
+from gluelab.restore_files import restored_at
 
 PARAMETER = "/fixit/twilio/webhook_url"
 
@@ -25,10 +26,16 @@ def webhook_set(ctx: Context) -> str:
     assert numbers[0].sms_url == url, f"the number sends texts to {numbers[0].sms_url or 'nowhere'!r}"
     ssm = config.client("ssm")
     try:
-        stored = ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"]
+        stored = ssm.get_parameter(Name=PARAMETER)["Parameter"]
     except ssm.exceptions.ParameterNotFound:
         raise AssertionError(f"there is no parameter {PARAMETER}") from None
-    assert stored == url, f"{PARAMETER} holds {stored!r}, not the WebhookUrl"
+    assert stored["Value"] == url, f"{PARAMETER} holds {stored['Value']!r}, not the WebhookUrl"
+    # Both may be left from another run (a later lab's restore sets them): only a change made
+    # after this lab's restore cell is yours. Twilio's dates have whole seconds.
+    since = int(restored_at("02b"))
+    assert numbers[0].date_updated.timestamp() >= since and \
+        stored["LastModifiedDate"].timestamp() >= since, \
+        "the webhook and the parameter were set before this lab's restore cell ran: run your cell"
     return ""
 
 

@@ -43,10 +43,11 @@ def check_document(document, report: dict) -> None:
 
 
 @check_for("12", "The execution's output is exactly the report document",
-           hint="In Glue's Parameters, write company.$ and companyPhone.$ from $.assignment, the "
-                "two SIDs with States.ArrayGetItem($.messages, 0) and (..., 1), and summary.$ with "
-                "States.Format('{} problem: {} (assigned to {})', $.category, $.text, "
-                "$.assignment.company); give Notify \"Next\": \"Glue\", then deploy again.")
+           hint="The reason above names the field that is missing or wrong. In Glue's "
+                "Parameters a key ending in .$ takes a path or an intrinsic function: the company "
+                "fields come from $.assignment, each SID is one item of $.messages "
+                "(States.ArrayGetItem), and summary is built with States.Format in the shape the "
+                "task shows. Notify's Next must be Glue; deploy again after each change.")
 def output_is_the_report(ctx: Context) -> str:
     report = sample_report("12")
     check_document(succeeded(run_workflow(report)), report)

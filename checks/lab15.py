@@ -16,7 +16,9 @@ FORGED = ("eyJhbGciOiJSUzI1NiIsImtpZCI6ImZvcmdlZCJ9.eyJzdWIiOiJmb3JnZWQiLCJ0b2tl
 def auth_outputs() -> dict[str, str]:
     outputs = stack_outputs()
     missing = [name for name in ("UserPoolId", "UserPoolClientId") if name not in outputs]
-    assert not missing, f"the stack has no {' or '.join(missing)} output"
+    assert not missing, (f"the deployed stack has no {' or '.join(missing)} output yet: run "
+                         "this lab's cells that add the user pool, its app client and their "
+                         "outputs, then the deploy cell")
     return outputs
 
 

@@ -61,9 +61,24 @@ def settings() -> Settings:
             "Unset it to use the local cloud.")
     if target == "aws":
         aws_target.refuse_local_endpoints()
-    port = int(os.environ.get("GLUELAB_PORT") or saved.get("port") or DEFAULT_PORT)
+    # The port is the running cloud's, whatever GLUELAB_PORT says now: env, status, stop,
+    # notebooks and checks follow the cloud that was started (`gluelab cloud start --port`).
+    port = running_port(state_dir()) or int(
+        os.environ.get("GLUELAB_PORT") or saved.get("port") or DEFAULT_PORT)
     workspace = Path(os.environ.get("GLUELAB_WORKSPACE", ROOT / "workspace"))
     return Settings(target=target, port=port, state_dir=state_dir(), workspace=workspace)
+
+
+def running_port(state: Path) -> int | None:
+    """The port of the local cloud started from the state folder `state`, if it still runs
+    (gluelab.cloud.process records its pid and port there when it starts it)."""
+    try:
+        pid = int((state / "cloud.pid").read_text())
+        port = int((state / "cloud.port").read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return port
 
 
 def saved_setting(key: str, default=None):

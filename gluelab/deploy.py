@@ -34,7 +34,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from gluelab import config
+from gluelab import config, stack_owner
 from gluelab.function_build import BuildError, FunctionBuilder, needs_build, platform_of
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
@@ -415,12 +415,14 @@ class StackDeployment:
                   if not p.get("UsePreviousValue")}
         return deployed == json.loads(body) and all(current.get(k) == v for k, v in wanted.items())
 
-    def create_change_set(self, change_type: str, template: dict, parameters: list[dict]) -> str:
+    def create_change_set(self, change_type: str, template: dict, parameters: list[dict],
+                          project: Path) -> str:
         name = f"gluelab-deploy-{int(time.time() * 1000)}"
         try:
             reply = self.cfn.create_change_set(
                 StackName=self.stack, ChangeSetName=name, ChangeSetType=change_type,
-                Capabilities=CAPABILITIES, Parameters=parameters, Tags=[WORKSPACE_TAG], **template)
+                Capabilities=CAPABILITIES, Parameters=parameters,
+                Tags=[WORKSPACE_TAG, stack_owner.tag(project)], **template)
         except ClientError as exc:
             message = _error_message(exc)
             if any(words in message for words in NO_CHANGES):
@@ -500,18 +502,26 @@ def deploy(path: str | Path, stack: str, parameters: dict[str, str] | None = Non
 def _deploy(path: str | Path, stack: str, parameters: dict[str, str] | None,
             echo: Callable[[str], None]) -> dict[str, str]:
     bucket = ArtifactsBucket.for_account()
-    return deploy_packaged(package(path, bucket), stack, parameters, echo, bucket)
+    return deploy_packaged(package(path, bucket), stack, parameters, echo, bucket,
+                           project=template_path(path).parent)
 
 
 def deploy_packaged(packaged: dict, stack: str, parameters: dict[str, str] | None = None,
                     echo: Callable[[str], None] = print,
-                    bucket: ArtifactsBucket | None = None) -> dict[str, str]:
+                    bucket: ArtifactsBucket | None = None, *, project: Path) -> dict[str, str]:
     """Deploy an already packaged template (its code in S3) as `stack` through one change set
-    and return the stack's outputs. `bucket` takes the template if it is too big to send inline."""
+    and return the stack's outputs. `bucket` takes the template if it is too big to send inline.
+    The stack is tagged with `project` (its folder) at creation; a stack made from another
+    project is refused (gluelab/stack_owner.py)."""
     bucket = bucket or ArtifactsBucket.for_account()
     body = json.dumps(packaged, indent=1)
     run = StackDeployment(stack, echo)
-    existing = run.clear_dead_stack(run.describe())
+    found = run.describe()
+    if found and found["StackStatus"] not in DEAD_ON_ARRIVAL:  # a dead stack holds nothing
+        problem = stack_owner.foreign(found, project)
+        if problem:
+            raise DeployError(problem)
+    existing = run.clear_dead_stack(found)
     stack_parameters = _parameters(parameters or {}, packaged, existing)
     if existing and run.unchanged(existing, body, stack_parameters):
         echo(f"No changes: stack {stack} is already up to date.")
@@ -520,7 +530,7 @@ def deploy_packaged(packaged: dict, stack: str, parameters: dict[str, str] | Non
     change_type = "UPDATE" if existing else "CREATE"
     echo(f"Deploying stack {stack} ({'update' if existing else 'create'})...")
     change_set = run.create_change_set(change_type, _template_argument(body, bucket),
-                                       stack_parameters)
+                                       stack_parameters, project)
     if not change_set:
         echo(f"No changes: stack {stack} is already up to date.")
         return _outputs(existing, echo)
@@ -614,9 +624,17 @@ def add_commands(subparsers) -> None:
 
 
 def _deploy_command(args) -> int:
+    from gluelab import infra_app
+    from gluelab.twilio_local import TwilioSetupError
     try:
         deploy(args.path, args.stack, dict(_parse_param(p) for p in args.param))
+        if infra_app.is_reference_app(args.path):
+            infra_app.connect(args.stack)
     except DeployError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except TwilioSetupError as exc:
+        print(f"error: stack {args.stack} is deployed, but the app is not connected to Twilio: "
+              f"{exc}\nThen run the same `gluelab deploy` again.", file=sys.stderr)
         return 1
     return 0

@@ -87,6 +87,11 @@ def _check_machine(machine: dict, where: str) -> None:
     for name, spec in machine["States"].items():
         if "Type" not in spec:
             raise DefinitionError(f"State {name!r} in {where} has no 'Type'.")
+        for target, _, kind in _transitions(spec):  # e.g. a typo in Next
+            if target not in machine["States"]:
+                raise DefinitionError(
+                    f"State {name!r} in {where}: its {kind} names {target!r}, which is not one "
+                    f"of its States ({', '.join(sorted(machine['States']))}).")
 
 
 def _slug(name: str) -> str:

@@ -22,6 +22,7 @@ the files their `%%save` / `%%sam` cells write, one deploy, then their cells tag
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -51,6 +52,16 @@ def _refuse_blank(body: str, what: str) -> None:
     if BLANK in body:
         raise BlankNotFilled(f"{what} still has a blank: replace `# YOUR CODE HERE` and "
                              f"`{BLANK}` with your code, then run the cell again.")
+
+
+def _refuse_invalid_json(path: str, body: str) -> None:
+    if path.endswith(".json"):
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise ValueError(f"{path} was not saved: it would not be valid JSON ({exc}). Fix the "
+                             "cell (a missing comma or quote, a comma before `}`?) and run it "
+                             "again.") from None
 
 
 def saved_text(body: str) -> str:
@@ -138,6 +149,7 @@ def apply_cell(files: dict[str, str], source: str) -> str | None:
         return None
     _refuse_blank(body, f"This %%{match['name']} cell")
     if match["name"] == "save":
+        _refuse_invalid_json(match["arg"], body)
         files[match["arg"]] = saved_text(body)
         return match["arg"]
     if TEMPLATE not in files:
@@ -221,15 +233,12 @@ class Lab:
         return done.stdout
 
     def restore(self, echo=print) -> None:
-        """Bring the project and the cloud to where the earlier labs' solutions leave them."""
+        """Bring the project and the cloud to where the earlier labs' solutions leave them.
+        A project file of yours that differs is saved aside first, and named."""
+        from gluelab import restore_files
         plan = plan_before(self.id)
-        changed = []
-        for path, text in plan.files.items():
-            target = self.project / path
-            if not target.exists() or target.read_text() != text:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text)
-                changed.append(path)
+        written = restore_files.write_files(self.project, plan.files, self.id)
+        committed = restore_files.commit(self, written)
         if plan.deploys:
             self.deploy(echo=lambda line: None)
         for lab_name, source in plan.setup:
@@ -239,18 +248,24 @@ class Lab:
                 raise RuntimeError(f"Restoring failed in a setup step of {lab_name}: {exc}. "
                                    "Run `gluelab cloud reset` and restore again; if it keeps "
                                    "failing, open that lab's solution and run it.") from exc
+        restore_files.mark_restored(self.id)
         if not plan.files and not plan.setup:
             echo(f"Lab {self.id} starts from scratch: nothing to restore.")
-        else:
-            echo(f"Restored the finished state of the labs before {self.id}: "
-                 f"{len(plan.files)} project files ({len(changed)} rewritten)"
-                 f"{', stack ' + STACK + ' deployed' if plan.deploys else ''}"
-                 f"{f', {len(plan.setup)} setup steps' if plan.setup else ''}.")
+            return
+        changed = len(written.created) + len(written.rewritten)
+        echo(f"Restored the finished state of the labs before {self.id}: "
+             f"{len(plan.files)} project files ({changed} rewritten)"
+             f"{', stack ' + STACK + ' deployed' if plan.deploys else ''}"
+             f"{f', {len(plan.setup)} setup steps' if plan.setup else ''}"
+             f"{', committed in git' if committed else ''}.")
+        for line in written.lines():
+            echo(line)
 
 
 def _save_magic(line: str, cell: str) -> None:
     path = line.strip()
     _refuse_blank(cell, f"The cell for {path}")
+    _refuse_invalid_json(path, cell)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(saved_text(cell))

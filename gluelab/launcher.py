@@ -1,10 +1,15 @@
-"""`gluelab lab`: start the local cloud and JupyterLab on the labs."""
+"""`gluelab lab`: start the local cloud and JupyterLab on lab 00; stopping JupyterLab (Ctrl-C,
+twice, or File > Shut Down) stops the local cloud too, if this command started it."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 
 from gluelab.config import ROOT, settings
+
+FIRST_LAB = "labs/00-welcome.ipynb"
 
 
 def add_commands(subparsers) -> None:
@@ -17,14 +22,18 @@ def add_commands(subparsers) -> None:
 
 def _lab_command(args) -> int:
     from gluelab.cloud import process
-    if settings().is_local:
+    s = settings()
+    started_cloud = False
+    if s.is_local:
         try:
-            process.start()
+            started_cloud = not process.running(s)
+            process.start(s)
         except process.CloudError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+    # A path given to `jupyter lab` is the file it opens (in the browser, or the URL it prints).
     argv = [sys.executable, "-m", "jupyter", "lab", f"--port={args.port}",
-            f"--ServerApp.root_dir={ROOT}", "--ServerApp.default_url=/lab/tree/labs/00-welcome.ipynb"]
+            f"--ServerApp.root_dir={ROOT}", FIRST_LAB]
     if args.no_browser:
         argv.append("--no-browser")
     if os.geteuid() == 0:
@@ -32,4 +41,18 @@ def _lab_command(args) -> int:
         argv.append("--allow-root")
     if args.token is not None:
         argv.append(f"--IdentityProvider.token={args.token}")
-    os.execv(sys.executable, argv)
+    jupyter = subprocess.Popen(argv, cwd=ROOT)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # run `finally`
+    try:
+        while True:
+            try:
+                return jupyter.wait()
+            except KeyboardInterrupt:
+                continue  # Ctrl-C reaches JupyterLab too: it asks, and stops on a second one
+    finally:
+        if jupyter.poll() is None:  # this command was stopped otherwise (SIGTERM): stop it too
+            jupyter.send_signal(signal.SIGTERM)
+            jupyter.wait()
+        if started_cloud:
+            process.stop(s)
+            print("Local cloud stopped (it was started with JupyterLab).")

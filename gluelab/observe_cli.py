@@ -14,12 +14,15 @@ def add_commands(subparsers) -> None:
     graph.set_defaults(func=_graph)
 
     runs = subparsers.add_parser("executions", help="executions of a state machine, or one's history")
-    runs.add_argument("state_machine", nargs="?", help="name or ARN (default: all state machines)")
+    runs.add_argument("state_machine", nargs="?",
+                      help="logical name (FixitStateMachine), name or ARN (default: all, or the stack's)")
+    runs.add_argument("--stack", help="the stack whose state machine this is")
     runs.add_argument("--history", metavar="EXECUTION_ARN", help="show one execution's events")
     runs.set_defaults(func=_executions)
 
     logs = subparsers.add_parser("logs", help="a function's recent invocations from CloudWatch Logs")
-    logs.add_argument("function")
+    logs.add_argument("function", help="logical name (ReceiverFunction) or function name")
+    logs.add_argument("--stack", help="the stack whose function this is")
     logs.add_argument("--limit", type=int, default=20)
     logs.set_defaults(func=_logs)
 
@@ -59,12 +62,26 @@ def _executions(args) -> int:
     from gluelab import executions
     if args.history:
         return _run(lambda: str(executions.history_table(executions.fetch_history(args.history))))
-    return _run(lambda: str(executions.executions(args.state_machine)))
+
+    def table():
+        from gluelab import stack_names
+        machine = args.state_machine and stack_names.physical(
+            args.state_machine, stack_names.STATE_MACHINE, args.stack)
+        if args.stack and not machine:
+            machines = stack_names.in_stack(args.stack, stack_names.STATE_MACHINE)
+            if len(machines) != 1:
+                raise LookupError(f"Stack {args.stack} has {len(machines)} state machines: "
+                                  "name one (its logical name or ARN).")
+            machine = machines[0]
+        return str(executions.executions(machine))
+    return _run(table)
 
 
 def _logs(args) -> int:
+    from gluelab import stack_names
     from gluelab.logs import function_logs
-    return _run(lambda: str(function_logs(args.function, args.limit)))
+    return _run(lambda: str(function_logs(
+        stack_names.physical(args.function, stack_names.FUNCTION, args.stack), args.limit)))
 
 
 def _cost(args) -> int:

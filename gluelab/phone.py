@@ -22,9 +22,12 @@ from gluelab import twilio_local
 from gluelab.cloud.twilio_standin import signature, signed_string
 
 POLL_S = 1.0
+EARLIER_SHOWN = 4  # texts from before the phone was drawn that it still shows
 FRAME = ("width:300px;border:10px solid #222;border-radius:36px;padding:14px 10px;"
          "background:#f4f4f6;font-family:-apple-system,Helvetica,Arial,sans-serif;font-size:13px")
-SCREEN = "height:380px;overflow-y:auto;display:flex;flex-direction:column;gap:6px;padding:4px"
+# column-reverse: the newest message is first in the HTML and drawn at the bottom, where the
+# screen stays scrolled, as on a phone.
+SCREEN = "height:380px;overflow-y:auto;display:flex;flex-direction:column-reverse;gap:6px;padding:4px"
 BUBBLE = ("max-width:78%;padding:7px 11px;border-radius:16px;white-space:pre-wrap;"
           "word-wrap:break-word;align-self:{side};background:{colour};color:{ink}")
 # A stage path segment as API Gateway puts it in the URL (LocalStack's shape or AWS's).
@@ -85,6 +88,12 @@ class Phone:
             widgets.VBox([self.signature_button, self.signature])])
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        # A phone drawn again (a re-run cell) shows the number's last few texts from before it,
+        # not its whole history; received() counts only texts that came after it was made.
+        self._hidden: set[str] = set()
+        earlier = self.refresh()
+        self._before = {m["sid"] for m in earlier}
+        self._hidden = {m["sid"] for m in earlier[:-EARLIER_SHOWN]}
         self.refresh()
 
     def _repr_mimebundle_(self, **kwargs):
@@ -117,15 +126,17 @@ class Phone:
     def refresh(self) -> list[dict]:
         """Fetch the conversation from the stand-in and redraw the screen."""
         try:
-            self.messages = twilio_local.conversation(self.number)
+            self.messages = [m for m in twilio_local.conversation(self.number)
+                             if m["sid"] not in self._hidden]
         except twilio_local.TwilioSetupError as exc:
             self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
         self.screen.value = self._draw()
         return self.messages
 
     def received(self) -> list[str]:
-        """Bodies of the texts this phone received, oldest first."""
-        return [m["body"] for m in self.messages if m["to"] == self.number]
+        """Bodies of the texts this phone received since it was made, oldest first."""
+        return [m["body"] for m in self.messages
+                if m["to"] == self.number and m["sid"] not in self._before]
 
     def show_signature(self) -> str:
         """Draw (and return as HTML) what was signed for the last text this phone sent."""
@@ -166,6 +177,10 @@ class Phone:
             ticks = f" <small>· {m['status']}</small>" if not mine else ""
             bubbles.append(f"<div class='gluelab-{'out' if mine else 'in'}' style='{style}'>"
                            f"{html.escape(m['body'])}{ticks}</div>")
+        bubbles.reverse()  # newest first: see SCREEN
+        if self._hidden:
+            bubbles.append(f"<div style='color:#888;font-size:11px;text-align:center'>"
+                           f"{len(self._hidden)} earlier messages of this number not shown</div>")
         empty = "<div style='color:#888;margin:auto'>No messages yet</div>"
         return (f"<div style='{FRAME}'><div style='text-align:center;font-weight:600'>"
                 f"{html.escape(self.number)}</div><div style='text-align:center;color:#888;"
@@ -182,7 +197,9 @@ class Phone:
             f"</td><td><code style='font-size:10px'>{html.escape(p['string'][:160])}…</code></td></tr>"
             for p in signature_pitfalls(delivery, token))
         attempts = "; ".join(a["error"] or f"HTTP {a['status']}" for a in delivery["attempts"])
-        return (f"<div style='font-size:12px;max-width:640px'>"
+        # Long signatures and strings wrap, and the tables scroll sideways instead of clipping.
+        return (f"<div style='font-size:12px;max-width:640px;overflow-x:auto;"
+                f"overflow-wrap:anywhere'>"
                 f"<b>{delivery['method']}</b> <code>{html.escape(delivery['url'])}</code> "
                 f"({html.escape(attempts)})<br>"
                 f"<b>X-Twilio-Signature</b> <code>{html.escape(delivery['signature'])}</code> "

@@ -130,7 +130,8 @@ def run_pipeline(project: str | Path, stack: str, echo: Callable[[str], None] = 
     try:
         template = load_template(template_file)
         lines: list[str] = []
-        outputs = deploy_packaged(template, stack, parameters, lines.append, bucket)
+        outputs = deploy_packaged(template, stack, parameters, lines.append, bucket,
+                                  project=project)
     except DeployError as exc:
         raise PipelineError(f"Deploy stage failed: {exc}") from exc
     status = config.client("cloudformation").describe_stacks(

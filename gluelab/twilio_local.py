@@ -132,27 +132,36 @@ def rest_client(creds: Credentials | None = None):
     return Client(creds.account_sid, creds.auth_token)
 
 
-def store_credentials(prefix: str = PARAMETER_PREFIX) -> list[str]:
+def store_credentials(prefix: str | dict[str, str] = PARAMETER_PREFIX) -> list[str]:
     """Put the active mode's SID, token and number into SSM SecureString parameters on the
-    active target (e.g. /fixit/twilio/auth_token), where Lambda code reads them with boto3."""
+    active target (e.g. /fixit/twilio/auth_token), where Lambda code reads them with boto3.
+    `prefix` may instead map each of account_sid, auth_token, phone_number to a full name."""
     creds = credentials()
     ssm = config.client("ssm")
     names = []
     for key in ("account_sid", "auth_token", "phone_number"):
-        name = f"{prefix.rstrip('/')}/{key}"
+        name = prefix[key] if isinstance(prefix, dict) else f"{prefix.rstrip('/')}/{key}"
         ssm.put_parameter(Name=name, Value=getattr(creds, key), Type="SecureString", Overwrite=True)
         names.append(name)
     return names
 
 
-def set_webhook(url: str, method: str = "POST") -> dict:
-    """Point the app's number at an SMS webhook through Twilio's REST API (both modes)."""
-    creds = credentials()
+def webhook() -> str:
+    """The SMS webhook URL the app's number points at ("" when none)."""
+    return _number(credentials()).sms_url or ""
+
+
+def _number(creds: Credentials):
     numbers = rest_client(creds).incoming_phone_numbers.list(phone_number=creds.phone_number)
     if not numbers:
         raise TwilioSetupError(f"{creds.phone_number} is not a number of account "
                                f"{creds.account_sid}; check TWILIO_PHONE_NUMBER.")
-    number = numbers[0].update(sms_url=url, sms_method=method)
+    return numbers[0]
+
+
+def set_webhook(url: str, method: str = "POST") -> dict:
+    """Point the app's number at an SMS webhook through Twilio's REST API (both modes)."""
+    number = _number(credentials()).update(sms_url=url, sms_method=method)
     return {"phone_number": number.phone_number, "sms_url": number.sms_url,
             "sms_method": number.sms_method}
 
@@ -262,6 +271,10 @@ def _send_command(args) -> int:
             print(f"  warning: {warning}")
         for reply in result["replies"]:
             print(f"{reply['from']} -> {reply['to']}: {reply['body']}")
+        if hook["error"]:
+            from gluelab.webhook_errors import explain
+            why = explain(hook["url"], hook["method"]) if hook["url"] else hook["error"]["message"]
+            raise TwilioSetupError(f"the text reached no working webhook. {why}")
     return _run(send)
 
 

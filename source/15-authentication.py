@@ -293,15 +293,20 @@ check("15")
 # In a terminal the same is `gluelab teardown` (it lists what it will delete and asks first;
 # `--yes` skips the question). On AWS, run it with `GLUELAB_TARGET=aws` to clean your account.
 #
-# The cell below deletes at once, without asking: run it only when you have finished.
+# The cell below deletes nothing until you say so: set `DELETE_EVERYTHING = True` in it and
+# run it when you have finished. A "Run All" leaves your work in place.
 
 # %% tags=["nbval-ignore-output"]
 from gluelab.teardown import teardown
 
-left = teardown()
+DELETE_EVERYTHING = False  # True deletes the stacks, tables, bucket, logs and parameters
+left = teardown() if DELETE_EVERYTHING else None
 
 # %%
-print("Nothing the workshop created is left." if not left else f"Still there: {left}")
+if left is None:
+    print("Nothing was deleted: set DELETE_EVERYTHING = True in the cell above and run it again.")
+else:
+    print("Nothing the workshop created is left." if not left else f"Still there: {left}")
 
 # %% [markdown]
 # **On real Twilio**, also point your number's messaging webhook away from the deleted API, or

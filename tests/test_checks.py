@@ -99,3 +99,24 @@ def test_later_labs_read_the_saved_number_or_the_example(fresh_state):
     assert config.my_phone() == config.EXAMPLE_PHONE
     check("00", MY_PHONE="+447700900123")
     assert config.my_phone() == "+447700900123"
+
+
+def test_lab02b_does_not_pass_on_a_webhook_left_by_another_run(tmp_path, monkeypatch):
+    """Lab 03's restore sets the webhook as lab 02b's solution does; opening lab 02b afterwards
+    must not pass its check before the attendee's own cell runs."""
+    from gluelab.config import Settings
+    from gluelab.lab import Lab, plan_before
+    from tests.conftest import running_cloud, use_cloud
+    with running_cloud(tmp_path / "state") as handle:
+        use_cloud(handle, monkeypatch)
+        monkeypatch.chdir(tmp_path)
+        settings = Settings("local", handle.port, handle.state_dir, tmp_path / "workspace")
+        Lab("03", settings).restore(echo=lambda line: None)  # sets the webhook: a leftover
+        lab = Lab("02b", settings)
+        lab.restore(echo=lambda line: None)
+        with pytest.raises(CheckFailed, match="set before this lab's restore cell ran"):
+            check("02b")
+        own_cell = plan_before("02b", including=True).setup[-1]
+        assert own_cell[0] == "02b-configure-twilio"
+        exec(compile(own_cell[1], "<02b solution>", "exec"), {"lab": lab})
+        assert check("02b").passed

@@ -65,3 +65,10 @@ def test_reference_cell_copies_the_finished_apps_file():
     assert '"category"' in files["seed/companies.json"]
     with pytest.raises(FileNotFoundError, match="reference app"):
         apply_cell(files, "%reference seed/nothing.json")
+
+
+def test_save_cell_refuses_invalid_json_and_says_where():
+    files = {}
+    with pytest.raises(ValueError, match=r"statemachine/fixit.asl.json was not saved: .*line 1"):
+        apply_cell(files, '%%save statemachine/fixit.asl.json\n{"StartAt": "A",}')
+    assert files == {}

@@ -36,7 +36,18 @@ def wait_for_jupyter(url: str, lab: subprocess.Popen, log) -> None:
     raise AssertionError(f"JupyterLab did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()}")
 
 
-def test_make_lab_serves_the_labs_and_starts_the_local_cloud(tmp_path):
+def wait_until_down(endpoint: str, timeout_s: float = 20) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            get(f"{endpoint}/_gluelab/health")
+        except (urllib.error.URLError, OSError):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_make_lab_opens_lab_00_starts_the_local_cloud_and_ctrl_c_stops_both(tmp_path):
     jupyter_port, token = free_port(), "gluelab-test-token"
     cloud = CloudHandle(tmp_path / "state", free_port())
     env = {**os.environ, **cloud.env(), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
@@ -56,6 +67,16 @@ def test_make_lab_serves_the_labs_and_starts_the_local_cloud(tmp_path):
         assert "00-welcome.ipynb" in [item["name"] for item in json.loads(body)["content"]]
         status, _ = get(f"{cloud.endpoint}/_gluelab/health")
         assert status == 200, "make lab did not start the local cloud"
+        # The page a browser would be sent to (written with --no-browser too) is lab 00.
+        opened = "".join(page.read_text() for page in (tmp_path / "runtime").glob("jpserver-*-open.html"))
+        assert "/lab/tree/labs/00-welcome.ipynb" in opened
+
+        # Ctrl-C in the terminal (twice: JupyterLab asks on the first) stops the cloud too.
+        for _ in range(2):
+            os.killpg(lab.pid, signal.SIGINT)
+            time.sleep(0.5)
+        lab.wait(timeout=30)
+        assert wait_until_down(cloud.endpoint), f"the local cloud still runs:\n{log.read_text()}"
     finally:
         if lab.poll() is None:
             os.killpg(lab.pid, signal.SIGTERM)

@@ -22,9 +22,10 @@ def notebook_env(cloud, workspace: Path) -> dict[str, str]:
     return {**os.environ, **cloud.env(), "GLUELAB_WORKSPACE": str(workspace)}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def notebook_cloud(tmp_path_factory):
-    """A local cloud of the notebooks' own: lab 15 ends with a teardown of everything."""
+    """A local cloud of the notebooks' own, per test: each test's notebooks deploy their own
+    project folder as the stack `fixit`, which gluelab refuses to update from another folder."""
     with running_cloud(tmp_path_factory.mktemp("notebook-cloud")) as handle:
         yield handle
 

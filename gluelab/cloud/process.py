@@ -78,6 +78,7 @@ def start(s: Settings | None = None, quiet: bool = False, iam: bool = True) -> d
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, env={**os.environ, **local_environment(s)})
     _pidfile(s).write_text(str(process.pid))
+    (s.state_dir / "cloud.port").write_text(str(s.port))  # read by config.running_port
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         health = _get(s, "health", timeout=0.5)
@@ -130,6 +131,7 @@ def stop(s: Settings | None = None) -> bool:
     if _pid(s) is not None:
         os.killpg(pid, signal.SIGKILL)
     _pidfile(s).unlink(missing_ok=True)
+    (s.state_dir / "cloud.port").unlink(missing_ok=True)
     return True
 
 
@@ -142,6 +144,10 @@ def reset(s: Settings | None = None) -> None:
     shutil.rmtree(s.state_dir / "lambda", ignore_errors=True)
     if was_running:
         start(s)
+
+
+def running(s: Settings | None = None) -> bool:
+    return _get(s or settings(), "health") is not None
 
 
 def status(s: Settings | None = None) -> dict | None:
@@ -175,6 +181,9 @@ def _cloud_command(args) -> int:
     if args.port:
         os.environ["GLUELAB_PORT"] = str(args.port)
     s = settings()
+    if args.port and args.port != s.port:
+        print(f"The local cloud already runs on port {s.port}, so this talks to it; to move it "
+              f"to {args.port}, run `gluelab cloud stop` first.", file=sys.stderr)
     try:
         if args.action == "start":
             was_running = _get(s, "health") is not None

@@ -111,6 +111,9 @@ def test_jupyter_bundle_has_mermaid_markdown_and_a_readable_outline():
 def test_bad_definitions_say_what_is_wrong(tmp_path):
     with pytest.raises(graph.DefinitionError, match="StartAt names 'Nope'"):
         graph.diagram({"StartAt": "Nope", "States": {"A": {"Type": "Pass", "End": True}}})
+    with pytest.raises(graph.DefinitionError, match="'A'.*: its next names 'Bee', which is not one"):
+        graph.diagram({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Bee"},
+                                                  "B": {"Type": "Pass", "End": True}}})
     broken = tmp_path / "machine.asl.json"
     broken.write_text('{"StartAt": "A",}')
     with pytest.raises(graph.DefinitionError, match="not valid JSON"):

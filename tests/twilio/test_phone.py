@@ -45,3 +45,25 @@ def test_signature_pitfalls_name_each_classic_mistake():
     assert "FromCity" not in pitfalls["blank fields dropped"]["string"]
     signatures = [p["signature"] for p in pitfalls.values()]
     assert len(set(signatures)) == len(signatures)
+
+
+def test_a_new_phone_shows_only_its_own_messages_newest_first(local, twilio, handset):
+    """A re-run cell makes a new phone: the number's earlier texts are counted, not repeated."""
+    app = Receiver()
+    twilio_local.set_webhook(app.url)
+    try:
+        for text in ("LIFT stuck", "LIFT still stuck", "LIFT fixed"):
+            Phone(handset).send(text)
+        phone = Phone(handset)  # 6 texts before it: the last 4 are shown
+        assert phone.received() == [] and "Got it: LIFT stuck <" not in phone.screen.value
+        assert "Got it: LIFT still stuck" in phone.screen.value
+        assert "2 earlier messages of this number not shown" in phone.screen.value
+        phone.send("DOOR broken")
+        assert phone.received() == ["Got it: DOOR broken"]
+        screen = phone.screen.value
+        # Drawn bottom-up (column-reverse): the newest text comes first in the page.
+        assert "flex-direction:column-reverse" in screen
+        assert screen.index("Got it: DOOR broken") < screen.index("DOOR broken</div>") \
+            < screen.index("earlier messages")
+    finally:
+        app.close()
