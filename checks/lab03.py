@@ -27,7 +27,8 @@ def post_text(body: str, signed: bool = True, sid: str = "") -> tuple[requests.R
     return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30), sid
 
 
-def _message(reply: requests.Response) -> str:
+def first_message(reply: requests.Response) -> str:
+    """The text of the first <Message> in a 200 TwiML answer."""
     assert reply.status_code == 200, f"the webhook answered {reply.status_code}: {reply.text[:200]}"
     messages = twiml_messages(reply.text)
     assert messages, "the TwiML has no <Message>"
@@ -62,11 +63,11 @@ def forged_refused(ctx: Context) -> str:
                 "replies must name the unknown keyword and the categories, and contain \"empty\" "
                 "for an empty text and \"characters\" for a long one.")
 def bad_format(ctx: Context) -> str:
-    unknown = _message(post_text("PIZZA margherita please")[0])
+    unknown = first_message(post_text("PIZZA margherita please")[0])
     assert "PIZZA" in unknown and "LIFT" in unknown, f"the reply to an unknown keyword is {unknown!r}"
-    empty = _message(post_text("   ")[0])
+    empty = first_message(post_text("   ")[0])
     assert "empty" in empty.lower(), f"the reply to an empty text is {empty!r}"
-    long = _message(post_text("WATER " + "drip " * 120)[0])
+    long = first_message(post_text("WATER " + "drip " * 120)[0])
     assert "characters" in long, f"the reply to an overlong text is {long!r}"
     return ""
 
@@ -77,10 +78,10 @@ def bad_format(ctx: Context) -> str:
                 "from the text with NOT_XML's characters turned into spaces.")
 def good_report(ctx: Context) -> str:
     text = "stuck between floors 3 and 4, Via Roma 12"
-    answer = _message(post_text(f"Elevator: {text}")[0])
+    answer = first_message(post_text(f"Elevator: {text}")[0])
     assert "lift" in answer.lower(), f"the reply does not name the category LIFT: {answer!r}"
     assert text in answer, f"the reply does not repeat the description: {answer!r}"
     # Control characters a phone can send, which XML 1.0 cannot carry: the reply must still parse.
-    garbled = _message(post_text("LIFT stuck\x00 on floor\x1b 2")[0])
+    garbled = first_message(post_text("LIFT stuck\x00 on floor\x1b 2")[0])
     assert "stuck on floor 2" in garbled, f"the reply to a text with control characters is {garbled!r}"
     return answer
