@@ -5,6 +5,7 @@ to run to get the missing piece), the check passes them in.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -125,6 +126,21 @@ def run_workflow(report: dict) -> dict:
     execution = finished(arn)
     assert execution["status"] != "RUNNING", f"the execution {report['reportId']} still runs after {WAIT_S} s"
     return execution
+
+
+@contextlib.contextmanager
+def unreachable_company(name: str = "Ascensori Irraggiungibili", city: str = "Nowhere"):
+    """While the block runs, the lift company for `city` has a phone number Twilio refuses."""
+    table = output("CompaniesTableName", f"the stack {STACK} is not deployed",
+                   f"the stack {STACK} has no CompaniesTableName output: restore lab 07")
+    dynamodb = config.client("dynamodb")
+    company = {"id": f"check-unreachable-{uuid.uuid4().hex[:8]}", "category": "LIFT", "city": city,
+               "name": name, "phone": "+0"}
+    dynamodb.put_item(TableName=table, Item={key: {"S": value} for key, value in company.items()})
+    try:
+        yield company
+    finally:
+        dynamodb.delete_item(TableName=table, Key={"id": {"S": company["id"]}})
 
 
 def text_fixit(handset: str, body: str = "LIFT stuck between floors 3 and 4, Via Roma 12",

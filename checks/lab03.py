@@ -14,11 +14,12 @@ HANDSET = "+393330000003"
 NO_STACK = "there is no stack fixit: run this lab's restore cell"
 
 
-def _post(body: str, signed: bool = True) -> tuple[requests.Response, str]:
-    """POST a text to the webhook as Twilio would (signed with the account's token), or forged."""
+def post_text(body: str, signed: bool = True, sid: str = "") -> tuple[requests.Response, str]:
+    """POST a text to the webhook as Twilio would (signed with the account's token), or forged;
+    `sid` is the MessageSid to send (a fresh one by default)."""
     url = output("WebhookUrl", NO_STACK, "the stack has no WebhookUrl output: run lab 02 first")
     creds = twilio_local.credentials()
-    sid = "SM" + uuid.uuid4().hex
+    sid = sid or "SM" + uuid.uuid4().hex
     params = {"Body": body, "From": HANDSET, "To": creds.phone_number, "MessageSid": sid,
               "AccountSid": creds.account_sid, "FromCity": "ROMA", "NumMedia": "0"}
     signature = (RequestValidator(creds.auth_token).compute_signature(url, params) if signed
@@ -26,7 +27,8 @@ def _post(body: str, signed: bool = True) -> tuple[requests.Response, str]:
     return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30), sid
 
 
-def _message(reply: requests.Response) -> str:
+def first_message(reply: requests.Response) -> str:
+    """The text of the first <Message> in a 200 TwiML answer."""
     assert reply.status_code == 200, f"the webhook answered {reply.status_code}: {reply.text[:200]}"
     messages = twiml_messages(reply.text)
     assert messages, "the TwiML has no <Message>"
@@ -40,8 +42,14 @@ def _message(reply: requests.Response) -> str:
                 "'text/plain', 'Invalid Twilio signature') when signature_valid(...) is false; signature_valid must return False for an empty "
                 "or wrong signature. Then deploy.")
 def forged_refused(ctx: Context) -> str:
-    reply, sid = _post("LIFT forged by the lab 03 check", signed=False)
+    reply, sid = post_text("LIFT forged by the lab 03 check", signed=False)
     assert reply.status_code == 403, f"the forged request got {reply.status_code}: {reply.text[:200]}"
+    garbled = requests.post(output("WebhookUrl", NO_STACK, "the stack has no WebhookUrl output"),
+                            data=b"Body=LIFT+\xff\xfe+stuck&From=%2B393330000003", timeout=30,
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert garbled.status_code == 403, (
+        f"an unsigned request whose body is not UTF-8 got {garbled.status_code}, not 403: "
+        f"{garbled.text[:200]}; decode the body with errors=\"replace\" so that the signature check runs")
     machine = stack_outputs(NO_STACK).get("StateMachineArn")
     if machine:  # from lab 06 on, a refused request must not start the workflow
         executions = config.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
@@ -55,21 +63,25 @@ def forged_refused(ctx: Context) -> str:
                 "replies must name the unknown keyword and the categories, and contain \"empty\" "
                 "for an empty text and \"characters\" for a long one.")
 def bad_format(ctx: Context) -> str:
-    unknown = _message(_post("PIZZA margherita please")[0])
+    unknown = first_message(post_text("PIZZA margherita please")[0])
     assert "PIZZA" in unknown and "LIFT" in unknown, f"the reply to an unknown keyword is {unknown!r}"
-    empty = _message(_post("   ")[0])
+    empty = first_message(post_text("   ")[0])
     assert "empty" in empty.lower(), f"the reply to an empty text is {empty!r}"
-    long = _message(_post("WATER " + "drip " * 120)[0])
+    long = first_message(post_text("WATER " + "drip " * 120)[0])
     assert "characters" in long, f"the reply to an overlong text is {long!r}"
     return ""
 
 
 @check_for("03", "A good report is answered with its category and description",
            hint="parse_report must return Report(category, text, city) for a known keyword "
-                "(in any case, ignoring punctuation after it) followed by a description.")
+                "(in any case, ignoring punctuation after it) followed by a description; start "
+                "from the text with NOT_XML's characters turned into spaces.")
 def good_report(ctx: Context) -> str:
     text = "stuck between floors 3 and 4, Via Roma 12"
-    answer = _message(_post(f"Elevator: {text}")[0])
+    answer = first_message(post_text(f"Elevator: {text}")[0])
     assert "lift" in answer.lower(), f"the reply does not name the category LIFT: {answer!r}"
     assert text in answer, f"the reply does not repeat the description: {answer!r}"
+    # Control characters a phone can send, which XML 1.0 cannot carry: the reply must still parse.
+    garbled = first_message(post_text("LIFT stuck\x00 on floor\x1b 2")[0])
+    assert "stuck on floor 2" in garbled, f"the reply to a text with control characters is {garbled!r}"
     return answer

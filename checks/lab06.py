@@ -1,13 +1,19 @@
 """Lab 06 "Bind the receiver to Step Functions": one text, one execution named after it."""
 from __future__ import annotations
 
+import re
 import time
+import uuid
 
 import requests
 
 from checks.fixit import STACK, denial_in_log, messages_to, physical_id
 from checks.runner import Context, check_for
+from checks.lab03 import first_message, post_text  # the webhook posted to as Twilio would
 from gluelab import config, twilio_local
+
+# Step Functions refuses execution names longer than 80 characters or holding any of these.
+REFUSED_IN_NAMES = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone.
 TEST_HANDSET = "+447700900606"
@@ -89,3 +95,23 @@ def reporter_texted(ctx: Context) -> str:
     assert len(workflow_texts) == 1, (f"{len(workflow_texts)} texts from the workflow about "
                                       f"{run['sid']} reached {TEST_HANDSET}, not 1")
     return ""
+
+
+@check_for("06", "A request whose MessageSid is no valid execution name starts one execution under a derived name",
+           hint="Keep execution_name as given: the handler must start the workflow under "
+                "execution_name(params), not params['MessageSid'], and start_workflow must use the "
+                "name it is given and return False on ExecutionAlreadyExists.")
+def derived_name(ctx: Context) -> str:
+    sid = f"SM:{uuid.uuid4().hex[:8]} retried"
+    answers = [post_text("HEAT radiators cold in flat 2", sid=sid)[0] for _ in range(2)]
+    for answer in answers:
+        assert answer.status_code == 200, f"the webhook answered {answer.status_code}: {answer.text[:200]}"
+    reply = first_message(answers[0])
+    found = re.search(r"report \(([^)]*)\)", reply)
+    assert found, f"the reply does not name the report: {reply!r}"
+    name = found.group(1)
+    assert 1 <= len(name) <= 80 and not REFUSED_IN_NAMES.search(name), (
+        f"the report id {name!r} is not a name Step Functions accepts")
+    count = len(executions_named(state_machine_arn(), name))
+    assert count == 1, f"{count} executions are named {name} after two deliveries of the request"
+    return "one execution, named report-<hash>" if name.startswith("report-") else "one execution"

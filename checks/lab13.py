@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from checks.fixit import STACK, deployed_states, stack_outputs, stored_report, succeeded, text_fixit
+from checks.fixit import (STACK, deployed_states, run_workflow, sample_report, stack_outputs,
+                          stored_report, succeeded, text_fixit, unreachable_company)
 from checks.runner import Context, check_for
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone, apart from other checks' handsets.
@@ -41,3 +42,20 @@ def direct_integration(ctx: Context) -> str:
     assert resource == "arn:aws:states:::dynamodb:putItem", f"StoreReport's Resource is {resource!r}"
     assert states.get("Glue", {}).get("Next") == "StoreReport", "Glue does not go on to StoreReport"
     return resource
+
+
+@check_for("13", "A report is stored even when its company cannot be texted",
+           hint="Keep lab 11's Catch in each notify branch (a text that cannot be sent becomes "
+                "NOT_SENT) and make StoreReport store whatever Glue built.")
+def stored_when_a_text_fails(ctx: Context) -> str:
+    table = stack_outputs().get("ReportsTableName")
+    assert table, f"the stack {STACK} has no ReportsTableName output"
+    with unreachable_company() as company:
+        report = sample_report("13", city=company["city"])
+        execution = run_workflow(report)
+    succeeded(execution)
+    item = stored_report(table, report["reportId"])
+    assert item is not None, f"no item with id {report['reportId']} in {table}"
+    assert item.get("companyMessageSid") == "NOT_SENT", (
+        f"the stored report's companyMessageSid is {item.get('companyMessageSid')!r}, not NOT_SENT")
+    return "stored with companyMessageSid NOT_SENT"

@@ -149,6 +149,28 @@ ReceiverFunction:
           Method: post
 
 # %% [markdown]
+# ## Check first, and never crash on what you are sent
+#
+# Anybody can post anything to a public address, so the receiver trusts nothing in a request
+# until the signature says it came from Twilio, and it reads the request in a way that cannot
+# fail on the way there:
+#
+# - **Bytes that are not UTF-8.** Twilio sends UTF-8, but a stranger need not. Decoding with
+#   `errors="replace"` turns a bad byte into `�` instead of an exception, so the signature
+#   check still runs, and refuses the request with `403`. Had the decoding raised, API Gateway
+#   would have answered `502`, and the function would have crashed before it even checked who
+#   was asking.
+# - **What XML cannot carry.** A TwiML reply is an XML document, and XML 1.0 has no place for
+#   most control characters (a text can hold a `\x00` or an escape character). Echo one back
+#   and Twilio cannot read your reply (its error 12100), so the sender hears nothing. `NOT_XML`
+#   matches those characters: `twiml` leaves them out of every reply, and `parse_report`
+#   turns them into spaces before it reads the text.
+# - **Fields too long to be what they claim.** A city of a thousand characters is not a city.
+#
+# The rule behind all three: for every input, the function answers, with a `4xx` or a reply
+# that parses, and never with a `5xx`.
+
+# %% [markdown]
 # ## Write the receiver
 #
 # A report is a text such as `LIFT stuck between floors 3 and 4, Via Roma 12`: the first word
@@ -166,8 +188,8 @@ ReceiverFunction:
 #    - no description: `f"Please say what is wrong with the {category.lower()} and where.
 #      Example: {EXAMPLE}"`.
 #
-#    Otherwise return `Report(category, text, city.strip().title())`, so that `ROMA` becomes
-#    `Roma`.
+#    Otherwise let the function go on: the lines after your block clean up the city (so that
+#    `ROMA` becomes `Roma`) and return the `Report(category, text, city)`.
 # 3. In `handler`: when the signature is not valid, log one line and return
 #    `_reply(403, "text/plain", "Invalid Twilio signature")`.
 #
@@ -180,13 +202,16 @@ ReceiverFunction:
 A text such as `LIFT stuck between floors 3 and 4, Via Roma 12` is a report: the first word
 names the category, the rest says what is wrong and where. A genuine, well-formed text is
 answered with what Fixit understood; anything else gets a reply that says how to write a
-report. Requests that Twilio did not sign are refused.
+report. Requests that Twilio did not sign are refused, and no input, however malformed, makes
+the function fail: it answers 4xx or a TwiML reply.
 """
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -209,6 +234,11 @@ MAX_BODY = 459
 EXAMPLE = "LIFT stuck between floors 3 and 4, Via Roma 12"
 HELP = (f"To report a problem, start with one of {', '.join(sorted(set(CATEGORIES.values())))}, "
         f"then say what is wrong and where. Example: {EXAMPLE}")
+# Twilio's city names are short; a longer one is not a city, and is left out of the report.
+MAX_CITY = 100
+# Characters XML 1.0 cannot carry (most control characters, lone surrogates, U+FFFE/U+FFFF):
+# left in a TwiML reply they make it unreadable to Twilio (error 12100), and the sender gets nothing.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -227,7 +257,7 @@ class ParseError:
 def parse_report(body: str, city: str = "") -> Report | ParseError:
     """The report in an SMS body, or what is wrong with the text."""
     # BEGIN SOLUTION
-    body = " ".join(body.split())
+    body = " ".join(NOT_XML.sub(" ", body).split())
     if not body:
         return ParseError(f"Your message was empty. {HELP}")
     if len(body) > MAX_BODY:
@@ -241,23 +271,32 @@ def parse_report(body: str, city: str = "") -> Report | ParseError:
     if not text:
         return ParseError(f"Please say what is wrong with the {category.lower()} and where. "
                           f"Example: {EXAMPLE}")
-    return Report(category, text, city.strip().title())
     # END SOLUTION
+    city = " ".join(NOT_XML.sub(" ", city).split())
+    return Report(category, text, city.title() if len(city) <= MAX_CITY else "")
 
 
 def twiml(message: str) -> str:
-    """A TwiML document answering the sender with one SMS."""
+    """A TwiML document answering the sender with one SMS (what XML cannot carry left out)."""
     response = MessagingResponse()
-    response.message(message)
+    response.message(NOT_XML.sub("", message))
     return str(response)
 
 
 def form_params(event: dict) -> dict[str, str]:
-    """The webhook's form fields exactly as Twilio signed them (blank fields included)."""
-    body = event.get("body") or ""
+    """The webhook's form fields exactly as Twilio signed them (blank fields included).
+
+    Never fails: bytes that are not UTF-8 become U+FFFD, so that the signature check still runs
+    (and refuses what Twilio, which sends UTF-8, did not sign); a body that is not base64 when
+    it says it is counts as empty."""
+    body = str(event.get("body") or "").encode("utf-8", errors="replace")
     if event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8")
-    return dict(parse_qsl(body, keep_blank_values=True))
+        try:
+            body = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            body = b""
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True,
+                          errors="replace"))
 
 
 def signature_valid(auth_token: str, url: str, params: dict[str, str], signature: str) -> bool:
@@ -357,9 +396,10 @@ for text in ["LIFT stuck between floors 3 and 4, Via Roma 12", "PIZZA margherita
 # %% [markdown]
 # ## Run the checks for this lab
 #
-# The checks post requests to your API the way Twilio does: one with a forged signature (it
-# must get 403), then correctly signed ones with a bad text (a help reply) and a good report
-# (a reply with the category and description).
+# The checks post requests to your API the way Twilio does: one with a forged signature and
+# one with bytes that are not UTF-8 (both must get 403), then correctly signed ones with a bad
+# text (a help reply) and a good report with control characters in it (a reply that parses,
+# with the category and description).
 
 # %% tags=["check"]
 from checks import check

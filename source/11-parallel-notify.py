@@ -10,6 +10,8 @@
 # - replace NotifyCompany with a Parallel state `Notify` whose two branches text the company
 #   and the reporter;
 # - shape each branch's result with `OutputPath`, and place the branches' array with `ResultPath`;
+# - catch a failed text inside its branch, so that one text that cannot be sent never stops the
+#   report, and tell the reporter when the company could not be reached;
 # - see both branches in the execution's history and on the graph.
 #
 # **Time:** about 25 minutes.
@@ -55,6 +57,28 @@ lab.restore()
 # assignment, ready for the next lab to turn everything into one report document.
 
 # %% [markdown]
+# ## Learn why each branch catches its own failure
+#
+# The second rule above is a trap. Say the company's number is wrong, or Twilio is down for a
+# minute longer than the retries wait: NotifyCompany fails, the Parallel state fails, and so
+# does the whole execution. Nothing after `Notify` runs, so in lab 13 the report would never be
+# stored, although the reporter was already told "we got your report". A failed text must not
+# lose the report.
+#
+# So each notify task gets a `Catch` for `States.ALL` inside its own branch. After its retries
+# are used up, the branch does not fail: it goes to a Pass state that puts the text
+# `NOT_SENT` where the message SID would be, and ends. The Parallel state always succeeds, and
+# `messages` says what happened to each text: a SID, or `NOT_SENT`. Here `States.ALL` is right
+# where it was wrong for `Retry`: whatever the reason, the report goes on, and the error stays in
+# the execution's history for you to read.
+#
+# The company's branch does one more thing before its Pass state: the task
+# `TellReporterCompanyNotReached` texts the reporter that the company could not be reached, with
+# its phone number. That text may come after the reporter's "on the way" from the other branch,
+# so it starts with `Update on report ...`. Its own failure is caught too: by then there is
+# nobody left to tell.
+
+# %% [markdown]
 # ## See the workflow you are building
 #
 # ```mermaid
@@ -66,6 +90,8 @@ lab.restore()
 #         reporter["NotifyReporter"]
 #     end
 #     notify --> stop(("end"))
+#     company -. "catch States.ALL" .-> tellnr["TellReporterCompanyNotReached"] --> cnr["CompanyNotReached<br>NOT_SENT"]
+#     reporter -. "catch States.ALL" .-> rnr["ReporterNotReached<br>NOT_SENT"]
 #     arrange -. "catch NoCompanyFound" .-> tell["TellReporterNoCompany"] --> failed[["NoCompanyForCategory"]]
 # ```
 
@@ -76,11 +102,15 @@ lab.restore()
 # `ResultPath` and `End`. Its `Branches` are objects of the form
 # `{"StartAt": ..., "States": {...}}`:
 #
-# 1. **NotifyCompany** is given: lab 10's task, now ending its branch (`"End": true`) and
-#    keeping only the SID with `"OutputPath": "$.sid"` instead of a `ResultPath`.
+# 1. The company's branch is given: **NotifyCompany** is lab 10's task, now ending its branch
+#    (`"End": true`) and keeping only the SID with `"OutputPath": "$.sid"` instead of a
+#    `ResultPath`; its `Catch` goes to **TellReporterCompanyNotReached**, then to the Pass state
+#    **CompanyNotReached** (`"Result": "NOT_SENT"`).
 # 2. Write the second branch, **NotifyReporter**: the same kind of task sending to
 #    `$.reporter` the text `<company> is on the way to fix your <category> problem (report
-#    <reportId>).`, with the same `Retry`, `OutputPath` and `End`.
+#    <reportId>).`, with the same `Retry`, `OutputPath` and `End`, and a `Catch` for
+#    `States.ALL` whose `Next` is a Pass state **ReporterNotReached** with `"Result": "NOT_SENT"`
+#    and `"End": true`.
 #
 # Keep the company's branch first: the next lab reads the company's SID as element 0.
 
@@ -100,7 +130,8 @@ lab.restore()
             "Lambda.ServiceException",
             "Lambda.AWSLambdaException",
             "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException"
+            "Lambda.TooManyRequestsException",
+            "Sandbox.Timedout"
           ],
           "IntervalSeconds": 1,
           "MaxAttempts": 2,
@@ -132,7 +163,8 @@ lab.restore()
             "Lambda.ServiceException",
             "Lambda.AWSLambdaException",
             "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException"
+            "Lambda.TooManyRequestsException",
+            "Sandbox.Timedout"
           ],
           "IntervalSeconds": 1,
           "MaxAttempts": 2,
@@ -167,14 +199,61 @@ lab.restore()
                     "Lambda.ServiceException",
                     "Lambda.AWSLambdaException",
                     "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException"
+                    "Lambda.TooManyRequestsException",
+                    "Sandbox.Timedout"
                   ],
                   "IntervalSeconds": 1,
                   "MaxAttempts": 2,
                   "BackoffRate": 2
                 }
               ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL"
+                  ],
+                  "ResultPath": "$.companyError",
+                  "Next": "TellReporterCompanyNotReached"
+                }
+              ],
               "OutputPath": "$.sid",
+              "End": true
+            },
+            "TellReporterCompanyNotReached": {
+              "Type": "Task",
+              "Resource": "${NotifyFunctionArn}",
+              "Parameters": {
+                "to.$": "$.reporter",
+                "body.$": "States.Format('Update on report {}: we could not reach {} by text. Please call them on {}.', $.reportId, $.assignment.company, $.assignment.phone)"
+              },
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "TwilioTransientError",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                    "Lambda.TooManyRequestsException",
+                    "Sandbox.Timedout"
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 2,
+                  "BackoffRate": 2
+                }
+              ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL"
+                  ],
+                  "Next": "CompanyNotReached"
+                }
+              ],
+              "Next": "CompanyNotReached"
+            },
+            "CompanyNotReached": {
+              "Type": "Pass",
+              "Result": "NOT_SENT",
               "End": true
             }
           }
@@ -197,14 +276,28 @@ lab.restore()
                     "Lambda.ServiceException",
                     "Lambda.AWSLambdaException",
                     "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException"
+                    "Lambda.TooManyRequestsException",
+                    "Sandbox.Timedout"
                   ],
                   "IntervalSeconds": 1,
                   "MaxAttempts": 2,
                   "BackoffRate": 2
                 }
               ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL"
+                  ],
+                  "Next": "ReporterNotReached"
+                }
+              ],
               "OutputPath": "$.sid",
+              "End": true
+            },
+            "ReporterNotReached": {
+              "Type": "Pass",
+              "Result": "NOT_SENT",
               "End": true
             }
           }
@@ -294,7 +387,10 @@ graph.diagram("statemachine/fixit.asl.json", history)
 #
 # The checks run a report through the workflow, then expect two SIDs in `messages`, the
 # company's first and the reporter's second, each naming a text that was sent, and both
-# branches in the history.
+# branches in the history. Then they run two reports whose texts cannot be sent: one to a
+# company whose phone number is not valid (for a moment the checks add such a company), and
+# one from a reporter who has no phone number. Each run must still succeed, with `NOT_SENT` in
+# the right place, and the reporter must hear that the company could not be reached.
 
 # %% tags=["check"]
 from checks import check
@@ -306,7 +402,8 @@ check("11")
 #
 # A Parallel state ran two tasks at once on copies of the same input and collected their
 # results in an array, in branch order. `OutputPath` trimmed each branch's result to what you
-# need, and `ResultPath` put the array next to the report. The reporter is told about the
+# need, and `ResultPath` put the array next to the report. A `Catch` inside each branch turns a
+# text that cannot be sent into `NOT_SENT`, so that the workflow always goes on with the report. The reporter is told about the
 # company as soon as the company is told, and the execution takes about as long as the slower
 # text instead of both together.
 #

@@ -124,7 +124,8 @@ print(json.dumps(json.loads(before["output"]), indent=2))
             "Lambda.ServiceException",
             "Lambda.AWSLambdaException",
             "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException"
+            "Lambda.TooManyRequestsException",
+            "Sandbox.Timedout"
           ],
           "IntervalSeconds": 1,
           "MaxAttempts": 2,
@@ -156,7 +157,8 @@ print(json.dumps(json.loads(before["output"]), indent=2))
             "Lambda.ServiceException",
             "Lambda.AWSLambdaException",
             "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException"
+            "Lambda.TooManyRequestsException",
+            "Sandbox.Timedout"
           ],
           "IntervalSeconds": 1,
           "MaxAttempts": 2,
@@ -191,14 +193,61 @@ print(json.dumps(json.loads(before["output"]), indent=2))
                     "Lambda.ServiceException",
                     "Lambda.AWSLambdaException",
                     "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException"
+                    "Lambda.TooManyRequestsException",
+                    "Sandbox.Timedout"
                   ],
                   "IntervalSeconds": 1,
                   "MaxAttempts": 2,
                   "BackoffRate": 2
                 }
               ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL"
+                  ],
+                  "ResultPath": "$.companyError",
+                  "Next": "TellReporterCompanyNotReached"
+                }
+              ],
               "OutputPath": "$.sid",
+              "End": true
+            },
+            "TellReporterCompanyNotReached": {
+              "Type": "Task",
+              "Resource": "${NotifyFunctionArn}",
+              "Parameters": {
+                "to.$": "$.reporter",
+                "body.$": "States.Format('Update on report {}: we could not reach {} by text. Please call them on {}.', $.reportId, $.assignment.company, $.assignment.phone)"
+              },
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "TwilioTransientError",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                    "Lambda.TooManyRequestsException",
+                    "Sandbox.Timedout"
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 2,
+                  "BackoffRate": 2
+                }
+              ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL"
+                  ],
+                  "Next": "CompanyNotReached"
+                }
+              ],
+              "Next": "CompanyNotReached"
+            },
+            "CompanyNotReached": {
+              "Type": "Pass",
+              "Result": "NOT_SENT",
               "End": true
             }
           }
@@ -220,14 +269,28 @@ print(json.dumps(json.loads(before["output"]), indent=2))
                     "Lambda.ServiceException",
                     "Lambda.AWSLambdaException",
                     "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException"
+                    "Lambda.TooManyRequestsException",
+                    "Sandbox.Timedout"
                   ],
                   "IntervalSeconds": 1,
                   "MaxAttempts": 2,
                   "BackoffRate": 2
                 }
               ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL"
+                  ],
+                  "Next": "ReporterNotReached"
+                }
+              ],
               "OutputPath": "$.sid",
+              "End": true
+            },
+            "ReporterNotReached": {
+              "Type": "Pass",
+              "Result": "NOT_SENT",
               "End": true
             }
           }

@@ -10,7 +10,8 @@
 # - add the `ReportsTable` to your template, with an output that names it;
 # - add the task `StoreReport` that calls `dynamodb:putItem`, and give the state machine the
 #   table's name and the right to write to it;
-# - find the report of a text message in the table.
+# - find the report of a text message in the table;
+# - know why every task of the workflow may run twice, and why that is safe for Fixit.
 #
 # **Time:** about 25 minutes.
 
@@ -139,7 +140,8 @@ ReportsTableName:
             "Lambda.ServiceException",
             "Lambda.AWSLambdaException",
             "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException"
+            "Lambda.TooManyRequestsException",
+            "Sandbox.Timedout"
           ],
           "IntervalSeconds": 1,
           "MaxAttempts": 2,
@@ -171,7 +173,8 @@ ReportsTableName:
             "Lambda.ServiceException",
             "Lambda.AWSLambdaException",
             "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException"
+            "Lambda.TooManyRequestsException",
+            "Sandbox.Timedout"
           ],
           "IntervalSeconds": 1,
           "MaxAttempts": 2,
@@ -206,14 +209,61 @@ ReportsTableName:
                     "Lambda.ServiceException",
                     "Lambda.AWSLambdaException",
                     "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException"
+                    "Lambda.TooManyRequestsException",
+                    "Sandbox.Timedout"
                   ],
                   "IntervalSeconds": 1,
                   "MaxAttempts": 2,
                   "BackoffRate": 2
                 }
               ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL"
+                  ],
+                  "ResultPath": "$.companyError",
+                  "Next": "TellReporterCompanyNotReached"
+                }
+              ],
               "OutputPath": "$.sid",
+              "End": true
+            },
+            "TellReporterCompanyNotReached": {
+              "Type": "Task",
+              "Resource": "${NotifyFunctionArn}",
+              "Parameters": {
+                "to.$": "$.reporter",
+                "body.$": "States.Format('Update on report {}: we could not reach {} by text. Please call them on {}.', $.reportId, $.assignment.company, $.assignment.phone)"
+              },
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "TwilioTransientError",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                    "Lambda.TooManyRequestsException",
+                    "Sandbox.Timedout"
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 2,
+                  "BackoffRate": 2
+                }
+              ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL"
+                  ],
+                  "Next": "CompanyNotReached"
+                }
+              ],
+              "Next": "CompanyNotReached"
+            },
+            "CompanyNotReached": {
+              "Type": "Pass",
+              "Result": "NOT_SENT",
               "End": true
             }
           }
@@ -235,14 +285,28 @@ ReportsTableName:
                     "Lambda.ServiceException",
                     "Lambda.AWSLambdaException",
                     "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException"
+                    "Lambda.TooManyRequestsException",
+                    "Sandbox.Timedout"
                   ],
                   "IntervalSeconds": 1,
                   "MaxAttempts": 2,
                   "BackoffRate": 2
                 }
               ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL"
+                  ],
+                  "Next": "ReporterNotReached"
+                }
+              ],
               "OutputPath": "$.sid",
+              "End": true
+            },
+            "ReporterNotReached": {
+              "Type": "Pass",
+              "Result": "NOT_SENT",
               "End": true
             }
           }
@@ -427,11 +491,35 @@ for event in history["events"]:
 graph.diagram("statemachine/fixit.asl.json", history)
 
 # %% [markdown]
+# ## Learn why every task must be safe to run twice
+#
+# Step Functions runs a task **at least once**, not exactly once. When the connection drops
+# after a call did its work but before its answer arrived, when a function times out after
+# sending its text (lab 10 retries `Sandbox.Timedout`), or when the service itself restarts
+# while a task is in flight, the task runs again. On AWS that is rare; it is never impossible.
+#
+# So each task must give the same result when it runs twice. An operation like that is
+# **idempotent**, as the receiver is since lab 06. Look at Fixit's tasks one by one:
+#
+# - **Arrange** only reads the Companies table: twice gives the same company.
+# - **StoreReport** writes the item under the report's id, which is the execution's name: a
+#   second `putItem` replaces the item with the same document. No duplicate row.
+# - **The notify tasks** are the exception: Twilio has no way to say "this text was already
+#   sent", so a second run sends a second SMS. Fixit accepts that on purpose: a technician who
+#   gets the job twice is better off than one who never gets it. When a repeat would do harm (a
+#   payment, a booking), you give the call a key of its own and keep a record of the keys you
+#   have used, for example with a conditional write to DynamoDB.
+#
+# And since lab 11, a text that cannot be sent no longer stops the workflow: the report reaches
+# `StoreReport` either way, with `NOT_SENT` where the message SID would be.
+
+# %% [markdown]
 # ## Run the checks for this lab
 #
 # The checks text Fixit from a test handset, wait for the workflow, and look for the report in
 # the table named by `ReportsTableName`: the stored item must be the execution's report
-# document. They also make sure that `StoreReport` calls DynamoDB directly.
+# document. They also make sure that `StoreReport` calls DynamoDB directly, and that a report
+# whose company cannot be texted is stored all the same.
 
 # %% tags=["check"]
 from checks import check
@@ -453,6 +541,7 @@ check("13")
 # this one costs nothing while nobody texts, and a fraction of a cent per thousand reports
 # written.
 # **On real Twilio** nothing changes: the texts are sent before the report is stored, so a
-# DynamoDB hiccup never keeps a technician from being called.
+# DynamoDB hiccup never keeps a technician from being called, and a text Twilio refuses is
+# stored as `NOT_SENT`, so the report is never lost to it.
 #
 # Next, in **lab 14**, you serve the stored reports over HTTP: `GET /reports/{id}`.

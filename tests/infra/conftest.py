@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import uuid
 from pathlib import Path
@@ -11,6 +12,9 @@ import pytest
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 STACK = "fixit-test"  # one stack for every test that deploys the app: later deploys are no-ops
+# The Twilio auth token and webhook URL the receiver is configured with when tests call it in-process.
+TOKEN = "12345678901234567890123456789012"
+URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/Prod/sms"
 
 
 def load_module(path: Path, name: str) -> ModuleType:
@@ -53,3 +57,43 @@ def create_table_as_in_template(logical_id: str) -> str:
         definition = resource["Properties"]
     client("dynamodb").create_table(TableName=name, **definition)
     return name
+
+
+@pytest.fixture
+def fixit(aws_local):
+    """The deployed app, seeded, with Twilio credentials in SSM and the number's webhook set."""
+    import boto3
+    from gluelab import twilio_local
+    from gluelab.config import client
+    from gluelab.deploy import deploy
+
+    outputs = deploy(INFRA, STACK, echo=lambda line: None)
+    seed = load_seed()
+    seed.seed(boto3.resource("dynamodb").Table(outputs["CompaniesTableName"]), seed.companies())
+    twilio_local.store_credentials()
+    client("ssm").put_parameter(Name="/fixit/twilio/webhook_url", Value=outputs["WebhookUrl"],
+                                Type="String", Overwrite=True)
+    previous = twilio_local.rest_client().incoming_phone_numbers.list(
+        phone_number=twilio_local.credentials().phone_number)[0].sms_url
+    twilio_local.set_webhook(outputs["WebhookUrl"])
+    yield outputs
+    twilio_local.set_webhook(previous or "")
+
+
+@pytest.fixture
+def webhook(aws_local, monkeypatch):
+    """The receiver configured as in its stack, starting a real (one Pass state) workflow."""
+    from gluelab.config import client
+
+    prefix = f"/fixit-test/{uuid.uuid4().hex[:8]}"
+    ssm = client("ssm")
+    ssm.put_parameter(Name=f"{prefix}/webhook_url", Value=URL, Type="String")
+    ssm.put_parameter(Name=f"{prefix}/auth_token", Value=TOKEN, Type="SecureString")
+    machine = client("stepfunctions").create_state_machine(
+        name=f"fixit-receiver-{uuid.uuid4().hex[:8]}",
+        roleArn="arn:aws:iam::123456789012:role/fixit-test",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}))
+    monkeypatch.setenv("WEBHOOK_URL_PARAMETER", f"{prefix}/webhook_url")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", f"{prefix}/auth_token")
+    monkeypatch.setenv("STATE_MACHINE_ARN", machine["stateMachineArn"])
+    return load_function("receiver"), machine["stateMachineArn"]

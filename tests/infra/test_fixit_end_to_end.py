@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import boto3
 import pytest
@@ -11,28 +12,11 @@ import requests
 from checks.fixit import signed_in_token
 from gluelab import executions, faults, twilio_local
 from gluelab.config import client
-from gluelab.deploy import deploy
-from tests.infra.conftest import INFRA, STACK, load_seed
+from tests.infra.conftest import STACK
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone, and apart from other tests' handsets.
 HANDSETS = "+447700900"
 REPORTER = f"{HANDSETS}142"
-
-
-@pytest.fixture
-def fixit(aws_local):
-    """The deployed app, seeded, with Twilio credentials in SSM and the number's webhook set."""
-    outputs = deploy(INFRA, STACK, echo=lambda line: None)
-    seed = load_seed()
-    seed.seed(boto3.resource("dynamodb").Table(outputs["CompaniesTableName"]), seed.companies())
-    twilio_local.store_credentials()
-    client("ssm").put_parameter(Name="/fixit/twilio/webhook_url", Value=outputs["WebhookUrl"],
-                                Type="String", Overwrite=True)
-    previous = twilio_local.rest_client().incoming_phone_numbers.list(
-        phone_number=twilio_local.credentials().phone_number)[0].sms_url
-    twilio_local.set_webhook(outputs["WebhookUrl"])
-    yield outputs
-    twilio_local.set_webhook(previous or "")
 
 
 def finished(execution_arn: str) -> dict:
@@ -119,3 +103,64 @@ def test_a_transient_arrange_failure_is_retried_and_the_report_still_goes_throug
     assert failed == ["Lambda.ServiceException"]
     stored = client("dynamodb").get_item(TableName=fixit["ReportsTableName"], Key={"id": {"S": sid}})["Item"]
     assert (stored["company"], stored["city"]) == ({"S": "Acqua Pronto Milano"}, {"S": ""})
+
+
+# --- faults: a failed text never loses the report ---------------------------------------------
+
+@pytest.fixture
+def unreachable_company(fixit):
+    """A lift company in Nowhere whose phone Twilio refuses (not E.164): texting it always fails."""
+    table = boto3.resource("dynamodb").Table(fixit["CompaniesTableName"])
+    company = {"id": "test-unreachable", "category": "LIFT", "city": "Nowhere",
+               "name": "Ascensori Irraggiungibili", "phone": "+0"}
+    table.put_item(Item=company)
+    yield company
+    table.delete_item(Key={"id": company["id"]})
+
+
+def stored(outputs: dict, sid: str) -> dict[str, str]:
+    item = client("dynamodb").get_item(TableName=outputs["ReportsTableName"], Key={"id": {"S": sid}})
+    return {key: value["S"] for key, value in item.get("Item", {}).items()}
+
+
+def test_a_company_that_cannot_be_texted_still_gets_the_report_stored_and_the_reporter_told(
+        fixit, unreachable_company):
+    reporter = f"{HANDSETS}145"
+    sid = twilio_local.text_app(reporter, "LIFT stuck on floor 7", from_city="NOWHERE")["message"]["sid"]
+    arn = execution_arn(fixit, sid)
+    assert finished(arn)["status"] == "SUCCEEDED", failure(arn)
+    report = stored(fixit, sid)
+    assert (report["company"], report["companyMessageSid"]) == ("Ascensori Irraggiungibili", "NOT_SENT")
+    assert report["reporterMessageSid"].startswith("SM")
+    texts = texts_to(reporter).values()
+    assert (f"Update on report {sid}: we could not reach Ascensori Irraggiungibili by text. "
+            "Please call them on +0.") in texts
+
+
+def test_a_reporter_who_cannot_be_texted_still_gets_the_report_stored(fixit):
+    # Started directly: Twilio would not deliver a text from an address it cannot text back.
+    report_id = f"SM{uuid.uuid4().hex}"
+    arn = client("stepfunctions").start_execution(
+        stateMachineArn=fixit["StateMachineArn"], name=report_id, input=json.dumps({
+            "reportId": report_id, "reporter": "not-a-phone", "category": "DOOR",
+            "text": "lock broken, Via Po 3", "city": "", "receivedAt": "2026-11-27T10:00:00+00:00"}))["executionArn"]
+    assert finished(arn)["status"] == "SUCCEEDED", failure(arn)
+    report = stored(fixit, report_id)
+    assert report["reporterMessageSid"] == "NOT_SENT" and report["companyMessageSid"].startswith("SM")
+
+
+def test_a_timed_out_or_throttled_text_is_retried_and_sent(fixit):
+    notify = client("cloudformation").describe_stack_resource(
+        StackName=STACK, LogicalResourceId="NotifyFunction")["StackResourceDetail"]["PhysicalResourceId"]
+    faults.fail_next(notify, count=1, error_type="Sandbox.Timedout")
+    faults.fail_next(notify, count=1, error_type="Lambda.TooManyRequestsException")
+    sid = twilio_local.text_app(f"{HANDSETS}147", "POWER out in the hall, Via Roma 1",
+                                from_city="ROMA")["message"]["sid"]
+    arn = execution_arn(fixit, sid)
+    assert finished(arn)["status"] == "SUCCEEDED", failure(arn)
+    events = client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    failed = sorted(e["lambdaFunctionFailedEventDetails"]["error"] for e in events
+                    if e["type"] == "LambdaFunctionFailed")
+    assert failed == ["Lambda.TooManyRequestsException", "Sandbox.Timedout"]
+    report = stored(fixit, sid)
+    assert report["companyMessageSid"].startswith("SM") and report["reporterMessageSid"].startswith("SM")

@@ -12,13 +12,11 @@ from twilio.request_validator import RequestValidator
 
 from gluelab.config import client
 from gluelab.executions import execution_arn
-from tests.infra.conftest import load_function
+from tests.infra.conftest import TOKEN, URL, load_function
 
 receiver = load_function("receiver")
 Report, ParseError, parse_report = receiver.Report, receiver.ParseError, receiver.parse_report
 
-TOKEN = "12345678901234567890123456789012"
-URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/Prod/sms"
 
 
 @pytest.mark.parametrize("body, report", [
@@ -106,23 +104,6 @@ def test_a_request_signed_for_another_url_or_unsigned_is_rejected():
 
 # --- the handler against the local cloud (SSM and Step Functions) -----------------------------
 
-@pytest.fixture
-def webhook(aws_local, monkeypatch):
-    """The receiver configured as in its stack, starting a real (one Pass state) workflow."""
-    prefix = f"/fixit-test/{uuid.uuid4().hex[:8]}"
-    ssm = client("ssm")
-    ssm.put_parameter(Name=f"{prefix}/webhook_url", Value=URL, Type="String")
-    ssm.put_parameter(Name=f"{prefix}/auth_token", Value=TOKEN, Type="SecureString")
-    machine = client("stepfunctions").create_state_machine(
-        name=f"fixit-receiver-{uuid.uuid4().hex[:8]}",
-        roleArn="arn:aws:iam::123456789012:role/fixit-test",
-        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}))
-    monkeypatch.setenv("WEBHOOK_URL_PARAMETER", f"{prefix}/webhook_url")
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", f"{prefix}/auth_token")
-    monkeypatch.setenv("STATE_MACHINE_ARN", machine["stateMachineArn"])
-    return load_function("receiver"), machine["stateMachineArn"]
-
-
 def executions(machine_arn: str) -> list[str]:
     return [e["name"] for e in client("stepfunctions").list_executions(stateMachineArn=machine_arn)["executions"]]
 
@@ -162,3 +143,53 @@ def test_a_missing_configuration_parameter_is_named(webhook, monkeypatch):
     monkeypatch.setenv("WEBHOOK_URL_PARAMETER", "/fixit-test/nowhere")
     with pytest.raises(RuntimeError, match="SSM parameter /fixit-test/nowhere does not exist"):
         handler.handler(signed_event(params()), None)
+
+
+# --- malformed input: never a crash, never unreadable TwiML, never a name AWS refuses ----------
+
+def test_twiml_leaves_out_what_xml_cannot_carry():
+    document = receiver.twiml("Sorry, 'LIFT\x00\x1b\ufffe' is not a kind of problem we know.")
+    assert ElementTree.fromstring(document).find("Message").text == (
+        "Sorry, 'LIFT' is not a kind of problem we know.")
+
+
+def test_control_characters_do_not_reach_the_report():
+    assert parse_report("LIFT\x07 stuck\x00on floor 2", "RO\x01MA") == Report("LIFT", "stuck on floor 2", "Ro Ma")
+
+
+def test_a_body_that_is_not_utf8_or_not_base64_still_gets_a_signature_check():
+    broken = {"body": "Body=LIFT+\udcff", "headers": {}}
+    for event in ({"body": base64.b64encode(b"Body=LIFT+\xff\xfe").decode(), "isBase64Encoded": True},
+                  {"body": "not base64!", "isBase64Encoded": True}):
+        assert not validity({**event, "headers": {"x-twilio-signature": "bm90IGZyb20gVHdpbGlv"}})
+    assert receiver.form_params(broken)["Body"].startswith("LIFT") and not validity(broken)
+
+
+@pytest.mark.parametrize("sid", ["", "SM" + "a" * 79, "SM:1", "SM 1", "SM/1", "SM\x01", "SM\u00e8"])
+def test_an_unusable_message_sid_gives_a_derived_name_step_functions_accepts(sid):
+    name = receiver.execution_name({"MessageSid": sid, "Body": "LIFT stuck"})
+    assert name.startswith("report-") and len(name) <= 80 and name.replace("-", "").isalnum()
+    # Twilio's retry carries the same fields: the same name, so still one execution.
+    assert receiver.execution_name({"MessageSid": sid, "Body": "LIFT stuck"}) == name
+
+
+def test_a_twilio_message_sid_is_the_execution_name():
+    assert receiver.execution_name({"MessageSid": "SM" + "0" * 32}) == "SM" + "0" * 32
+
+
+def test_a_signed_text_without_a_message_sid_starts_one_workflow_under_a_derived_name(webhook):
+    handler, machine = webhook
+    sent = params("WATER leak in the cellar")
+    del sent["MessageSid"]
+    answers = [handler.handler(signed_event(sent), None) for _ in range(2)]
+    assert [a["statusCode"] for a in answers] == [200, 200]
+    names = executions(machine)
+    assert len(names) == 1 and names[0].startswith("report-")
+    assert f"report ({names[0]})" in answers[0]["body"]
+
+
+def test_a_signed_request_without_a_sender_gets_400_and_starts_nothing(webhook):
+    handler, machine = webhook
+    answer = handler.handler(signed_event(params(From="")), None)
+    assert answer["statusCode"] == 400 and "From" in answer["body"]
+    assert executions(machine) == []

@@ -3,14 +3,19 @@
 A text such as `LIFT stuck between floors 3 and 4, Via Roma 12` becomes a report: the first
 word names the category, the rest says what is wrong and where. A genuine, well-formed text
 starts the Fixit workflow, named after Twilio's MessageSid, and is answered with a TwiML
-acknowledgement; anything else gets a reply that says how to write a report.
+acknowledgement; anything else gets a reply that says how to write a report. The signature is
+checked before anything in the request is trusted, and no input, however malformed, makes the
+function fail: it answers 4xx or a TwiML reply.
 """
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
+import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
@@ -34,6 +39,17 @@ MAX_BODY = 459
 EXAMPLE = "LIFT stuck between floors 3 and 4, Via Roma 12"
 HELP = (f"To report a problem, start with one of {', '.join(sorted(set(CATEGORIES.values())))}, "
         f"then say what is wrong and where. Example: {EXAMPLE}")
+# Twilio's city names are short; a longer one is not a city, and is left out of the report.
+MAX_CITY = 100
+# A sender's address: a phone number in E.164 form, or a channel address such as whatsapp:+39...
+MAX_ADDRESS = 64
+# Characters XML 1.0 cannot carry (most control characters, lone surrogates, U+FFFE/U+FFFF):
+# left in a TwiML reply they make it unreadable to Twilio (error 12100), and the sender gets nothing.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Step Functions refuses execution names over 80 characters or with whitespace, control
+# characters or any of < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /. Twilio's MessageSids
+# (SM + 32 hex digits) are made of these characters only.
+EXECUTION_NAME = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,7 @@ class ParseError:
 
 def parse_report(body: str, city: str = "") -> Report | ParseError:
     """The report in an SMS body, or what is wrong with the text."""
-    body = " ".join(body.split())
+    body = " ".join(NOT_XML.sub(" ", body).split())
     if not body:
         return ParseError(f"Your message was empty. {HELP}")
     if len(body) > MAX_BODY:
@@ -65,22 +81,31 @@ def parse_report(body: str, city: str = "") -> Report | ParseError:
     if not text:
         return ParseError(f"Please say what is wrong with the {category.lower()} and where. "
                           f"Example: {EXAMPLE}")
-    return Report(category, text, city.strip().title())
+    city = " ".join(NOT_XML.sub(" ", city).split())
+    return Report(category, text, city.title() if len(city) <= MAX_CITY else "")
 
 
 def twiml(message: str) -> str:
-    """A TwiML document answering the sender with one SMS."""
+    """A TwiML document answering the sender with one SMS (what XML cannot carry left out)."""
     response = MessagingResponse()
-    response.message(message)
+    response.message(NOT_XML.sub("", message))
     return str(response)
 
 
 def form_params(event: dict) -> dict[str, str]:
-    """The webhook's form fields exactly as Twilio signed them (blank fields included)."""
-    body = event.get("body") or ""
+    """The webhook's form fields exactly as Twilio signed them (blank fields included).
+
+    Never fails: bytes that are not UTF-8 become U+FFFD, so that the signature check still runs
+    (and refuses what Twilio, which sends UTF-8, did not sign); a body that is not base64 when
+    it says it is counts as empty."""
+    body = str(event.get("body") or "").encode("utf-8", errors="replace")
     if event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8")
-    return dict(parse_qsl(body, keep_blank_values=True))
+        try:
+            body = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            body = b""
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True,
+                          errors="replace"))
 
 
 def signature_valid(auth_token: str, url: str, params: dict[str, str], signature: str) -> bool:
@@ -92,10 +117,22 @@ def header(event: dict, name: str) -> str:
     return next((value for key, value in headers.items() if key.lower() == name.lower()), "")
 
 
-def start_workflow(stepfunctions, state_machine_arn: str, message_sid: str, workflow_input: dict) -> bool:
+def execution_name(params: dict[str, str]) -> str:
+    """The MessageSid when Step Functions accepts it as a name, else a name derived from it.
+
+    The derived name is a hash of the MessageSid (of every field when there is none), so that
+    Twilio's retry of the same request still finds the execution its first delivery started."""
+    message_sid = params.get("MessageSid", "")
+    if EXECUTION_NAME.fullmatch(message_sid):
+        return message_sid
+    what = message_sid or json.dumps(sorted(params.items()))
+    return "report-" + hashlib.sha256(what.encode("utf-8", errors="replace")).hexdigest()[:40]
+
+
+def start_workflow(stepfunctions, state_machine_arn: str, name: str, workflow_input: dict) -> bool:
     """Start the execution named after the message; False when Twilio's retry finds it started."""
     try:
-        stepfunctions.start_execution(stateMachineArn=state_machine_arn, name=message_sid,
+        stepfunctions.start_execution(stateMachineArn=state_machine_arn, name=name,
                                       input=json.dumps(workflow_input))
     except stepfunctions.exceptions.ExecutionAlreadyExists:
         return False
@@ -131,15 +168,18 @@ def handler(event, context):
     if not signature_valid(token, url, params, header(event, "X-Twilio-Signature")):
         print(f"Rejected a request whose X-Twilio-Signature does not match {url}")
         return _reply(403, "text/plain", "Invalid Twilio signature")
+    reporter = params.get("From", "")
+    if not reporter or len(reporter) > MAX_ADDRESS or NOT_XML.search(reporter):
+        return _reply(400, "text/plain", "The request has no usable From address to answer")
     parsed = parse_report(params.get("Body", ""), params.get("FromCity", ""))
     if isinstance(parsed, ParseError):
         return _reply(200, "text/xml", twiml(parsed.reply))
-    message_sid = params["MessageSid"]
-    started = start_workflow(_client("stepfunctions"), os.environ["STATE_MACHINE_ARN"], message_sid,
-                             {"reportId": message_sid, "reporter": params.get("From", ""),
+    report_id = execution_name(params)
+    started = start_workflow(_client("stepfunctions"), os.environ["STATE_MACHINE_ARN"], report_id,
+                             {"reportId": report_id, "reporter": reporter,
                               "category": parsed.category, "text": parsed.text, "city": parsed.city,
                               "receivedAt": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-    print(f"Report {message_sid}: {'workflow started' if started else 'already started'}")
+    print(f"Report {report_id}: {'workflow started' if started else 'already started'}")
     return _reply(200, "text/xml", twiml(
-        f"Thanks! We got your {parsed.category.lower()} report ({message_sid}) and are "
+        f"Thanks! We got your {parsed.category.lower()} report ({report_id}) and are "
         f"finding a company: we will text you when one is on the way."))
