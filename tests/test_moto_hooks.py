@@ -463,3 +463,53 @@ def test_hook_parser_backend_validates_definitions_with_its_own_invalid_definiti
     source = inspect.getsource(StepFunctionsParserBackend._validate_definition)
     assert "raise InvalidDefinition(" in source
     assert "_validate_definition(" in inspect.getsource(StepFunctionsParserBackend.create_state_machine)
+
+
+# --- gluelab/cloud/sam_resources.py, bucket_policies.py, template_urls.py -----------------
+
+def test_hook_model_registry_lists_direct_subclasses_only():
+    from moto.cloudformation.parsing import get_model_list
+    assert "CloudFormationModel.__subclasses__()" in inspect.getsource(get_model_list)
+
+
+def test_hook_s3_sns_sqs_backends_used_by_the_policy_and_subscription_resources():
+    from moto.s3.models import S3Backend
+    from moto.sns.models import SNSBackend, Topic
+    from moto.sqs.models import SQSBackend
+    assert parameters(S3Backend.put_bucket_policy) == ["self", "bucket_name", "policy"]
+    assert parameters(S3Backend.delete_bucket_policy) == ["self", "bucket_name"]
+    assert parameters(SNSBackend.subscribe) == ["self", "topic_arn", "endpoint", "protocol"]
+    assert parameters(SNSBackend.unsubscribe) == ["self", "subscription_arn"]
+    assert parameters(SNSBackend.set_subscription_attributes) == ["self", "arn", "name", "value"]
+    assert parameters(SNSBackend.get_topic) == ["self", "arn"]
+    assert parameters(SQSBackend.set_queue_attributes) == ["self", "queue_name", "attributes"]
+    # TopicPolicy's deletion gives the topic SNS's default policy back through these.
+    assert "self._policy_json = self._create_default_topic_policy(" in inspect.getsource(Topic.__init__)
+    assert isinstance(Topic.policy, property) and Topic.policy.fset is not None
+
+
+def test_hook_bucket_policy_is_checked_through_get_permission_with_conditions_unevaluated():
+    from moto.iam.access_control import IAMPolicyStatement
+    from moto.iam.policy_conditions import CONDITION_OPERATIONS
+    from moto.s3 import responses
+    from moto.s3.models import FakeBucket
+    assert parameters(FakeBucket.get_permission) == ["self", "action", "resource"]
+    assert "bucket.get_permission(action, resource)" in inspect.getsource(responses)
+    # Why the hook exists: moto knows only StringEquals and ignores every other operator.
+    assert set(CONDITION_OPERATIONS) == {"StringEquals"}
+    assert "_check_conditions" in inspect.getsource(IAMPolicyStatement.is_action_permitted)
+
+
+def test_hook_template_urls_are_read_through_the_responses_module_global():
+    from moto.cloudformation import responses
+    from moto.cloudformation.utils import get_stack_from_s3_url
+    assert parameters(get_stack_from_s3_url) == ["template_url", "account_id", "partition"]
+    assert "return get_stack_from_s3_url(" in inspect.getsource(
+        responses.CloudFormationResponse._get_stack_from_s3_url)
+    assert '"localhost" in template_url' in inspect.getsource(get_stack_from_s3_url)
+
+
+def test_hook_event_bus_model_has_no_physical_id_of_its_own():
+    from moto.events.models import EventBus
+    assert "physical_resource_id" not in inspect.getsource(EventBus)
+    assert "self.name = name" in inspect.getsource(EventBus.__init__)

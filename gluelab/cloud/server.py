@@ -23,6 +23,9 @@ PATCHES = (
     "gluelab.cloud.rest_apis",
     "gluelab.cloud.cloudformation",
     "gluelab.cloud.cognito",
+    "gluelab.cloud.sam_resources",
+    "gluelab.cloud.bucket_policies",
+    "gluelab.cloud.template_urls",
 )
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
 # persistence sits next to moto so that it journals AWS API calls only.
