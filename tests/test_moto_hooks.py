@@ -513,3 +513,17 @@ def test_hook_event_bus_model_has_no_physical_id_of_its_own():
     from moto.events.models import EventBus
     assert "physical_resource_id" not in inspect.getsource(EventBus)
     assert "self.name = name" in inspect.getsource(EventBus.__init__)
+
+
+# --- gluelab/cloud/event_targets.py --------------------------------------------------------
+
+def test_hook_rules_send_to_the_targets_moto_knows_and_raise_for_the_others():
+    from moto.events import models
+    from moto.events.utils import EventTemplateParser
+    assert parameters(models.Rule.send_to_targets) == ["self", "original_event", "transform_input"]
+    source = inspect.getsource(models.Rule.send_to_targets)
+    assert "self.event_pattern.matches_event(original_event)" in source
+    assert "for target in self.targets:" in source
+    assert 'raise NotImplementedError(f"Expr not defined for {type(self)}")' in source
+    assert "rule.send_to_targets(" in inspect.getsource(models.EventsBackend.put_events)
+    assert parameters(EventTemplateParser.parse) == ["input_template", "input_paths_map", "event"]

@@ -26,6 +26,7 @@ PATCHES = (
     "gluelab.cloud.sam_resources",
     "gluelab.cloud.bucket_policies",
     "gluelab.cloud.template_urls",
+    "gluelab.cloud.event_targets",
 )
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
 # persistence sits next to moto so that it journals AWS API calls only.

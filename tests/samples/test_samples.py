@@ -97,9 +97,14 @@ def function_log(app: Deployed, function_name: str) -> str:
 
 
 def run_execution(app: Deployed, machine_arn: str, payload: dict) -> dict:
+    arn = app.client("stepfunctions").start_execution(
+        stateMachineArn=machine_arn, name=uuid.uuid4().hex, input=json.dumps(payload))["executionArn"]
+    return run_execution_end(app, arn)
+
+
+def run_execution_end(app: Deployed, arn: str) -> dict:
+    """The execution once it has ended, which must be in success."""
     stepfunctions = app.client("stepfunctions")
-    arn = stepfunctions.start_execution(stateMachineArn=machine_arn, name=uuid.uuid4().hex,
-                                        input=json.dumps(payload))["executionArn"]
     execution = eventually(lambda: (lambda e: e if e["status"] != "RUNNING" else None)(
         stepfunctions.describe_execution(executionArn=arn)), within_s=30)
     assert execution, f"{arn} still running after 30 s"
@@ -248,3 +253,73 @@ def test_sam_deploy_guided_non_interactive_form_with_samconfig(cloud, tmp_path):
     assert requests.get(url, timeout=30).json() == {"message": "hello world"}
     keys = Deployed("", {}, cloud.endpoint).client("s3").list_objects_v2(Bucket=bucket, Prefix=stack)
     assert keys["KeyCount"] >= 2  # the function's code and the template, uploaded by the SAM CLI
+
+
+EVENTBRIDGE_APP = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: !Sub "${AWS::StackName}-bus"
+  OnOrder:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      Events:
+        Placed:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref Bus
+            Pattern: {source: [shop.orders], detail-type: [OrderPlaced]}
+  Fulfil:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Done
+        States: {Done: {Type: Pass, End: true}}
+      Events:
+        Placed:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref Bus
+            InputPath: $.detail
+            Pattern: {source: [shop.orders]}
+Outputs:
+  Bus: {Value: !Ref Bus}
+  Function: {Value: !Ref OnOrder}
+  Machine: {Value: !Ref Fulfil}
+"""
+
+
+@pytest.mark.cloud
+def test_eventbridge_rules_deliver_to_functions_and_state_machines(cloud, tmp_path):
+    """SAM's EventBridgeRule events: a matching PutEvents runs the function with the event and
+    starts the state machine with the rule's InputPath of it; a non-matching one does neither."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "def handler(event, context):\n    print('order', event['detail']['order'])\n")
+    (tmp_path / "template.yaml").write_text(EVENTBRIDGE_APP)
+    stack = f"events-{uuid.uuid4().hex[:6]}"
+    result = sam_deploy(cloud, tmp_path, stack, "--resolve-s3")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    app = Deployed(stack, {o["OutputKey"]: o["OutputValue"] for o in Deployed(
+        stack, {}, cloud.endpoint).client("cloudformation").describe_stacks(
+        StackName=stack)["Stacks"][0]["Outputs"]}, cloud.endpoint)
+    events = app.client("events")
+    for source, order in (("shop.other", "ignored"), ("shop.orders", "A-17")):
+        answer = events.put_events(Entries=[{"EventBusName": app.outputs["Bus"], "Source": source,
+                                             "DetailType": "OrderPlaced",
+                                             "Detail": json.dumps({"order": order})}])
+        assert answer["FailedEntryCount"] == 0
+    assert eventually(lambda: "order A-17" in function_log(app, app.outputs["Function"]))
+    stepfunctions = app.client("stepfunctions")
+    started = eventually(lambda: stepfunctions.list_executions(
+        stateMachineArn=app.outputs["Machine"])["executions"])
+    assert len(started) == 1
+    execution = run_execution_end(app, started[0]["executionArn"])
+    assert json.loads(execution["input"]) == {"order": "A-17"}
+    assert "ignored" not in function_log(app, app.outputs["Function"])
