@@ -527,3 +527,27 @@ def test_hook_rules_send_to_the_targets_moto_knows_and_raise_for_the_others():
     assert 'raise NotImplementedError(f"Expr not defined for {type(self)}")' in source
     assert "rule.send_to_targets(" in inspect.getsource(models.EventsBackend.put_events)
     assert parameters(EventTemplateParser.parse) == ["input_template", "input_paths_map", "event"]
+
+
+# --- gluelab/cloud/http_apis.py ------------------------------------------------------------
+
+def test_hook_http_api_import_builds_routes_and_integrations_and_clears_stages():
+    from moto.apigatewayv2.models import Api, ApiGatewayV2Backend, Integration, Route
+    source = inspect.getsource(Api.import_api)
+    assert 'route_key = f"{method.upper()} {path}"' in source
+    assert 'target=f"integrations/{integration.id}"' in source
+    assert "self.clear()" in source and "self.stages.clear()" in inspect.getsource(Api.clear)
+    assert parameters(ApiGatewayV2Backend.create_api) == [
+        "self", "api_key_selection_expression", "cors_configuration", "description",
+        "disable_schema_validation", "disable_execute_api_endpoint", "name", "protocol_type",
+        "route_selection_expression", "tags", "version"]
+    assert parameters(ApiGatewayV2Backend.create_stage) == ["self", "api_id", "config"]
+    assert parameters(ApiGatewayV2Backend.delete_api) == ["self", "api_id"]
+    init = inspect.getsource(Api.__init__)
+    for attribute in ("self.api_id", "self.api_endpoint", "self.routes", "self.integrations",
+                      "self.stages"):
+        assert attribute in init
+    assert "self.route_key = route_key" in inspect.getsource(Route.__init__)
+    integration = inspect.getsource(Integration.__init__)
+    for attribute in ("self.integration_type", "self.integration_uri", "self.payload_format_version"):
+        assert attribute in integration

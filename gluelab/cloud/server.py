@@ -27,12 +27,14 @@ PATCHES = (
     "gluelab.cloud.bucket_policies",
     "gluelab.cloud.template_urls",
     "gluelab.cloud.event_targets",
+    "gluelab.cloud.http_apis",
 )
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
 # persistence sits next to moto so that it journals AWS API calls only.
 LAYERS = (
     "gluelab.cloud.persistence",
     "gluelab.cloud.api_front",
+    "gluelab.cloud.http_apis",  # HTTP APIs first; REST APIs and the rest go on to api_front
     "gluelab.cloud.admin",
     "gluelab.cloud.twilio_standin",
     "gluelab.cloud.lambda_runtime",  # outside admin, which answers 404 for /_gluelab/ paths it lacks

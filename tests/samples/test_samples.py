@@ -4,7 +4,7 @@
 The apps are vendored unchanged (but for the SAM CLI templates, rendered by cookiecutter as
 `sam init` renders them) under tests/fixtures/<name>/ with their licence:
 - aws-samples/serverless-patterns @ fb7b5d06c27d8abb1bd35e52ab7523acf4baab7b (MIT-0):
-  sns-lambda-python-sam, sqs-lambda-python-sam, sfn-sqs, sfn-eventbridge
+  sns-lambda-python-sam, sqs-lambda-python-sam, sfn-sqs, sfn-eventbridge, apigw-http-api-lambda-python
 - aws/aws-sam-cli-app-templates @ c7285973a74a5b4d8008f30a8781ee69af8c949d (Apache-2.0),
   python3.11/hello, step-func, step-func-conn and web-conn rendered as sam-app-hello-world,
   sam-app-stock-trader, sam-app-stock-trader-connectors and sam-app-web-conn
@@ -177,6 +177,14 @@ def drive_sfn_sqs(app: Deployed) -> None:
     assert [message["Body"] for message in messages] == ["hello from sfn"]
 
 
+def drive_http_api_lambda(app: Deployed) -> None:
+    # README: curl https://{HttpApiEndpoint}.execute-api.{region}.amazonaws.com/ answers
+    # 'Hello World! This is the HTTP API' ($default stage, $default route).
+    reply = requests.get(f"{app.endpoint}/restapis/{app.outputs['HttpApiEndpoint']}/$default/_user_request_/",
+                         timeout=30)
+    assert (reply.status_code, reply.text) == (200, "Hello World! This is the HTTP API")
+
+
 SAMPLES = {
     "sam-app-hello-world": drive_hello_world,
     "sam-app-web-conn": drive_web_conn,
@@ -186,6 +194,7 @@ SAMPLES = {
     "sqs-lambda-python-sam": drive_sqs_lambda,
     "sfn-sqs": drive_sfn_sqs,
     "sfn-eventbridge": drive_sfn_eventbridge,
+    "apigw-http-api-lambda-python": drive_http_api_lambda,
 }
 
 
@@ -323,3 +332,47 @@ def test_eventbridge_rules_deliver_to_functions_and_state_machines(cloud, tmp_pa
     execution = run_execution_end(app, started[0]["executionArn"])
     assert json.loads(execution["input"]) == {"order": "A-17"}
     assert "ignored" not in function_log(app, app.outputs["Function"])
+
+
+HTTP_API_APP = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Items:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+      Events:
+        GetItem: {Type: HttpApi, Properties: {Path: "/items/{id}", Method: GET}}
+        Anything: {Type: HttpApi, Properties: {Path: "/{proxy+}", Method: ANY}}
+Outputs:
+  Url: {Value: !Sub "https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"}
+"""
+
+
+@pytest.mark.cloud
+def test_http_api_routes_requests_with_payload_format_2(cloud, tmp_path):
+    """SAM HttpApi events: the most specific route wins, the function gets the 2.0 event
+    (routeKey, pathParameters, rawQueryString, body) and a result without statusCode is a JSON
+    200; a route nobody declared is API Gateway's 404."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "def handler(event, context):\n"
+        "    return {'route': event['routeKey'], 'path': event['pathParameters'],\n"
+        "            'query': event['rawQueryString'], 'body': event['body']}\n")
+    (tmp_path / "template.yaml").write_text(HTTP_API_APP)
+    stack = f"httpapi-{uuid.uuid4().hex[:6]}"
+    result = sam_deploy(cloud, tmp_path, stack, "--resolve-s3")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    url = Deployed(stack, {}, cloud.endpoint).client("cloudformation").describe_stacks(
+        StackName=stack)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    assert url.startswith(f"{cloud.endpoint}/restapis/") and url.endswith("/$default/_user_request_/")
+    got = requests.get(url + "items/7?full=1", timeout=30)
+    assert (got.status_code, got.json()) == (200, {"route": "GET /items/{id}", "path": {"id": "7"},
+                                                   "query": "full=1", "body": None})
+    posted = requests.post(url + "orders/9", data="hello", headers={"Content-Type": "text/plain"},
+                           timeout=30).json()
+    assert posted == {"route": "ANY /{proxy+}", "path": {"proxy": "orders/9"}, "query": "", "body": "hello"}
+    assert requests.get(url, timeout=30).status_code == 404
