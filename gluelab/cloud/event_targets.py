@@ -21,6 +21,10 @@ from typing import Any
 
 from gluelab.cloud.lazy import when_imported
 
+# False while the cloud replays its journal on start (persistence.py): a replayed PutEvents
+# rebuilds state but does not run its targets again, as replayed Invoke and StartExecution
+# calls do not; a restart must not repeat side effects.
+_serving = False
 # Target services moto does not deliver to, and the local cloud does.
 DELIVERED_HERE = ("lambda", "states", "sns")
 _clients: dict[str, Any] = {}
@@ -81,7 +85,7 @@ def _with_lambda_and_state_machine_targets(original, endpoint: str):
         theirs = copy.copy(self)
         theirs.targets = [target for target in self.targets if target not in ours]
         original(theirs, original_event, transform_input)
-        if not ours or not self.event_pattern.matches_event(original_event):
+        if not (ours and _serving) or not self.event_pattern.matches_event(original_event):
             return
         from moto.events.utils import EventTemplateParser
         for target in ours:
@@ -94,6 +98,14 @@ def _with_lambda_and_state_machine_targets(original, endpoint: str):
             threading.Thread(target=_deliver, args=(endpoint, self.name, target, payload), daemon=True,
                              name="eventbridge-target").start()
     return send_to_targets
+
+
+def wrap(app, context):
+    """A layer only to learn when the journal has been replayed (the layers inside it have been
+    built by then); it passes every request on unchanged."""
+    global _serving
+    _serving = True
+    return app
 
 
 def install(context) -> None:

@@ -33,6 +33,7 @@ PATCHES = (
 # persistence sits next to moto so that it journals AWS API calls only.
 LAYERS = (
     "gluelab.cloud.persistence",
+    "gluelab.cloud.event_targets",  # marks the end of the replay: targets run from then on
     "gluelab.cloud.api_front",
     "gluelab.cloud.http_apis",  # HTTP APIs first; REST APIs and the rest go on to api_front
     "gluelab.cloud.admin",

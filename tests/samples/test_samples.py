@@ -55,18 +55,13 @@ def sam_environment(cloud) -> dict[str, str]:
     return env
 
 
-def sam_deploy(cloud, app: Path, stack: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(SAM_CLI), "deploy", "--stack-name", stack, "--no-confirm-changeset",
-                           "--no-progressbar", "--capabilities", "CAPABILITY_IAM",
-                           "CAPABILITY_AUTO_EXPAND", *extra],
-                          cwd=app, env=sam_environment(cloud), capture_output=True, text=True, timeout=120)
-
-
-def deploy_sample(cloud, tmp_path: Path, name: str) -> Deployed:
-    app = tmp_path / name
-    shutil.copytree(FIXTURES / name, app)  # the SAM CLI writes .aws-sam/ next to the template
-    stack = f"{name}-{uuid.uuid4().hex[:6]}"
-    result = sam_deploy(cloud, app, stack, "--resolve-s3")
+def deploy_app(cloud, app: Path, stack: str, *options: str) -> Deployed:
+    """`sam deploy` of the app in `app` (a copy: the SAM CLI writes .aws-sam/ next to the
+    template) as `stack`; without options, as the READMEs say: --resolve-s3, no confirmation."""
+    options = options or ("--stack-name", stack, "--resolve-s3", "--no-confirm-changeset",
+                          "--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND")
+    result = subprocess.run([str(SAM_CLI), "deploy", "--no-progressbar", *options], cwd=app,
+                            env=sam_environment(cloud), capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"Successfully created/updated stack - {stack}" in result.stdout
     cloudformation = Deployed(stack, {}, cloud.endpoint).client("cloudformation")
@@ -74,6 +69,20 @@ def deploy_sample(cloud, tmp_path: Path, name: str) -> Deployed:
     assert description["StackStatus"] == "CREATE_COMPLETE"
     return Deployed(stack, {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])},
                     cloud.endpoint)
+
+
+def deploy_sample(cloud, tmp_path: Path, name: str) -> Deployed:
+    app = tmp_path / name
+    shutil.copytree(FIXTURES / name, app)
+    return deploy_app(cloud, app, f"{name}-{uuid.uuid4().hex[:6]}")
+
+
+def deploy_inline(cloud, tmp_path: Path, template: str, handler: str) -> Deployed:
+    """An app written here (template.yaml and src/app.py), deployed as the samples are."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(handler)
+    (tmp_path / "template.yaml").write_text(template)
+    return deploy_app(cloud, tmp_path, f"inline-{uuid.uuid4().hex[:6]}")
 
 
 def eventually(check: Callable[[], object], within_s: float = 20):
@@ -253,14 +262,9 @@ def test_sam_deploy_guided_non_interactive_form_with_samconfig(cloud, tmp_path):
         'version = 0.1\n[default.deploy.parameters]\n'
         f'stack_name = "{stack}"\ns3_bucket = "{bucket}"\ns3_prefix = "{stack}"\n'
         'region = "us-east-1"\nconfirm_changeset = false\ncapabilities = "CAPABILITY_IAM"\n')
-    result = subprocess.run([str(SAM_CLI), "deploy", "--no-progressbar"], cwd=app,
-                            env=sam_environment(cloud), capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    outputs = Deployed(stack, {}, cloud.endpoint).client("cloudformation").describe_stacks(
-        StackName=stack)["Stacks"][0]["Outputs"]
-    url = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "HelloWorldApi")
-    assert requests.get(url, timeout=30).json() == {"message": "hello world"}
-    keys = Deployed("", {}, cloud.endpoint).client("s3").list_objects_v2(Bucket=bucket, Prefix=stack)
+    app = deploy_app(cloud, app, stack, "--config-file", "samconfig.toml")
+    drive_hello_world(app)
+    keys = app.client("s3").list_objects_v2(Bucket=bucket, Prefix=stack)
     assert keys["KeyCount"] >= 2  # the function's code and the template, uploaded by the SAM CLI
 
 
@@ -308,16 +312,8 @@ Outputs:
 def test_eventbridge_rules_deliver_to_functions_and_state_machines(cloud, tmp_path):
     """SAM's EventBridgeRule events: a matching PutEvents runs the function with the event and
     starts the state machine with the rule's InputPath of it; a non-matching one does neither."""
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text(
-        "def handler(event, context):\n    print('order', event['detail']['order'])\n")
-    (tmp_path / "template.yaml").write_text(EVENTBRIDGE_APP)
-    stack = f"events-{uuid.uuid4().hex[:6]}"
-    result = sam_deploy(cloud, tmp_path, stack, "--resolve-s3")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    app = Deployed(stack, {o["OutputKey"]: o["OutputValue"] for o in Deployed(
-        stack, {}, cloud.endpoint).client("cloudformation").describe_stacks(
-        StackName=stack)["Stacks"][0]["Outputs"]}, cloud.endpoint)
+    app = deploy_inline(cloud, tmp_path, EVENTBRIDGE_APP,
+                        "def handler(event, context):\n    print('order', event['detail']['order'])\n")
     events = app.client("events")
     for source, order in (("shop.other", "ignored"), ("shop.orders", "A-17")):
         answer = events.put_events(Entries=[{"EventBusName": app.outputs["Bus"], "Source": source,
@@ -357,17 +353,10 @@ def test_http_api_routes_requests_with_payload_format_2(cloud, tmp_path):
     """SAM HttpApi events: the most specific route wins, the function gets the 2.0 event
     (routeKey, pathParameters, rawQueryString, body) and a result without statusCode is a JSON
     200; a route nobody declared is API Gateway's 404."""
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text(
+    url = deploy_inline(cloud, tmp_path, HTTP_API_APP, (
         "def handler(event, context):\n"
         "    return {'route': event['routeKey'], 'path': event['pathParameters'],\n"
-        "            'query': event['rawQueryString'], 'body': event['body']}\n")
-    (tmp_path / "template.yaml").write_text(HTTP_API_APP)
-    stack = f"httpapi-{uuid.uuid4().hex[:6]}"
-    result = sam_deploy(cloud, tmp_path, stack, "--resolve-s3")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    url = Deployed(stack, {}, cloud.endpoint).client("cloudformation").describe_stacks(
-        StackName=stack)["Stacks"][0]["Outputs"][0]["OutputValue"]
+        "            'query': event['rawQueryString'], 'body': event['body']}\n")).outputs["Url"]
     assert url.startswith(f"{cloud.endpoint}/restapis/") and url.endswith("/$default/_user_request_/")
     got = requests.get(url + "items/7?full=1", timeout=30)
     assert (got.status_code, got.json()) == (200, {"route": "GET /items/{id}", "path": {"id": "7"},
