@@ -485,6 +485,7 @@ def test_hook_s3_sns_sqs_backends_used_by_the_policy_and_subscription_resources(
     assert parameters(SQSBackend.set_queue_attributes) == ["self", "queue_name", "attributes"]
     # TopicPolicy's deletion gives the topic SNS's default policy back through these.
     assert "self._policy_json = self._create_default_topic_policy(" in inspect.getsource(Topic.__init__)
+    assert parameters(Topic._create_default_topic_policy) == ["self", "region_name", "account_id", "name"]
     assert isinstance(Topic.policy, property) and Topic.policy.fset is not None
 
 

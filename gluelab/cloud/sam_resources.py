@@ -168,7 +168,7 @@ class TopicPolicy(_PolicyAttachment, CloudFormationModel):
             raise ValueError(f"NotFound: Topic does not exist (Topics: {target})")
         if document is None:
             topic._policy_json = topic._create_default_topic_policy(
-                topic.region, topic.account_id, topic.name)
+                self.region_name, topic.account_id, topic.name)
         else:
             topic.policy = document
 
