@@ -24,13 +24,20 @@ PATCHES = (
     "gluelab.cloud.cloudformation",
     "gluelab.cloud.cognito",
     "gluelab.cloud.iam_enforcement",
+    "gluelab.cloud.sam_resources",
+    "gluelab.cloud.bucket_policies",
+    "gluelab.cloud.template_urls",
+    "gluelab.cloud.event_targets",
+    "gluelab.cloud.http_apis",
 )
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
 # persistence sits next to moto so that it journals AWS API calls only.
 LAYERS = (
     "gluelab.cloud.persistence",
     "gluelab.cloud.iam_enforcement",  # outside persistence: a refused call is not journaled
+    "gluelab.cloud.event_targets",  # marks the end of the replay: targets run from then on
     "gluelab.cloud.api_front",
+    "gluelab.cloud.http_apis",  # HTTP APIs first; REST APIs and the rest go on to api_front
     "gluelab.cloud.admin",
     "gluelab.cloud.twilio_standin",
     "gluelab.cloud.lambda_runtime",  # outside admin, which answers 404 for /_gluelab/ paths it lacks
