@@ -46,6 +46,9 @@ PARAMETER_NAMES = {
     "TableName": ("TableName", "RequestItems", "TableArn"),
     "QueueName": ("QueueUrl",),
 }
+# What AWS uses when a request leaves the resource out: PutEvents without EventBusName goes to the
+# account's default bus ("If you omit this, the default event bus is used", PutEventsRequestEntry).
+OMITTED = {"EventBusName": "default"}
 # "No permissions are required to perform this operation" (STS API reference, GetCallerIdentity).
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 
@@ -178,7 +181,12 @@ def _values(params: dict, variable: str) -> list[str]:
         if variable == "QueueName" or values[0].startswith("arn:"):
             values = [v.rsplit("/", 1)[-1].rsplit(":", 1)[-1] for v in values]
         return values
-    return []
+    # A batch names its resources entry by entry (PutEvents' Entries[].EventBusName).
+    entries = [entry for value in params.values() if isinstance(value, list)
+               for entry in value if isinstance(entry, dict)]
+    if entries:
+        return sorted({value for entry in entries for value in _values(entry, variable)})
+    return [OMITTED[variable]] if variable in OMITTED else []
 
 
 def _arns_for(template: str, params: dict, region: str, account: str) -> list[str] | None:
