@@ -19,6 +19,7 @@ import threading
 import uuid
 from typing import Any
 
+from gluelab.cloud import iam_enforcement
 from gluelab.cloud.lazy import when_imported
 
 # False while the cloud replays its journal on start (persistence.py): a replayed PutEvents
@@ -76,6 +77,17 @@ def _deliver(endpoint: str, rule: str, target: dict, payload: str) -> None:
               f"{error.get('Code')}: {error.get('Message')}", file=sys.stderr, flush=True)
 
 
+def _refusal(rule_arn: str, target: dict) -> str | None:
+    """Why EventBridge may not invoke a Lambda target: as on AWS, the function's resource policy
+    must let events.amazonaws.com call it from the rule (SAM's EventBridgeRule event adds that)."""
+    if target["Arn"].split(":")[2] != "lambda":
+        return None
+    from moto.awslambda.models import lambda_backends
+    account, region = target["Arn"].split(":")[4], target["Arn"].split(":")[3]
+    function = lambda_backends[account][region].get_function(target["Arn"])
+    return iam_enforcement.may_invoke(function, "events.amazonaws.com", rule_arn)
+
+
 def _with_lambda_and_state_machine_targets(original, endpoint: str):
     @functools.wraps(original)
     def send_to_targets(self, original_event: dict, transform_input: bool = True) -> None:
@@ -95,6 +107,11 @@ def _with_lambda_and_state_machine_targets(original, endpoint: str):
                 input_paths_map=transformer.get("InputPathsMap", {}), event=original_event)
             payload = target_input(target, transformed, original_event)
             # Delivery is asynchronous on AWS: PutEvents answers before any target runs.
+            refusal = _refusal(self.arn, target)
+            if refusal:  # EventBridge counts a FailedInvocation; the cloud's log says why
+                print(f"EventBridge rule {self.name}: delivery to {target['Arn']} failed: "
+                      f"{refusal}", file=sys.stderr, flush=True)
+                continue
             threading.Thread(target=_deliver, args=(endpoint, self.name, target, payload), daemon=True,
                              name="eventbridge-target").start()
     return send_to_targets

@@ -25,7 +25,6 @@ from moto.core.common_models import CloudFormationModel
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
-from gluelab.cloud.lazy import when_imported
 
 INTERNAL_ERROR = {"message": "Internal Server Error"}
 NOT_FOUND = {"message": "Not Found"}
@@ -267,8 +266,12 @@ def answer(api, request: Request, stage: str, path: str) -> tuple[int, list, byt
     if integration.payload_format_version != "2.0":
         raise Answer(500, INTERNAL_ERROR, f"route {route.route_key}: payload format "
                      f"{integration.payload_format_version} is not served locally; use 2.0")
+    # As on AWS, API Gateway may call the function only where its resource policy allows it.
+    source_arn = (f"arn:aws:execute-api:{api.backend.region_name}:{api.backend.account_id}:"
+                  f"{api.api_id}/{stage}/{request.method}/{path.strip('/')}")
     payload, failed = call_function(integration.integration_uri,
-                                    event_v2(api, stage, route, request, path, parameters), {})
+                                    event_v2(api, stage, route, request, path, parameters), {},
+                                    source_arn=source_arn)
     if failed:
         raise Answer(500, INTERNAL_ERROR, f"{route.route_key}: the function failed: {_error_summary(payload)}")
     try:
