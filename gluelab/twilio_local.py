@@ -234,6 +234,11 @@ def add_commands(subparsers) -> None:
     webhook.add_argument("url")
     webhook.add_argument("--method", default="POST", choices=["POST", "GET"])
     webhook.set_defaults(func=_webhook_command)
+    trial = actions.add_parser("trial", help="make the local account a trial account (or a full one)")
+    trial.add_argument("state", choices=["on", "off"])
+    trial.add_argument("--verify", nargs="*", default=[], metavar="NUMBER",
+                       help="numbers a trial account may send to")
+    trial.set_defaults(func=_trial_command)
 
 
 def _print_messages(found) -> None:
@@ -293,3 +298,14 @@ def _webhook_command(args) -> int:
         number = set_webhook(args.url, args.method)
         print(f"{number['phone_number']} now sends texts to {number['sms_method']} {number['sms_url']}")
     return _run(point)
+
+
+def _trial_command(args) -> int:
+    def switch():
+        account = trial_mode(args.state == "on", args.verify)
+        if account["trial"]:
+            print("The local account is a trial account: it sends only to "
+                  f"{', '.join(account['verified']) or 'no number (verify some with --verify)'}.")
+        else:
+            print("The local account is a full account again.")
+    return _run(switch)

@@ -146,7 +146,8 @@ def run_nbval(cloud, workspace: Path, *args: str) -> subprocess.CompletedProcess
     # environment's kernel, and uses the given cloud (GLUELAB_STATE_DIR is set).
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=ROOT, env=notebook_env(cloud, workspace), capture_output=True, text=True, timeout=300)
+        cwd=ROOT, env=notebook_env(cloud, workspace), capture_output=True, text=True,
+        timeout=1200)  # a guard against a hang, not a speed limit: a loaded machine takes 8+ min
 
 
 def test_solutions_reproduce_their_stored_outputs(notebook_cloud, tmp_path):

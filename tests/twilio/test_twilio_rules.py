@@ -8,6 +8,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from gluelab import twilio_local
+from gluelab.cli import main
 from gluelab.cloud import twilio_rules
 from gluelab.cloud.twilio_standin import LOCAL_NUMBER, LOCAL_NUMBER_SID
 from tests.twilio.receiver import Receiver
@@ -56,7 +57,7 @@ def test_a_keyword_inside_a_longer_text_is_no_keyword(app, twilio, handset):
 
 def test_a_trial_account_sends_only_to_verified_numbers_with_twilios_prefix(local, twilio, handset):
     verified = handset[:-1] + ("1" if handset[-1] != "1" else "2")
-    twilio_local.trial_mode(True, [verified])
+    assert main(["sms", "trial", "on", "--verify", verified]) == 0
     try:
         assert twilio.api.v2010.accounts(twilio_local.LOCAL_ACCOUNT_SID).fetch().type == "Trial"
         with pytest.raises(TwilioRestException) as refused:
@@ -66,7 +67,7 @@ def test_a_trial_account_sends_only_to_verified_numbers_with_twilios_prefix(loca
         sent = twilio.messages.create(to=verified, from_=LOCAL_NUMBER, body="hello")
         assert sent.body == "Sent from your Twilio trial account - hello"
     finally:
-        twilio_local.trial_mode(False)
+        assert main(["sms", "trial", "off"]) == 0
     assert twilio.messages.create(to=handset, from_=LOCAL_NUMBER, body="hello").body == "hello"
 
 
