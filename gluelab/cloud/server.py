@@ -22,6 +22,7 @@ PATCHES = (
     "gluelab.cloud.lambda_runtime",
     "gluelab.cloud.rest_apis",
     "gluelab.cloud.cloudformation",
+    "gluelab.cloud.resource_schemas",
     "gluelab.cloud.cognito",
 )
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
