@@ -49,6 +49,29 @@ def _schema_files() -> dict[str, str]:
     return json.loads((_data_dir() / "providers" / f"{REGION_FILE}.json").read_text())
 
 
+def is_resource_type(name: str) -> bool:
+    """Whether CloudFormation knows this resource type (custom resources are anyone's to name)."""
+    return (name in _schema_files() or name.startswith("Custom::")
+            or name == "AWS::CloudFormation::CustomResource")
+
+
+@functools.lru_cache(maxsize=None)
+def _schema(resource_type: str) -> dict | None:
+    name = _schema_files().get(resource_type)
+    return json.loads((_data_dir() / "resources" / f"{name}.json").read_text()) if name else None
+
+
+def lacks_attribute(resource_type: str, attribute: str) -> bool:
+    """Whether the registry schema shows the type has no such Fn::GetAtt attribute: neither a
+    read-only property (what GetAtt returns) nor a property. Unknown types are not judged."""
+    schema = _schema(resource_type)
+    if schema is None:
+        return False
+    pointer = "/properties/" + attribute.replace(".", "/")
+    return (pointer not in schema.get("readOnlyProperties", [])
+            and attribute.split(".", 1)[0] not in schema.get("properties", {}))
+
+
 def _number(value: Any) -> Any:
     """CloudFormation's reading of a scalar where the schema wants a number."""
     if isinstance(value, str):
@@ -148,11 +171,8 @@ Validator = jsonschema.validators.extend(
 @functools.lru_cache(maxsize=None)
 def validator_for(resource_type: str) -> Any:
     """The compiled validator for a type's properties, or None for a type with no schema."""
-    name = _schema_files().get(resource_type)
-    if name is None:
-        return None
-    schema = json.loads((_data_dir() / "resources" / f"{name}.json").read_text())
-    return Validator(schema)
+    schema = _schema(resource_type)
+    return Validator(schema) if schema else None
 
 
 def resolved(value: Any) -> Any:

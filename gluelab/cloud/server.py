@@ -18,8 +18,10 @@ from pathlib import Path
 PATCHES = (
     "gluelab.cloud.seeding",
     "gluelab.cloud.statemachines",
+    "gluelab.cloud.asl_validation",
     "gluelab.cloud.finished_executions",
     "gluelab.cloud.lambda_runtime",
+    "gluelab.cloud.lambda_limits",
     "gluelab.cloud.rest_apis",
     "gluelab.cloud.cloudformation",
     "gluelab.cloud.resource_schemas",
