@@ -501,6 +501,7 @@ def test_hook_lambda_create_update_and_invoke_signatures():
     assert parameters(LambdaBackend.invoke) == [
         "self", "function_name", "qualifier", "body", "headers", "response_headers"]
     assert parameters(LambdaFunction.update_configuration) == ["self", "config_updates"]
+    assert parameters(LambdaFunction.update_function_code) == ["self", "updated_spec"]
     assert "update_configuration(" in inspect.getsource(LambdaBackend.update_function_configuration)
     assert "backend.create_function(spec)" in inspect.getsource(LambdaFunction.create_from_cloudformation_json)
 

@@ -1,4 +1,4 @@
-"""Lambda's request limits: what CreateFunction, UpdateFunctionConfiguration and Invoke refuse.
+"""Lambda's request limits: what CreateFunction, UpdateFunctionConfiguration/Code and Invoke refuse.
 
 Checked as the Lambda API checks them, with its error codes and wording, wherever a function is
 created or changed (the API, CloudFormation, SAM):
@@ -12,6 +12,7 @@ The runtime side (init budget, a handler that cannot be imported) is the worker'
 """
 from __future__ import annotations
 
+import contextvars
 import datetime
 import functools
 import importlib.util
@@ -58,10 +59,24 @@ def _number(value: Any) -> Any:
         return value
 
 
+# The day of the request being served: its signature's X-Amz-Date. A restart replays the journal
+# with each call's own headers, so a function created before its runtime's block date is
+# restored after it, not refused.
+REQUEST_DAY: contextvars.ContextVar[datetime.date | None] = contextvars.ContextVar("request_day", default=None)
+
+
+def _signed_day(environ: dict) -> datetime.date | None:
+    try:
+        return datetime.datetime.strptime(environ.get("HTTP_X_AMZ_DATE", "")[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
 def check_configuration(config: dict, stage: str, today: datetime.date | None = None) -> None:
     """Refuse a function configuration Lambda refuses; `stage` is "create-block" or "update-block"."""
     runtime = config.get("Runtime")
-    if isinstance(runtime, str) and _blocked(runtime, stage, today or datetime.date.today()):
+    today = today or REQUEST_DAY.get() or datetime.date.today()
+    if isinstance(runtime, str) and _blocked(runtime, stage, today):
         successor = _runtime_lifecycle()[runtime].get("successor") or "a supported runtime"
         raise _invalid(f"The runtime parameter of {runtime} is no longer supported for creating or "
                        f"updating AWS Lambda functions. We recommend you use the new runtime "
@@ -120,6 +135,13 @@ def _checked_update(update_configuration):
     return update
 
 
+def _checked_code_update(update_function_code):
+    def update(self, updated_spec: dict):
+        check_configuration({"Runtime": self.run_time}, "update-block")
+        return update_function_code(self, updated_spec)
+    return update
+
+
 def _checked_invoke(invoke):
     def checked(self, function_name, qualifier, body, headers, response_headers):
         check_payload(body, headers)
@@ -131,8 +153,20 @@ def _patch(models) -> None:
     models.LambdaBackend.create_function = _checked_create(models.LambdaBackend.create_function)
     models.LambdaBackend.invoke = _checked_invoke(models.LambdaBackend.invoke)
     models.LambdaFunction.update_configuration = _checked_update(models.LambdaFunction.update_configuration)
+    models.LambdaFunction.update_function_code = _checked_code_update(models.LambdaFunction.update_function_code)
 
 
 def install(context) -> None:
     from gluelab.cloud.lazy import when_imported
     when_imported("moto.awslambda.models", _patch)
+
+
+def wrap(app, context):
+    """Innermost WSGI layer (inside persistence, so replays pass through it): note the day."""
+    def dated(environ, start_response):
+        token = REQUEST_DAY.set(_signed_day(environ))
+        try:
+            return app(environ, start_response)
+        finally:
+            REQUEST_DAY.reset(token)
+    return dated

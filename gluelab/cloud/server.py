@@ -30,6 +30,7 @@ PATCHES = (
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
 # persistence sits next to moto so that it journals AWS API calls only.
 LAYERS = (
+    "gluelab.cloud.lambda_limits",  # the request's day, for runtime deprecation dates
     "gluelab.cloud.persistence",
     "gluelab.cloud.api_front",
     "gluelab.cloud.admin",

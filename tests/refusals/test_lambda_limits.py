@@ -4,17 +4,19 @@ Each case cites the Lambda API reference or quota page that shows AWS refuses it
 """
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 
 import boto3
 import pytest
+import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from gluelab.cloud.lambda_limits import check_configuration
 from tests.cloud.test_cloudformation import Cloud, function_template, unique
-from tests.cloud.test_lambda_runtime import clients, deploy
+from tests.cloud.test_lambda_runtime import clients, deploy, zipped
 
 HANDLER = "def handler(event, context):\n    return len(str(event))\n"
 
@@ -119,3 +121,19 @@ def test_invoke_refuses_a_payload_over_the_limit(aws, invocation, size, limit):
     code, message = refused(lambda: aws["lambda"].invoke(FunctionName=name, InvocationType=invocation, Payload=payload))
     assert code == "RequestEntityTooLargeException"
     assert message == f"Request must be smaller than {limit}"
+
+
+def test_a_call_signed_before_the_block_date_is_judged_by_that_date(aws, local):
+    # Durability: a restart replays each journaled call with its own headers. A function made
+    # on python3.7 before its create block (2024-01-09) must come back, so the runtime's date is
+    # judged by the call's signature date (X-Amz-Date), which is what AWS judged then.
+    role = aws["iam"].create_role(RoleName=unique("old"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    name = unique("old-fn")
+    body = {"FunctionName": name, "Runtime": "python3.7", "Role": role, "Handler": "app.handler",
+            "Code": {"ZipFile": base64.b64encode(zipped(HANDLER)).decode()}}
+    answer = requests.post(f"{local.endpoint}/2015-03-31/functions", data=json.dumps(body), headers={
+        "X-Amz-Date": "20231201T120000Z", "Content-Type": "application/json",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20231201/us-east-1/lambda/aws4_request, "
+                         "SignedHeaders=host;x-amz-date, Signature=0"})
+    assert answer.status_code == 201, answer.text
+    assert aws["lambda"].get_function_configuration(FunctionName=name)["Runtime"] == "python3.7"
