@@ -127,6 +127,13 @@ def _walk(errors) -> Iterator[jsonschema.ValidationError]:
         yield from _walk(error.context or [])
 
 
+@functools.cache
+def _jsonpath_parser():
+    from jsonpath_ng.ext.parser import ExtendedJsonPathParser
+    return ExtendedJsonPathParser()
+
+
+@functools.lru_cache(maxsize=4096)
 def _path_problem(text: str) -> bool:
     """Whether a `.$` value is neither a JSONPath nor an intrinsic function call."""
     call = INTRINSIC_CALL.fullmatch(text.strip())
@@ -134,11 +141,9 @@ def _path_problem(text: str) -> bool:
         return call.group(1) not in INTRINSICS or call.group(2).count("(") != call.group(2).count(")")
     if not text.startswith("$"):
         return True
-    from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-    from jsonpath_ng.ext import parse
     try:
-        parse(text[1:] if text.startswith("$$") else text)
-    except (JsonPathLexerError, JsonPathParserError, Exception):  # any parse failure is invalid
+        _jsonpath_parser().parse(text[1:] if text.startswith("$$") else text)
+    except Exception:  # jsonpath-ng raises several kinds for text it cannot read: all mean invalid
         return True
     return False
 
@@ -289,6 +294,9 @@ def validate_state_machine_definition(self):
 
 
 def _patch_parser_backend(parser_models) -> None:
+    # moto loads this module in the cloud's warm-up: compile the schema and the JSONPath parser
+    # (half a second) there, not in the first CreateStateMachine.
+    _validator(), _jsonpath_parser()
     backend = parser_models.StepFunctionsParserBackend
     backend._validate_definition = _checking_definitions(backend._validate_definition)
     backend.start_execution = _checking_names(backend.start_execution)
