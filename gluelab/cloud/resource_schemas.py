@@ -16,12 +16,14 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import regex
 
+log = logging.getLogger("gluelab.resource_schemas")
 REGION_FILE = "us-east-1"  # the local cloud answers in us-east-1's shape
 TYPE_NAMES = {"string": "String", "integer": "Integer", "number": "Number", "boolean": "Boolean",
               "object": "JSONObject", "array": "JSONArray", "null": "Null"}
@@ -178,7 +180,7 @@ def validator_for(resource_type: str) -> Any:
 def resolved(value: Any) -> Any:
     """Properties as CloudFormation validates them: AWS::NoValue gone, unresolvable values marked."""
     if isinstance(value, dict):
-        if len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref")):
+        if len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::")):
             return UNRESOLVED
         return {key: resolved(inner) for key, inner in value.items() if inner is not None}
     if isinstance(value, list):
@@ -263,7 +265,11 @@ def _validating(parse_resource_and_generate_name):
         parsed = parse_resource_and_generate_name(logical_id, resource_json, resources_map)
         if parsed:
             kind = resource_json["Type"]
-            reason = failure_reason(logical_id, kind, parsed[1].get("Properties") or {})
+            try:
+                reason = failure_reason(logical_id, kind, parsed[1].get("Properties") or {})
+            except Exception:  # a schema this validator cannot read must not refuse a resource
+                log.exception("could not validate %s (%s) against its schema", logical_id, kind)
+                reason = None
             if reason:
                 from moto.cloudformation.exceptions import ValidationError
                 raise ValidationError(message=reason)
