@@ -617,3 +617,51 @@ def test_hook_http_api_import_builds_routes_and_integrations_and_clears_stages()
     integration = inspect.getsource(Integration.__init__)
     for attribute in ("self.integration_type", "self.integration_uri", "self.payload_format_version"):
         assert attribute in integration
+
+
+# --- gluelab/cloud/resource_schemas.py, asl_validation.py, lambda_limits.py -----------------
+
+def test_hook_parse_resource_and_generate_name_resolves_properties_for_create_and_update():
+    from moto.cloudformation import parsing
+    assert parameters(parsing.parse_resource_and_generate_name) == [
+        "logical_id", "resource_json", "resources_map"]
+    for caller in (parsing.parse_and_create_resource, parsing.parse_and_update_resource):
+        assert "parse_resource_and_generate_name(" in inspect.getsource(caller)
+
+
+def test_hook_cfn_lint_data_files_are_where_the_validators_read_them():
+    # The validators read cfn-lint's data files directly (importing cfn-lint costs 3 s); they
+    # must be the ones cfn-lint's own schema manager serves.
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    from gluelab.cloud import asl_validation, lambda_limits, resource_schemas
+    assert resource_schemas._schema("AWS::Lambda::Function") == PROVIDER_SCHEMA_MANAGER.get_resource_schema(
+        "us-east-1", "AWS::Lambda::Function").schema
+    assert lambda_limits._runtime_lifecycle()["python3.7"]["create-block"]
+    assert "States" in asl_validation._validator().schema["properties"]
+
+
+def test_hook_update_and_create_state_machine_validate_definitions_in_one_method():
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+    assert "self._validate_definition(definition=definition)" in inspect.getsource(
+        StepFunctionsParserBackend.update_state_machine)
+    assert not hasattr(StepFunctionResponse, "validate_state_machine_definition")  # ours serves it
+
+
+def test_hook_lambda_create_update_and_invoke_signatures():
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    assert parameters(LambdaBackend.create_function) == ["self", "spec"]
+    assert parameters(LambdaBackend.invoke) == [
+        "self", "function_name", "qualifier", "body", "headers", "response_headers"]
+    assert parameters(LambdaFunction.update_configuration) == ["self", "config_updates"]
+    assert parameters(LambdaFunction.update_function_code) == ["self", "updated_spec"]
+    assert "update_configuration(" in inspect.getsource(LambdaBackend.update_function_configuration)
+    assert "backend.create_function(spec)" in inspect.getsource(LambdaFunction.create_from_cloudformation_json)
+
+
+def test_hook_ssm_parameter_cloudformation_reads_its_name_from_the_properties():
+    from moto.ssm.models import Parameter
+    assert '"name": properties.get("Name")' in inspect.getsource(Parameter.create_from_cloudformation_json)
+    assert parameters(Parameter.update_from_cloudformation_json) == [
+        "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"]

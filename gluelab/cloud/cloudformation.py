@@ -170,6 +170,15 @@ def _supported_summary() -> str:
     return ", ".join(groups)
 
 
+def check_recognized(template: dict) -> None:
+    """A type that exists nowhere (a typo) is refused as CloudFormation refuses it, before anything."""
+    from gluelab.cloud.resource_schemas import is_resource_type
+    unknown = [kind for kind in (resource.get("Type", "") for resource in template["Resources"].values())
+               if not is_resource_type(kind) and not kind.startswith("AWS::Serverless::")]  # check_supported hints
+    if unknown:
+        raise TemplateError(f"Template format error: Unrecognized resource types: [{', '.join(unknown)}]")
+
+
 def check_supported(template: dict) -> None:
     failed = []
     for logical_id, resource in template["Resources"].items():
@@ -215,6 +224,8 @@ def _targets(function: str, argument: Any) -> list[tuple[str, Any]]:
 def _reference_problem(name: str, attribute: Any, template: dict) -> tuple[str, str] | None:
     """CloudFormation's error for a bad reference and how to fix it, or None if it is fine."""
     from moto.cloudformation import parsing
+
+    from gluelab.cloud.resource_schemas import lacks_attribute
     resources = template["Resources"]
     if attribute is None:
         if name in resources or name in PSEUDO_PARAMETERS or name in (template.get("Parameters") or {}):
@@ -229,7 +240,8 @@ def _reference_problem(name: str, attribute: Any, template: dict) -> tuple[str, 
                 f"Write it as !GetAtt {name}.Attribute.")
     kind = resources[name].get("Type", "")
     model = parsing.resource_class_from_type(kind)
-    if isinstance(attribute, str) and not (model.has_cfn_attr(attribute) and hasattr(model, "get_cfn_attribute")):
+    if isinstance(attribute, str) and (lacks_attribute(kind, attribute) or not (
+            model.has_cfn_attr(attribute) and hasattr(model, "get_cfn_attribute"))):
         return (f"Template error: resource {name} does not support attribute type {attribute} in Fn::GetAtt",
                 f"Fix the attribute: {kind} has no attribute {attribute} in the local cloud.")
     return None
@@ -244,14 +256,23 @@ def check_references(template: dict) -> None:
                 problem = _reference_problem(name, attribute, template)
                 if problem:
                     raise TemplateError(f"{problem[0]} (in {function} at {where}). {problem[1]}")
+    for logical_id, resource in template["Resources"].items():
+        depends_on = resource.get("DependsOn", [])
+        for name in [depends_on] if isinstance(depends_on, str) else depends_on:
+            if name not in template["Resources"]:
+                raise TemplateError(f"Template format error: Unresolved resource dependencies [{name}] in the "
+                                    f"Resources block of the template (in DependsOn of {logical_id}). "
+                                    f"Fix the name, or add a resource {name} under Resources.")
 
 
 def _checked(text: str | dict, parameters: dict[str, str] | None = None) -> tuple[dict, StackFailure | None]:
     """The processed template, or a placeholder and the failure that the stack must report."""
     try:
         template = process_template(text, parameters)
+        check_recognized(template)
         check_supported(template)
         check_references(template)
+        creation_order(template["Resources"])  # refuses a circular dependency
         return template, None
     except StackFailure as failure:
         return {"Resources": {}}, failure
@@ -301,7 +322,7 @@ def creation_order(resources: dict) -> list[str]:
             return
         if node in visiting:
             cycle = visiting[visiting.index(node):]
-            raise _validation_error(f"Circular dependency between resources: {sorted(cycle)}")
+            raise TemplateError(f"Circular dependency between resources: [{', '.join(sorted(cycle))}]")
         visiting.append(node)
         for dependency in sorted(graph[node]):
             visit(dependency)
@@ -331,11 +352,19 @@ def _physical_id(resource: Any) -> str:
     return str(getattr(resource, "physical_resource_id", "") or "")
 
 
+# Exceptions that mean the local cloud's own code broke, not that the request was wrong.
+INTERNAL_ERRORS = (AttributeError, KeyError, TypeError, IndexError, NameError, NotImplementedError,
+                   AssertionError, RecursionError, ZeroDivisionError)
+
+
 def error_text(exc: Exception) -> str:
     if isinstance(exc, ValueError) and len(exc.args) == 2:  # moto Lambda: (code, message)
         return f"{exc.args[0]}: {exc.args[1]}"
-    text = getattr(exc, "message", None) or getattr(exc, "description", None) or str(exc)
-    return f"{type(exc).__name__}: {text}" if isinstance(exc, (KeyError, TypeError)) else str(text)
+    if isinstance(exc, INTERNAL_ERRORS):  # Python's words would only mislead: say what broke
+        return (f"The local cloud itself failed on this resource ({type(exc).__name__} inside the "
+                f"local cloud); the template may well be valid on AWS. Please report it to the "
+                f"workshop team with the template.")
+    return str(getattr(exc, "message", None) or getattr(exc, "description", None) or str(exc))
 
 
 def _is_enabled(stack: Stack, resource: dict) -> bool:
@@ -914,6 +943,30 @@ def _install_function_checks(lambda_models) -> None:
     Function.update_from_cloudformation_json = update
 
 
+def _install_parameter_names(ssm_models) -> None:
+    """An AWS::SSM::Parameter without Name gets a generated one, as on AWS (moto failed with an
+    AttributeError on the missing name); an update keeps it."""
+    Parameter = ssm_models.Parameter
+    original_create = Parameter.create_from_cloudformation_json.__func__
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = {"Name": resource_name, **cloudformation_json["Properties"]}
+        return original_create(cls, resource_name, {**cloudformation_json, "Properties": properties},
+                               account_id, region_name, **kwargs)
+
+    @classmethod
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = {"Name": original_resource.name, **cloudformation_json["Properties"]}
+        cls.delete_from_cloudformation_json(original_resource.name, cloudformation_json, account_id,
+                                            region_name)
+        return original_create(cls, properties["Name"], {**cloudformation_json, "Properties": properties},
+                               account_id, region_name)
+
+    Parameter.create_from_cloudformation_json = create
+    Parameter.update_from_cloudformation_json = update
+
+
 def _table_replaced(table, properties: dict) -> bool:
     """Whether AWS would replace the table: a new name, key schema or local indexes."""
     wanted_local = [(index["IndexName"], index["KeySchema"], index["Projection"])
@@ -1070,6 +1123,7 @@ def install(context) -> None:
     when_imported("moto.iam.models", _install_managed_policies_for_aws_only)
     when_imported("moto.awslambda.models", _install_function_checks)
     when_imported("moto.dynamodb.models.table", _install_table_updates)
+    when_imported("moto.ssm.models", _install_parameter_names)
     when_imported("moto.cloudformation.parsing", _install_loud_get_att)
     _install_missing_attributes()
     when_imported("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))

@@ -18,10 +18,13 @@ from pathlib import Path
 PATCHES = (
     "gluelab.cloud.seeding",
     "gluelab.cloud.statemachines",
+    "gluelab.cloud.asl_validation",
     "gluelab.cloud.finished_executions",
     "gluelab.cloud.lambda_runtime",
+    "gluelab.cloud.lambda_limits",
     "gluelab.cloud.rest_apis",
     "gluelab.cloud.cloudformation",
+    "gluelab.cloud.resource_schemas",
     "gluelab.cloud.cognito",
     "gluelab.cloud.iam_enforcement",
     "gluelab.cloud.sam_resources",
@@ -33,6 +36,7 @@ PATCHES = (
 # WSGI layers, innermost first; each exposes wrap(app, context) -> app.
 # persistence sits next to moto so that it journals AWS API calls only.
 LAYERS = (
+    "gluelab.cloud.lambda_limits",  # the request's day, for runtime deprecation dates
     "gluelab.cloud.persistence",
     "gluelab.cloud.iam_enforcement",  # outside persistence: a refused call is not journaled
     "gluelab.cloud.event_targets",  # marks the end of the replay: targets run from then on

@@ -353,7 +353,7 @@ def test_update_that_fails_part_way_rolls_back_what_it_had_changed(aws):
     stack = aws.stack(name)
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     assert "AWS::StepFunctions::StateMachine (Flow) failed to create" in stack["StackStatusReason"]
-    assert "No Resource declaration" in stack["StackStatusReason"]
+    assert "These fields are required: [Resource] at /States/Go" in stack["StackStatusReason"]
     assert aws.resources(name) == before
     assert aws.lambda_.get_function(FunctionName=before["Fn"])["Configuration"]["MemorySize"] == 128
     assert set(aws.dynamodb.list_tables()["TableNames"]) == tables_before

@@ -251,7 +251,7 @@ def test_a_broken_workflow_rolls_the_update_back_and_the_fix_deploys(local, plai
 
     assert "UPDATE_ROLLBACK_COMPLETE" in str(failure.value)
     assert "Flow (AWS::StepFunctions::StateMachine)" in str(failure.value)
-    assert "No Resource declaration" in str(failure.value)
+    assert "These fields are required: [Resource] at /States/Put" in str(failure.value)
     assert invoke(outputs["FunctionName"]) == {"answer": "one"}  # the new code was rolled back
 
     (plain_project / "flow.asl.json").write_text(json.dumps(FLOW))

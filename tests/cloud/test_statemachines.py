@@ -201,7 +201,7 @@ def test_a_definition_the_interpreter_cannot_read_is_refused_with_invalid_defini
     from gluelab.config import client
     sfn = client("stepfunctions")
     definition = {"StartAt": "Call", "States": {"Call": {
-        "Type": "Pass", "End": True,
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True,
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 0}]}}}
     with pytest.raises(sfn.exceptions.InvalidDefinition) as refused:
         sfn.create_state_machine(name="bad-retry", definition=json.dumps(definition),

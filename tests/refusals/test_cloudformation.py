@@ -1,0 +1,176 @@
+"""CloudFormation mistakes the local cloud refuses as CloudFormation does.
+
+Template-level errors fail the change set before anything is made; property errors fail the
+resource (CREATE_FAILED / UPDATE_FAILED) with the registry schema's verdict and roll the stack
+back. Each test cites the AWS documentation or error text that shows AWS refuses the mistake.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.cloud.test_cloudformation import Cloud, function_template, unique
+
+HEADER = "AWSTemplateFormatVersion: 2010-09-09\n"
+SAM = HEADER + "Transform: AWS::Serverless-2016-10-31\n"
+
+
+@pytest.fixture
+def aws(local) -> Cloud:
+    return Cloud(local.endpoint)
+
+
+def failed_resource(aws: Cloud, name: str, text: str, logical_id: str) -> str:
+    """Create a stack that must roll back; the reason its `logical_id` failed with."""
+    stack = aws.create(name, text)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    reasons = [reason for resource, status, reason in aws.events(name)
+               if resource == logical_id and status == "CREATE_FAILED"]
+    assert reasons, aws.events(name)
+    return reasons[0]
+
+
+def parameter(properties: str) -> str:
+    return HEADER + f"Resources:\n  Setting:\n    Type: AWS::SSM::Parameter\n    Properties: {properties}\n"
+
+
+# --- Properties, against the registry schemas --------------------------------------------
+
+def test_environment_without_variables_fails_the_function_naming_the_key(aws):
+    # Issue 10's report, as CloudFormation words it: "Properties validation failed for resource
+    # ReceiverFunction with message: #/Environment: extraneous key [WEBHOOK_URL_PARAMETER] is not
+    # permitted" (AWS::Lambda::Function's Environment has only Variables).
+    text = function_template().replace("  Fn:\n", "  ReceiverFunction:\n").replace(
+        "Variables: {GREETING: hello-128}", "WEBHOOK_URL_PARAMETER: /fixit/webhook")
+    reason = failed_resource(aws, unique("envvars"), text, "ReceiverFunction")
+    assert reason == ("Properties validation failed for resource ReceiverFunction with message: "
+                      "#/Environment: extraneous key [WEBHOOK_URL_PARAMETER] is not permitted")
+
+
+def test_a_typo_in_a_property_name_is_an_unsupported_property(aws):
+    # Issue 10's report: CloudFormation says "Encountered unsupported property Nmae" for a
+    # property AWS::SSM::Parameter's schema does not have.
+    name = unique("nmae")
+    reason = failed_resource(aws, name, parameter("{Nmae: /fixit/x, Type: String, Value: v}"), "Setting")
+    assert reason == "Encountered unsupported property Nmae"
+    assert "NoneType" not in aws.stack(name)["StackStatusReason"]
+
+
+def test_a_missing_required_property_is_named(aws):
+    # AWS::SSM::Parameter requires Type and Value ("Required: Yes" in the resource reference);
+    # CloudFormation: "#: required key [Value] not found".
+    reason = failed_resource(aws, unique("novalue"), parameter("{Type: String}"), "Setting")
+    assert reason == ("Properties validation failed for resource Setting with message: "
+                      "#: required key [Value] not found")
+
+
+def test_a_value_outside_the_enum_is_named(aws):
+    # AWS::SSM::Parameter Type "Allowed values: String | StringList" (resource reference);
+    # CloudFormation: "#/Type: Strin is not a valid enum value".
+    reason = failed_resource(aws, unique("enum"), parameter("{Type: Strin, Value: v}"), "Setting")
+    assert reason == ("Properties validation failed for resource Setting with message: "
+                      "#/Type: Strin is not a valid enum value")
+
+
+def test_a_value_of_the_wrong_type_is_named(aws):
+    # AWS::Lambda::Function MemorySize is "Type: Integer"; CloudFormation: "#/MemorySize:
+    # expected type: Integer, found: String".
+    text = function_template().replace("MemorySize: 128", "MemorySize: lots")
+    reason = failed_resource(aws, unique("type"), text, "Fn")
+    assert reason == ("Properties validation failed for resource Fn with message: "
+                      "#/MemorySize: expected type: Integer, found: String")
+
+
+def test_a_value_below_the_minimum_is_named(aws):
+    # AWS::Lambda::Function Timeout "Minimum: 1"; CloudFormation: "#/Timeout: 0 is not greater
+    # or equal to 1".
+    text = function_template(timeout=0)
+    reason = failed_resource(aws, unique("range"), text, "Fn")
+    assert reason == ("Properties validation failed for resource Fn with message: "
+                      "#/Timeout: 0 is not greater or equal to 1")
+
+
+def test_an_unknown_key_deep_inside_a_property_is_named_with_its_path(aws):
+    # AWS::DynamoDB::Table ProvisionedThroughput has only ReadCapacityUnits and
+    # WriteCapacityUnits; CloudFormation: "#/ProvisionedThroughput: extraneous key [Burst] is
+    # not permitted".
+    text = HEADER + """Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      ProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1, Burst: 2}
+"""
+    reason = failed_resource(aws, unique("deep"), text, "Orders")
+    assert reason == ("Properties validation failed for resource Orders with message: "
+                      "#/ProvisionedThroughput: extraneous key [Burst] is not permitted")
+
+
+def test_an_invalid_property_in_an_update_fails_the_resource_and_rolls_back(aws):
+    # On update CloudFormation validates the new properties the same way: the resource is
+    # UPDATE_FAILED with the schema's message and the stack ends UPDATE_ROLLBACK_COMPLETE.
+    name = unique("update")
+    assert aws.create(name, parameter("{Type: String, Value: v1}"))["StackStatus"] == "CREATE_COMPLETE"
+    aws.cloudformation.update_stack(StackName=name, TemplateBody=parameter("{Type: String, Value: v2, Tier: Cheap}"))
+    stack = aws.stack(name)
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    reason = "Properties validation failed for resource Setting with message: #/Tier: Cheap is not a valid enum value"
+    assert ("Setting", "UPDATE_FAILED", reason) in aws.events(name)
+
+
+def test_values_written_as_text_and_refs_are_read_as_cloudformation_reads_them(aws):
+    # No false refusal: CloudFormation accepts "256" for an Integer and a Ref for any value.
+    text = SAM + """Parameters:
+  Memory: {Type: Number, Default: 256}
+Resources:
+  Setting:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: !Ref Memory, Description: "256"}
+"""
+    assert aws.create(unique("lenient"), text)["StackStatus"] == "CREATE_COMPLETE"
+
+
+# --- The template, at change set creation ------------------------------------------------
+
+def failed_change_set(aws: Cloud, text: str) -> str:
+    change_set = aws.change_set(unique("cs"), text, "CREATE")
+    assert (change_set["Status"], change_set["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
+    return change_set["StatusReason"]
+
+
+def test_depends_on_a_resource_that_does_not_exist(aws):
+    # CloudFormation: "Template format error: Unresolved resource dependencies [Ghost] in the
+    # Resources block of the template" (DependsOn attribute documentation).
+    text = parameter("{Type: String, Value: v}") + "    DependsOn: Ghost\n"
+    assert failed_change_set(aws, text).startswith(
+        "Template format error: Unresolved resource dependencies [Ghost] in the Resources block of "
+        "the template (in DependsOn of Setting)")
+
+
+def test_a_circular_dependency_names_the_resources(aws):
+    # CloudFormation: "Circular dependency between resources: [A, B]" (troubleshooting guide,
+    # "Circular dependency errors").
+    text = HEADER + """Resources:
+  A:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: !GetAtt B.Value}
+  B:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: !GetAtt A.Value}
+"""
+    assert failed_change_set(aws, text) == "Circular dependency between resources: [A, B]"
+
+
+def test_get_att_of_an_attribute_the_type_does_not_have(aws):
+    # CloudFormation: "Template error: resource Setting does not support attribute type Color in
+    # Fn::GetAtt" (Fn::GetAtt reference lists each type's attributes).
+    text = parameter("{Type: String, Value: v}") + "Outputs:\n  C:\n    Value: !GetAtt Setting.Color\n"
+    assert failed_change_set(aws, text).startswith(
+        "Template error: resource Setting does not support attribute type Color in Fn::GetAtt")
+
+
+def test_a_resource_type_that_does_not_exist(aws):
+    # CloudFormation: "Template format error: Unrecognized resource types: [AWS::Lambda::Functoin]".
+    text = HEADER + "Resources:\n  Fn:\n    Type: AWS::Lambda::Functoin\n    Properties: {}\n"
+    assert failed_change_set(aws, text) == (
+        "Template format error: Unrecognized resource types: [AWS::Lambda::Functoin]")
