@@ -16,7 +16,7 @@
 
 Requests with the account's own credentials (the `test` key: notebooks, the CLI, the checks)
 are an administrator's and are not evaluated. `gluelab cloud start --no-iam` (or
-GLUELAB_IAM=off) turns enforcement off.
+GLUELAB_IAM=off in its environment) turns enforcement off.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ import functools
 import hashlib
 import io
 import json
-import os
 import re
 import threading
 import uuid
@@ -136,6 +135,7 @@ def _botocore_service(signing_name: str) -> str | None:
     from moto.backend_index import backend_url_patterns
     url = f"https://{signing_name}.us-east-1.amazonaws.com"
     backends = [name for name, pattern in backend_url_patterns if pattern.match(url)]
+    # moto names its Lambda backend awslambda; its other backends carry botocore's names.
     candidates = [{"awslambda": "lambda"}.get(name, name) for name in backends] + [signing_name]
     from moto.core.utils import get_service_model
     for candidate in candidates:
@@ -235,12 +235,16 @@ def describe(environ, body: bytes, signing_name: str, region: str, account: str)
 
 # --- whose policies ----------------------------------------------------------------------
 
+def _role(role_arn: str):
+    """moto's IAM role with this ARN, or None."""
+    from moto.iam.models import iam_backends
+    backend = iam_backends[role_arn.split(":")[4]]["aws"]
+    return next((r for r in backend.roles.values() if r.arn == role_arn), None)
+
+
 def role_policies(role_arn: str) -> list:
     """Every identity policy of a role: inline, customer managed and AWS managed."""
-    from moto.iam.models import iam_backends
-    account = role_arn.split(":")[4]
-    backend = iam_backends[account]["aws"]
-    role = next((r for r in backend.roles.values() if r.arn == role_arn), None)
+    role = _role(role_arn)
     if role is None:
         return []
     documents = list(role.policies.values())
@@ -303,6 +307,8 @@ def wrap(app, context):
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         call = describe(environ, body, found["service"], found["region"], identity.account)
+        if call and call.action == "sts:GetCallerIdentity" and call.protocol == "query":
+            return caller_identity(identity, start_response)
         refusal = evaluate(identity, call) if call else None
         if refusal is None:
             return app(environ, start_response)
@@ -311,6 +317,19 @@ def wrap(app, context):
         start_response(status, headers + [("Content-Length", str(len(payload)))])
         return [payload]
     return enforcing
+
+
+def caller_identity(identity: Identity, start_response) -> list[bytes]:
+    """STS GetCallerIdentity as a function's code sees it on AWS: its role's session."""
+    role_id = getattr(_role(identity.role_arn), "id", "")
+    body = (f'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f"<GetCallerIdentityResult><Arn>{escape(identity.arn)}</Arn>"
+            f"<UserId>{role_id}:{escape(identity.session)}</UserId>"
+            f"<Account>{identity.account}</Account></GetCallerIdentityResult><ResponseMetadata>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            f"</GetCallerIdentityResponse>").encode()
+    start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 # --- resource policies: who may invoke a function -----------------------------------------
@@ -357,7 +376,7 @@ def _patch_boto_client(module) -> None:
 def install(context) -> None:
     global _enabled
     from gluelab.cloud.lazy import when_imported
-    _enabled = getattr(context, "iam", os.environ.get("GLUELAB_IAM", "on") != "off")
+    _enabled = context.iam
     # Patched before any interpreter module imports the name (they `from ... import` it).
     when_imported("moto.stepfunctions.parser.asl.utils.boto_client", _patch_boto_client)
     if _enabled:  # reading AWS's reference takes seconds: not during a function's first call
