@@ -45,6 +45,8 @@ PARAMETER_NAMES = {
     "TableName": ("TableName", "RequestItems", "TableArn"),
     "QueueName": ("QueueUrl",),
 }
+# What the API uses where the request names no resource (PutEvents without EventBusName).
+API_DEFAULTS = {"EventBusName": "default"}
 # "No permissions are required to perform this operation" (STS API reference, GetCallerIdentity).
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 
@@ -165,7 +167,17 @@ def _operation(environ, body: bytes, service: str):
 
 
 def _values(params: dict, variable: str) -> list[str]:
-    """The values a request gives an ARN variable (several for a batch)."""
+    """The values a request gives an ARN variable (several for a batch), looking one level into
+    lists of entries (PutEvents' Entries), else the API's default."""
+    found = _named_values(params, variable)
+    for entries in params.values():
+        if not found and isinstance(entries, list) and entries and isinstance(entries[0], dict):
+            found = [v for entry in entries for v in _named_values(entry, variable)
+                     or [API_DEFAULTS.get(variable)] if v]
+    return found or ([API_DEFAULTS[variable]] if variable in API_DEFAULTS else [])
+
+
+def _named_values(params: dict, variable: str) -> list[str]:
     wanted = {n.lower() for n in PARAMETER_NAMES.get(variable, ()) + (variable,)}
     for name, value in params.items():
         if name.lower() not in wanted or value in (None, ""):
