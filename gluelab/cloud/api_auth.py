@@ -119,10 +119,8 @@ def cognito_claims(authorizer, method, headers) -> dict[str, str]:
 
 def method_arn(route, http_method: str) -> str:
     api = route.api
-    # `/hello/` is the resource `/hello`, and its ARN (what SAM's permission names) has no slash.
-    path = route.path.rstrip("/") or "/"
     return (f"arn:aws:execute-api:{api.region_name}:{api.account_id}:{api.id}/"
-            f"{route.stage.name}/{http_method}{path}")
+            f"{route.stage.name}/{http_method}{route.path}")
 
 
 def _identity(authorizer, request, route) -> list[str] | None:

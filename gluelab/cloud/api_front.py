@@ -28,8 +28,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
 from gluelab.cloud import iam_enforcement
-from gluelab.cloud.api_auth import (INTERNAL_ERROR, Answer, as_text, authorize, json_object,
-                                    method_arn)
+from gluelab.cloud.api_auth import INTERNAL_ERROR, Answer, as_text, authorize, json_object
 
 ROUTES = (re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$"),
           re.compile(r"^/api/(?P<api>[^/]+)/(?P<stage>[^/]+)(?P<path>/.*)?$"))
@@ -282,8 +281,12 @@ def call_function(uri: str, event: dict, stage_variables: dict,
 
 def invoke_lambda(route: Route, event: dict) -> bytes:
     uri = route.method.method_integration.uri or ""
-    payload, failed = call_function(uri, event, route.stage.variables,
-                                    method_arn(route, event["httpMethod"]))
+    # The source is the method's resource path as defined (/hello, /reports/{id}), which is
+    # what the permissions SAM writes match, not the path the client sent (/hello/, /reports/7).
+    api = route.api
+    source = (f"arn:aws:execute-api:{api.region_name}:{api.account_id}:{api.id}/"
+              f"{route.stage.name}/{event['httpMethod']}{route.resource.get_path()}")
+    payload, failed = call_function(uri, event, route.stage.variables, source)
     if failed:
         raise Answer(502, INTERNAL_ERROR, f"function {_function_target(uri, route.stage.variables)['arn']} "
                      f"failed: {_error_summary(payload)}")

@@ -16,7 +16,7 @@
 
 Requests with the account's own credentials (the `test` key: notebooks, the CLI, the checks)
 are an administrator's and are not evaluated. `gluelab cloud start --no-iam` (or
-GLUELAB_IAM=off) turns enforcement off.
+GLUELAB_IAM=off in its environment) turns enforcement off.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ import functools
 import hashlib
 import io
 import json
-import os
 import re
 import threading
 import uuid
@@ -46,9 +45,8 @@ PARAMETER_NAMES = {
     "TableName": ("TableName", "RequestItems", "TableArn"),
     "QueueName": ("QueueUrl",),
 }
-# What AWS uses when a request leaves the resource out: PutEvents without EventBusName goes to the
-# account's default bus ("If you omit this, the default event bus is used", PutEventsRequestEntry).
-OMITTED = {"EventBusName": "default"}
+# What the API uses where the request names no resource (PutEvents without EventBusName).
+API_DEFAULTS = {"EventBusName": "default"}
 # "No permissions are required to perform this operation" (STS API reference, GetCallerIdentity).
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 
@@ -139,6 +137,7 @@ def _botocore_service(signing_name: str) -> str | None:
     from moto.backend_index import backend_url_patterns
     url = f"https://{signing_name}.us-east-1.amazonaws.com"
     backends = [name for name, pattern in backend_url_patterns if pattern.match(url)]
+    # moto names its Lambda backend awslambda; its other backends carry botocore's names.
     candidates = [{"awslambda": "lambda"}.get(name, name) for name in backends] + [signing_name]
     from moto.core.utils import get_service_model
     for candidate in candidates:
@@ -168,7 +167,17 @@ def _operation(environ, body: bytes, service: str):
 
 
 def _values(params: dict, variable: str) -> list[str]:
-    """The values a request gives an ARN variable (several for a batch)."""
+    """The values a request gives an ARN variable (several for a batch), looking one level into
+    lists of entries (PutEvents' Entries), else the API's default."""
+    found = _named_values(params, variable)
+    for entries in params.values():
+        if not found and isinstance(entries, list) and entries and isinstance(entries[0], dict):
+            found = [v for entry in entries for v in _named_values(entry, variable)
+                     or [API_DEFAULTS.get(variable)] if v]
+    return found or ([API_DEFAULTS[variable]] if variable in API_DEFAULTS else [])
+
+
+def _named_values(params: dict, variable: str) -> list[str]:
     wanted = {n.lower() for n in PARAMETER_NAMES.get(variable, ()) + (variable,)}
     for name, value in params.items():
         if name.lower() not in wanted or value in (None, ""):
@@ -181,12 +190,7 @@ def _values(params: dict, variable: str) -> list[str]:
         if variable == "QueueName" or values[0].startswith("arn:"):
             values = [v.rsplit("/", 1)[-1].rsplit(":", 1)[-1] for v in values]
         return values
-    # A batch names its resources entry by entry (PutEvents' Entries[].EventBusName).
-    entries = [entry for value in params.values() if isinstance(value, list)
-               for entry in value if isinstance(entry, dict)]
-    if entries:
-        return sorted({value for entry in entries for value in _values(entry, variable)})
-    return [OMITTED[variable]] if variable in OMITTED else []
+    return []
 
 
 def _arns_for(template: str, params: dict, region: str, account: str) -> list[str] | None:
@@ -243,12 +247,16 @@ def describe(environ, body: bytes, signing_name: str, region: str, account: str)
 
 # --- whose policies ----------------------------------------------------------------------
 
+def _role(role_arn: str):
+    """moto's IAM role with this ARN, or None."""
+    from moto.iam.models import iam_backends
+    backend = iam_backends[role_arn.split(":")[4]]["aws"]
+    return next((r for r in backend.roles.values() if r.arn == role_arn), None)
+
+
 def role_policies(role_arn: str) -> list:
     """Every identity policy of a role: inline, customer managed and AWS managed."""
-    from moto.iam.models import iam_backends
-    account = role_arn.split(":")[4]
-    backend = iam_backends[account]["aws"]
-    role = next((r for r in backend.roles.values() if r.arn == role_arn), None)
+    role = _role(role_arn)
     if role is None:
         return []
     documents = list(role.policies.values())
@@ -311,6 +319,8 @@ def wrap(app, context):
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         call = describe(environ, body, found["service"], found["region"], identity.account)
+        if call and call.action == "sts:GetCallerIdentity" and call.protocol == "query":
+            return caller_identity(identity, start_response)
         refusal = evaluate(identity, call) if call else None
         if refusal is None:
             return app(environ, start_response)
@@ -319,6 +329,19 @@ def wrap(app, context):
         start_response(status, headers + [("Content-Length", str(len(payload)))])
         return [payload]
     return enforcing
+
+
+def caller_identity(identity: Identity, start_response) -> list[bytes]:
+    """STS GetCallerIdentity as a function's code sees it on AWS: its role's session."""
+    role_id = getattr(_role(identity.role_arn), "id", "")
+    body = (f'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f"<GetCallerIdentityResult><Arn>{escape(identity.arn)}</Arn>"
+            f"<UserId>{role_id}:{escape(identity.session)}</UserId>"
+            f"<Account>{identity.account}</Account></GetCallerIdentityResult><ResponseMetadata>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            f"</GetCallerIdentityResponse>").encode()
+    start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 # --- resource policies: who may invoke a function -----------------------------------------
@@ -365,7 +388,7 @@ def _patch_boto_client(module) -> None:
 def install(context) -> None:
     global _enabled
     from gluelab.cloud.lazy import when_imported
-    _enabled = getattr(context, "iam", os.environ.get("GLUELAB_IAM", "on") != "off")
+    _enabled = context.iam
     # Patched before any interpreter module imports the name (they `from ... import` it).
     when_imported("moto.stepfunctions.parser.asl.utils.boto_client", _patch_boto_client)
     if _enabled:  # reading AWS's reference takes seconds: not during a function's first call

@@ -35,7 +35,15 @@ Resources:
       AssumeRolePolicyDocument:
         Version: "2012-10-17"
         Statement:
-          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+          - Effect: Allow
+            Principal: {Service: [lambda.amazonaws.com, states.amazonaws.com]}
+            Action: sts:AssumeRole
+      Policies:  # IAM is enforced: the workflow's putItem runs as this role
+        - PolicyName: put-items
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - {Effect: Allow, Action: dynamodb:PutItem, Resource: !GetAtt Table.Arn}
   Hello:
     Type: AWS::Lambda::Function
     Properties:

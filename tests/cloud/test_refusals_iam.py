@@ -298,6 +298,17 @@ def test_api_gateway_needs_the_functions_permission(local):
     assert (answer.status_code, answer.text) == (200, "ok")
 
 
+# Who the function is, as STS tells its code on AWS: its role's session, named after the
+# function (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html).
+def test_a_function_calls_aws_as_its_roles_session(local):
+    name = function(code="import boto3\ndef handler(event, context):\n"
+                         "    return boto3.client('sts').get_caller_identity()\n")
+    reply = config.client("lambda").invoke(FunctionName=name)
+    identity = json.loads(reply["Payload"].read())
+    assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}-role/{name}", identity
+    assert identity["Account"] == ACCOUNT
+
+
 # No false refusal: what the policy allows goes through, and the account's own credentials
 # (notebooks, CLI, checks) are an administrator's.
 def test_what_the_policy_allows_goes_through(local, table):

@@ -58,6 +58,11 @@ def handler(event, context):
 def deploy(name: str, code: str, **environment) -> str:
     role = client("iam").create_role(RoleName=f"{name}-role",
                                      AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    # IAM is enforced: the functions read the Twilio credentials from Parameter Store.
+    client("iam").put_role_policy(RoleName=f"{name}-role", PolicyName="twilio-parameters",
+                                  PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                                      "Effect": "Allow", "Action": "ssm:GetParameter",
+                                      "Resource": "arn:aws:ssm:*:*:parameter/fixit/twilio/*"}]}))
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("app.py", textwrap.dedent(code))
