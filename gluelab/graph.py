@@ -394,6 +394,11 @@ class Diagram:
             lines.append("  classDef branch fill:#ffffff,stroke:#bbbbbb,stroke-dasharray:4 3")
             lines.append(f"  class {','.join(branches)} branch")
         if self.outcomes:
+            # A legend: one node per outcome in its own colours, so the colours need no guessing.
+            lines.append("  subgraph legend_[colours]")
+            lines.append("    direction LR")
+            lines += [f"    legend_{_class(outcome)}[{outcome}]" for outcome in OUTCOMES]
+            lines.append("  end")
             for outcome in OUTCOMES:
                 fill, stroke = COLOURS[outcome]
                 lines.append(f"  classDef {_class(outcome)} fill:{fill},stroke:{stroke}")
@@ -401,6 +406,7 @@ class Diagram:
                 ids = sorted(self.states[n].node_id for n, o in self.outcomes.items() if o == outcome)
                 if ids:
                     lines.append(f"  class {','.join(ids)} {_class(outcome)}")
+            lines += [f"  class legend_{_class(outcome)} {_class(outcome)}" for outcome in OUTCOMES]
         return "\n".join(lines) + "\n"
 
     def _emit_machine(self, machine: dict, lines: list, edges: list, branches: list, indent: str,

@@ -200,3 +200,17 @@ def test_html_export_is_standalone_and_coloured(tmp_path):
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
     assert 'background:#f9d0d0' in page and "Arrange (Task: arrange)  [failed]" in page
     assert "flowchart TD" in page  # the Mermaid source, for pasting elsewhere
+
+
+def test_a_coloured_diagram_carries_a_legend_of_every_outcome_colour():
+    history = recorded(("ExecutionStarted", None), ("TaskStateEntered", "Arrange"),
+                       ("LambdaFunctionScheduled", None), ("LambdaFunctionFailed", "Boom"),
+                       ("ExecutionFailed", None))
+    text = graph.diagram(RETRY_MACHINE, history).mermaid()
+    assert "  subgraph legend_[colours]" in text
+    for outcome in graph.OUTCOMES:
+        assert f"    legend_{outcome.replace(' ', '_')}[{outcome}]" in text
+    assert "  class s_Arrange failed" in text
+    assert "  class legend_failed failed" in text
+    assert "  class legend_running running" in text  # shown even when no state has it
+    assert "legend_" not in graph.diagram(RETRY_MACHINE).mermaid()  # nothing coloured, no legend
