@@ -87,6 +87,12 @@ def _check_machine(machine: dict, where: str) -> None:
     for name, spec in machine["States"].items():
         if "Type" not in spec:
             raise DefinitionError(f"State {name!r} in {where} has no 'Type'.")
+        for what, rule, needs in ([("choice rule", r, "Next") for r in spec.get("Choices", [])]
+                                  + [("Catch rule", c, "Next") for c in spec.get("Catch", [])]
+                                  + [("Catch rule", c, "ErrorEquals") for c in spec.get("Catch", [])]):
+            if needs not in rule:
+                raise DefinitionError(f"State {name!r} in {where}: a {what} has no {needs!r} "
+                                      f"({json.dumps(rule)}).")
         for target, _, kind in _transitions(spec):  # e.g. a typo in Next
             if target not in machine["States"]:
                 raise DefinitionError(

@@ -114,6 +114,16 @@ def test_bad_definitions_say_what_is_wrong(tmp_path):
     with pytest.raises(graph.DefinitionError, match="'A'.*: its next names 'Bee', which is not one"):
         graph.diagram({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Bee"},
                                                   "B": {"Type": "Pass", "End": True}}})
+    with pytest.raises(graph.DefinitionError, match="'A'.*: a Catch rule has no 'Next'"):
+        graph.diagram({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "x", "End": True,
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Nxt": "B"}]},
+            "B": {"Type": "Pass", "End": True}}})
+    with pytest.raises(graph.DefinitionError, match="'A'.*: a choice rule has no 'Next'"):
+        graph.diagram({"StartAt": "A", "States": {
+            "A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True}],
+                  "Default": "B"},
+            "B": {"Type": "Pass", "End": True}}})
     broken = tmp_path / "machine.asl.json"
     broken.write_text('{"StartAt": "A",}')
     with pytest.raises(graph.DefinitionError, match="not valid JSON"):
