@@ -2,6 +2,7 @@
 and with a forged one, 200 with a user pool ID token."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from checks.fixit import stack_outputs
@@ -13,9 +14,17 @@ FORGED = ("eyJhbGciOiJSUzI1NiIsImtpZCI6ImZvcmdlZCJ9.eyJzdWIiOiJmb3JnZWQiLCJ0b2tl
           "Zm9yZ2VkLXNpZ25hdHVyZQ")
 
 
-def auth_outputs() -> dict[str, str]:
+def auth_outputs(ctx: Context) -> dict[str, str]:
     outputs = stack_outputs()
     missing = [name for name in ("UserPoolId", "UserPoolClientId") if name not in outputs]
+    template = ctx.settings.workspace / "template.yaml"
+    text = template.read_text() if template.is_file() else ""
+    # The likely mistake first: Run All stops at the unfilled authorizer cell, so the user pool
+    # and its outputs after it were never added; missing outputs are only the consequence.
+    assert not missing or re.search(r"^\s+Authorizers:\s*\n\s+CognitoAuthorizer:", text, re.M), (
+        "template.yaml declares no CognitoAuthorizer yet: it goes in Globals > Api > Auth > "
+        "Authorizers, with its UserPoolArn (this lab's first task). Fill that cell and run it, "
+        "then the cells after it (the user pool and its outputs) and the deploy cell")
     assert not missing, (f"the deployed stack has no {' or '.join(missing)} output yet: run "
                          "this lab's cells that add the user pool, its app client and their "
                          "outputs, then the deploy cell")
@@ -30,10 +39,10 @@ def a_report(outputs: dict[str, str]) -> str:
     return report_id
 
 
-def answers(expected: int, token_for, sent: str) -> str:
+def answers(ctx: Context, expected: int, token_for, sent: str) -> str:
     """Check that GET /reports/{id} of a fresh report answers `expected` with the token
     `token_for(outputs)` (None: no Authorization header); `sent` says what was sent."""
-    outputs = auth_outputs()
+    outputs = auth_outputs(ctx)
     code = request_report(outputs, a_report(outputs), token_for(outputs)).status_code
     assert code == expected, f"the API answered {code} to {sent}"
     return str(expected)
@@ -44,18 +53,18 @@ def answers(expected: int, token_for, sent: str) -> str:
                 "!GetAtt UserPool.Arn, give the GetReport event Auth: {Authorizer: "
                 "CognitoAuthorizer}, and deploy again.")
 def no_token(ctx: Context) -> str:
-    return answers(401, lambda outputs: None, "a request without a token")
+    return answers(ctx, 401, lambda outputs: None, "a request without a token")
 
 
 @check_for("15", "With a forged token, GET /reports/{id} answers 401",
            hint="The route must use the Cognito authorizer (Auth: {Authorizer: CognitoAuthorizer} "
                 "on the GetReport event), which checks the token's signature.")
 def forged_token(ctx: Context) -> str:
-    return answers(401, lambda outputs: FORGED, "a forged token")
+    return answers(ctx, 401, lambda outputs: FORGED, "a forged token")
 
 
 @check_for("15", "With a signed-in user's ID token, GET /reports/{id} answers 200",
            hint="The authorizer's UserPoolArn must be the Fixit user pool's (!GetAtt UserPool.Arn) "
                 "and the app client must allow ALLOW_USER_PASSWORD_AUTH; deploy again.")
 def valid_token(ctx: Context) -> str:
-    return answers(200, check_user_token, "a valid ID token")
+    return answers(ctx, 200, check_user_token, "a valid ID token")

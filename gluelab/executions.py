@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from gluelab import config, graph
+from gluelab import config, graph, lab_failures
 
 DETAIL_WIDTH = 70
 
@@ -66,15 +66,38 @@ def _shorten(text: str, width: int = DETAIL_WIDTH) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def wait_for_end(execution_arn: str, timeout_s: float = 60, poll_s: float = 0.1) -> dict:
-    """The execution's description once it no longer runs, or as it is after `timeout_s`."""
+class Execution(dict):
+    """describe_execution's answer. Asking a failed execution for its output raises an error
+    that shows the failure, where a plain dict would raise `KeyError: 'output'`."""
+
+    def __missing__(self, key):
+        if key != "output":
+            raise KeyError(key)
+        name = self.get("name") or self.get("executionArn", "").rsplit(":", 1)[-1]
+        failure = ": ".join(filter(None, (self.get("error"), self.get("cause"))))
+        raise ExecutionHasNoOutput(
+            f"Execution {name} has no output: it is {self.get('status')}"
+            f"{' with ' + _shorten(failure, 300) if failure else ''}. Its history says which "
+            "state failed: `executions.history_table(executions.fetch_history(execution_arn))`.")
+
+
+class ExecutionHasNoOutput(LookupError):
+    """The output of an execution that did not succeed."""
+
+
+def wait_for_end(execution_arn: str, timeout_s: float = 60, poll_s: float = 0.1) -> Execution:
+    """The execution's description once it no longer runs, or as it is after `timeout_s`.
+
+    In a lab whose last file cell or deploy failed, it refuses: the execution would run the
+    previous version (see gluelab.lab_failures)."""
+    lab_failures.refuse_if_failed("showing this execution")
     sfn = config.client("stepfunctions")
     deadline = time.monotonic() + timeout_s
     while (execution := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
         if time.monotonic() > deadline:
             break
         time.sleep(poll_s)
-    return execution
+    return Execution(execution)
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:

@@ -87,6 +87,12 @@ def _check_machine(machine: dict, where: str) -> None:
     for name, spec in machine["States"].items():
         if "Type" not in spec:
             raise DefinitionError(f"State {name!r} in {where} has no 'Type'.")
+        for what, rule, needs in ([("choice rule", r, "Next") for r in spec.get("Choices", [])]
+                                  + [("Catch rule", c, "Next") for c in spec.get("Catch", [])]
+                                  + [("Catch rule", c, "ErrorEquals") for c in spec.get("Catch", [])]):
+            if needs not in rule:
+                raise DefinitionError(f"State {name!r} in {where}: a {what} has no {needs!r} "
+                                      f"({json.dumps(rule)}).")
         for target, _, kind in _transitions(spec):  # e.g. a typo in Next
             if target not in machine["States"]:
                 raise DefinitionError(
@@ -394,6 +400,11 @@ class Diagram:
             lines.append("  classDef branch fill:#ffffff,stroke:#bbbbbb,stroke-dasharray:4 3")
             lines.append(f"  class {','.join(branches)} branch")
         if self.outcomes:
+            # A legend: one node per outcome in its own colours, so the colours need no guessing.
+            lines.append("  subgraph legend_[colours]")
+            lines.append("    direction LR")
+            lines += [f"    legend_{_class(outcome)}[{outcome}]" for outcome in OUTCOMES]
+            lines.append("  end")
             for outcome in OUTCOMES:
                 fill, stroke = COLOURS[outcome]
                 lines.append(f"  classDef {_class(outcome)} fill:{fill},stroke:{stroke}")
@@ -401,6 +412,7 @@ class Diagram:
                 ids = sorted(self.states[n].node_id for n, o in self.outcomes.items() if o == outcome)
                 if ids:
                     lines.append(f"  class {','.join(ids)} {_class(outcome)}")
+            lines += [f"  class legend_{_class(outcome)} {_class(outcome)}" for outcome in OUTCOMES]
         return "\n".join(lines) + "\n"
 
     def _emit_machine(self, machine: dict, lines: list, edges: list, branches: list, indent: str,

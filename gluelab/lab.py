@@ -29,6 +29,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gluelab import lab_failures
 from gluelab.config import ROOT, Settings
 
 STACK = "fixit"
@@ -54,14 +55,26 @@ def _refuse_blank(body: str, what: str) -> None:
                              f"`{BLANK}` with your code, then run the cell again.")
 
 
-def _refuse_invalid_json(path: str, body: str) -> None:
+class InvalidJson(ValueError):
+    """A `%%save` cell for a .json file holds text that is not valid JSON."""
+
+
+def _refuse_invalid_json(path: str, body: str, aside: Path | None = None) -> None:
+    """Refuse JSON that does not parse, naming the line and column; the attendee's text is
+    written to `aside` first when given (a file, not just the cell, which they may undo)."""
     if path.endswith(".json"):
         try:
             json.loads(body)
-        except ValueError as exc:
-            raise ValueError(f"{path} was not saved: it would not be valid JSON ({exc}). Fix the "
-                             "cell (a missing comma or quote, a comma before `}`?) and run it "
-                             "again.") from None
+        except json.JSONDecodeError as exc:
+            kept = ""
+            if aside is not None:
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                aside.write_text(saved_text(body))
+                kept = f"; your text is kept in {aside}"
+            raise InvalidJson(f"{path} was not saved: it would not be valid JSON, at line "
+                              f"{exc.lineno}, column {exc.colno} of the cell: {exc.msg.lower()}. "
+                              f"The previous {path} is unchanged{kept}. Fix the cell (a missing "
+                              "comma or quote, a comma before `}`?) and run it again.") from None
 
 
 def saved_text(body: str) -> str:
@@ -206,8 +219,14 @@ class Lab:
     def deploy(self, echo=None) -> dict[str, str]:
         """Package and deploy your project as the stack `fixit`; returns the stack's outputs."""
         from gluelab.deploy import deploy
+        lab_failures.refuse_if_failed("deploying", files_only=True)
         lines: list[str] = []
-        outputs = deploy(self.project, STACK, echo=echo or lines.append)
+        try:
+            outputs = deploy(self.project, STACK, echo=echo or lines.append)
+        except Exception as exc:
+            lab_failures.failed(lab_failures.DEPLOY, str(exc))
+            raise
+        lab_failures.succeeded(lab_failures.DEPLOY)
         if echo is None:
             print(next((line for line in reversed(lines) if line.startswith(("Stack ", "No changes"))),
                        f"Stack {STACK} deployed."))
@@ -236,6 +255,7 @@ class Lab:
         """Bring the project and the cloud to where the earlier labs' solutions leave them.
         A project file of yours that differs is saved aside first, and named."""
         from gluelab import restore_files
+        lab_failures.forget_all()  # restore rewrites the project to a version that deploys
         plan = plan_before(self.id)
         written = restore_files.write_files(self.project, plan.files, self.id)
         committed = restore_files.commit(self, written)
@@ -262,26 +282,46 @@ class Lab:
             echo(line)
 
 
+NOT_SAVED_FOLDER = "not-saved"
+
+
+def _remembered(step: str, write) -> None:
+    """Run a file cell's `write`; a refusal is remembered (so that deploys and demos say the
+    cell failed instead of running the previous version), a success forgets it."""
+    try:
+        write()
+    except Exception as exc:
+        lab_failures.failed(step, str(exc))
+        raise
+    lab_failures.succeeded(step)
+
+
 def _save_magic(line: str, cell: str) -> None:
     path = line.strip()
-    _refuse_blank(cell, f"The cell for {path}")
-    _refuse_invalid_json(path, cell)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(saved_text(cell))
-    print(f"Saved {path}")
+
+    def write() -> None:
+        _refuse_blank(cell, f"The cell for {path}")
+        _refuse_invalid_json(path, cell, aside=Path(NOT_SAVED_FOLDER) / path)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(saved_text(cell))
+        print(f"Saved {path}")
+    _remembered(f"%%save {path}", write)
 
 
 def _sam_magic(line: str, cell: str) -> None:
     section = line.strip()
-    _refuse_blank(cell, f"The {section} cell")
-    template = Path(TEMPLATE)
-    if not template.exists():
-        raise FileNotFoundError(f"{TEMPLATE} does not exist yet: run lab 01's cells, or "
-                                "`lab.restore()`, first.")
-    names = [key for key, _ in _blocks(cell.rstrip("\n").splitlines(), "")]
-    template.write_text(merge_section(template.read_text(), section, cell))
-    print(f"{TEMPLATE}: {section} now has {', '.join(names)}")
+
+    def write() -> None:
+        _refuse_blank(cell, f"The {section} cell")
+        template = Path(TEMPLATE)
+        if not template.exists():
+            raise FileNotFoundError(f"{TEMPLATE} does not exist yet: run lab 01's cells, or "
+                                    "`lab.restore()`, first.")
+        names = [key for key, _ in _blocks(cell.rstrip("\n").splitlines(), "")]
+        template.write_text(merge_section(template.read_text(), section, cell))
+        print(f"{TEMPLATE}: {section} now has {', '.join(names)}")
+    _remembered(f"%%sam {section}", write)
 
 
 def _reference_magic(line: str) -> None:
@@ -296,6 +336,7 @@ def open_lab(lab_id: str) -> Lab:
     """Connect to the target, move into your project folder and enable %%save and %%sam."""
     from gluelab.cloud.process import connect
     settings = connect()
+    lab_failures.forget_all()
     settings.workspace.mkdir(parents=True, exist_ok=True)
     os.chdir(settings.workspace)
     try:

@@ -122,6 +122,16 @@ TwilioAuthTokenParameter:
 # each `!Ref` to its template parameter) and `Policies` (one read policy per parameter).
 # `Policies` is a list; each entry looks like `- SSMParameterWithSlashPrefixReadPolicy:` with
 # `ParameterName: !Ref WebhookUrlParameter` indented under it.
+#
+# Environment variables are not properties of their own: SAM wants them two levels down,
+# under `Environment:` then `Variables:`, one `NAME: value` per line. For example, with a
+# made-up variable:
+#
+# ```yaml
+#     Environment:
+#       Variables:
+#         GREETING: !Ref GreetingParameter
+# ```
 
 # %%
 %%sam Resources

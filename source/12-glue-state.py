@@ -65,7 +65,7 @@ lab.restore()
 # | `id`, `category`, `text`, `city`, `reporter`, `receivedAt` | the same fields of the input (`id` from `reportId`) |
 # | `company`, `companyPhone` | `$.assignment.company`, `$.assignment.phone` |
 # | `companyMessageSid`, `reporterMessageSid` | elements 0 and 1 of `$.messages` (the branches' order) |
-# | `summary` | `States.Format('{} problem: {} (assigned to {})', $.category, $.text, $.assignment.company)` |
+# | `summary` | one sentence built with `States.Format` from the category, the text and the company (the task shows it) |
 # | `status` | the fixed text `ASSIGNED` |
 
 # %% [markdown]

@@ -70,6 +70,17 @@ lab.restore()
 # settings go in the template's `Globals`, under `Api`. Declare one authorizer there, named
 # `CognitoAuthorizer`, whose `UserPoolArn` is the user pool's ARN (`!GetAtt UserPool.Arn`).
 # Declaring it protects nothing yet: each route chooses to use it.
+#
+# Mind the nesting: `Auth` holds `Authorizers`, a map from each authorizer's name to its
+# settings, so the name is a key of its own with its settings indented under it:
+#
+# ```yaml
+# Api:
+#   Auth:
+#     Authorizers:
+#       NameOfTheAuthorizer:
+#         SettingOfThatAuthorizer: value
+# ```
 
 # %%
 %%sam Globals

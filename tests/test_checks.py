@@ -120,3 +120,16 @@ def test_lab02b_does_not_pass_on_a_webhook_left_by_another_run(tmp_path, monkeyp
         assert own_cell[0] == "02b-configure-twilio"
         exec(compile(own_cell[1], "<02b solution>", "exec"), {"lab": lab})
         assert check("02b").passed
+
+
+def test_lab15_first_reason_names_the_missing_authorizer_not_the_outputs(tmp_path, monkeypatch):
+    """Run All stops at lab 15's unfilled authorizer cell, so the user pool's outputs are
+    missing too; the first failing reason must name the authorizer, the attendee's mistake."""
+    from checks import lab15
+    from gluelab.lab import plan_before
+    monkeypatch.setenv("GLUELAB_WORKSPACE", str(tmp_path))
+    (tmp_path / "template.yaml").write_text(plan_before("15").files["template.yaml"])
+    monkeypatch.setattr(lab15, "stack_outputs", lambda: {"ApiUrl": "http://127.0.0.1:1/api"})
+    with pytest.raises(CheckFailed, match=r"declares no CognitoAuthorizer yet: it goes in "
+                       r"Globals > Api > Auth > Authorizers"):
+        check("15")

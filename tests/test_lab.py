@@ -1,7 +1,12 @@
 """The lab helpers that write an attendee's project: %%save, %%sam and restore's plan."""
+from types import SimpleNamespace
+
 import pytest
 
-from gluelab.lab import BlankNotFilled, apply_cell, merge_section
+from gluelab import lab_failures
+from gluelab.deploy import DeployError
+from gluelab.executions import Execution, ExecutionHasNoOutput, wait_for_end
+from gluelab.lab import BlankNotFilled, InvalidJson, Lab, _save_magic, apply_cell, merge_section
 
 SKELETON = """AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
@@ -72,3 +77,54 @@ def test_save_cell_refuses_invalid_json_and_says_where():
     with pytest.raises(ValueError, match=r"statemachine/fixit.asl.json was not saved: .*line 1"):
         apply_cell(files, '%%save statemachine/fixit.asl.json\n{"StartAt": "A",}')
     assert files == {}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """An open lab's project folder, with nothing remembered from another test."""
+    monkeypatch.chdir(tmp_path)
+    lab_failures.forget_all()
+    yield tmp_path
+    lab_failures.forget_all()
+
+
+def test_invalid_json_save_keeps_the_old_file_puts_the_text_aside_and_stops_the_demos(project):
+    (project / "statemachine").mkdir()
+    (project / "statemachine/fixit.asl.json").write_text('{"StartAt": "A"}\n')
+    typed = '{\n  "StartAt": "A",\n}'
+    with pytest.raises(InvalidJson, match=r"line 3, column 1 .*kept in not-saved/statemachine/fixit.asl.json"):
+        _save_magic("statemachine/fixit.asl.json", typed)
+    assert (project / "statemachine/fixit.asl.json").read_text() == '{"StartAt": "A"}\n'
+    assert (project / "not-saved/statemachine/fixit.asl.json").read_text() == typed + "\n"
+
+    # The deploy and the demo cells after it would run the previous version: they refuse.
+    lab = Lab("10", SimpleNamespace(workspace=project))
+    with pytest.raises(lab_failures.LastStepFailed, match=r"Not deploying: your last %%save "
+                       r"statemachine/fixit.asl.json failed .*line 3, column 1"):
+        lab.deploy()
+    with pytest.raises(lab_failures.LastStepFailed, match="previous version"):
+        wait_for_end("arn:aws:states:us-east-1:123456789012:execution:m:e")
+
+    _save_magic("statemachine/fixit.asl.json", '{"StartAt": "B"}')
+    lab_failures.refuse_if_failed("deploying")  # fixed: nothing refused any more
+
+
+def test_a_failed_deploy_makes_the_demo_cells_say_so(project, monkeypatch):
+    def rolled_back(*args, **kwargs):  # what gluelab.deploy raises when a stack rolls back
+        raise DeployError("Stack fixit rolled back: ArrangeFunction: Handler is required.")
+    monkeypatch.setattr("gluelab.deploy.deploy", rolled_back)
+    lab = Lab("05", SimpleNamespace(workspace=project))
+    with pytest.raises(DeployError):
+        lab.deploy()
+    with pytest.raises(lab_failures.LastStepFailed, match=r"your last deploy failed \(Stack fixit "
+                       r"rolled back: ArrangeFunction.*run `lab.deploy\(\)` again"):
+        wait_for_end("arn:aws:states:us-east-1:123456789012:execution:m:e")
+
+
+def test_a_failed_execution_shows_its_failure_instead_of_a_key_error():
+    failed = Execution({"name": "SM1", "status": "FAILED", "error": "States.TaskFailed",
+                        "cause": "NoCompanyFound: no company for LIFT in Atlantis"})
+    with pytest.raises(ExecutionHasNoOutput, match="SM1 has no output: it is FAILED with "
+                       "States.TaskFailed: NoCompanyFound: no company for LIFT in Atlantis"):
+        failed["output"]
+    assert failed.get("output") is None

@@ -69,8 +69,33 @@ def test_on_demand_and_provisioned_dynamodb():
 
 def test_estimator_widget_recomputes_when_an_input_changes():
     widget = cost.estimator_widget()
-    controls, output = widget.children
+    controls, panel = widget.children
+    _, output = panel.children
     assert "20.220" in output.value  # the slides' API Gateway subtotal with the default inputs
     requests = next(c for c in controls.children if c.description == "requests/day")
     requests.value = 0
     assert "14.880" in output.value and "5.275" not in output.value
+
+
+def test_estimator_widget_starts_at_the_slides_month_and_explains_the_gap_to_their_total():
+    controls, panel = cost.estimator_widget().children
+    note, output = panel.children
+    # The slides' month: their fixed costs too, and the total the note quotes.
+    assert "ElasticSearch" in output.value and "other services" in output.value
+    total = cost.estimate(cost.SLIDES_USAGE, cost.PRICES_2018_SLIDES).total
+    assert f"{total:.3f}" in output.value
+    assert f"{total:.2f} USD here against their 67.42" in note.value
+    # The gap the note gives is the whole gap: Lambda billed at 0.9 s, DynamoDB storage charged.
+    lines = {(line.service, line.item): line.usd
+             for line in cost.estimate(cost.SLIDES_USAGE, cost.PRICES_2018_SLIDES).lines}
+    computed = cost.slides_example().breakdown.lines
+    explained = (lines[("Lambda", "compute")] - next(line.usd for line in computed
+                                                      if line.item == "compute")
+                 + lines[("DynamoDB", "storage")])
+    assert abs(total - explained - cost.slides_example().breakdown.total) < 0.001
+
+
+def test_estimator_widget_labels_are_wide_enough_to_read():
+    controls, _ = cost.estimator_widget().children
+    for control in controls.children:  # about 7 px a character at the notebook's font size
+        assert int(control.style.description_width.rstrip("px")) >= 7 * len(control.description)

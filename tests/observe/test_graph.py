@@ -114,6 +114,16 @@ def test_bad_definitions_say_what_is_wrong(tmp_path):
     with pytest.raises(graph.DefinitionError, match="'A'.*: its next names 'Bee', which is not one"):
         graph.diagram({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Bee"},
                                                   "B": {"Type": "Pass", "End": True}}})
+    with pytest.raises(graph.DefinitionError, match="'A'.*: a Catch rule has no 'Next'"):
+        graph.diagram({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "x", "End": True,
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Nxt": "B"}]},
+            "B": {"Type": "Pass", "End": True}}})
+    with pytest.raises(graph.DefinitionError, match="'A'.*: a choice rule has no 'Next'"):
+        graph.diagram({"StartAt": "A", "States": {
+            "A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True}],
+                  "Default": "B"},
+            "B": {"Type": "Pass", "End": True}}})
     broken = tmp_path / "machine.asl.json"
     broken.write_text('{"StartAt": "A",}')
     with pytest.raises(graph.DefinitionError, match="not valid JSON"):
@@ -200,3 +210,17 @@ def test_html_export_is_standalone_and_coloured(tmp_path):
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
     assert 'background:#f9d0d0' in page and "Arrange (Task: arrange)  [failed]" in page
     assert "flowchart TD" in page  # the Mermaid source, for pasting elsewhere
+
+
+def test_a_coloured_diagram_carries_a_legend_of_every_outcome_colour():
+    history = recorded(("ExecutionStarted", None), ("TaskStateEntered", "Arrange"),
+                       ("LambdaFunctionScheduled", None), ("LambdaFunctionFailed", "Boom"),
+                       ("ExecutionFailed", None))
+    text = graph.diagram(RETRY_MACHINE, history).mermaid()
+    assert "  subgraph legend_[colours]" in text
+    for outcome in graph.OUTCOMES:
+        assert f"    legend_{outcome.replace(' ', '_')}[{outcome}]" in text
+    assert "  class s_Arrange failed" in text
+    assert "  class legend_failed failed" in text
+    assert "  class legend_running running" in text  # shown even when no state has it
+    assert "legend_" not in graph.diagram(RETRY_MACHINE).mermaid()  # nothing coloured, no legend
