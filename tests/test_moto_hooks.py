@@ -463,3 +463,51 @@ def test_hook_parser_backend_validates_definitions_with_its_own_invalid_definiti
     source = inspect.getsource(StepFunctionsParserBackend._validate_definition)
     assert "raise InvalidDefinition(" in source
     assert "_validate_definition(" in inspect.getsource(StepFunctionsParserBackend.create_state_machine)
+
+
+# --- gluelab/cloud/durable_executions.py ---------------------------------------------------
+
+def test_hook_every_top_level_state_transition_goes_through_common_state_field_eval():
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+    def subclasses(cls):
+        return {cls} | {s for sub in cls.__subclasses__() for s in subclasses(sub)}
+    import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401  (loads every state class)
+    assert [c.__name__ for c in subclasses(CommonStateField) if "eval" in vars(c)] == []
+    body = inspect.getsource(Program._eval_body)
+    assert "next_state: CommonStateField = self._get_state(env.next_state_name)" in body
+    assert "next_state.eval(env)" in body
+    assert "env.next_state_name = self.start_at.start_at_name" in inspect.getsource(Program.eval)
+
+
+def test_hook_an_execution_starts_its_worker_in_start_and_the_worker_builds_its_environment():
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.backend import execution, execution_worker
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    assert "execution.start()" in inspect.getsource(StepFunctionsParserBackend.start_execution)
+    assert "self.exec_worker.start()" in inspect.getsource(execution.Execution.start)
+    logic = inspect.getsource(execution_worker.ExecutionWorker._execution_logic)
+    assert "program.eval(self.env)" in logic and "self._get_evaluation_environment()" in logic
+    assert parameters(execution.Execution.__init__) == [
+        "self", "name", "sm_type", "role_arn", "exec_arn", "account_id", "region_name",
+        "state_machine", "start_date", "cloud_watch_logging_session", "activity_store",
+        "input_data", "trace_header"]
+    manager = EventManager()
+    assert manager._history_event_list == [] and manager._event_id_gen._next_id == 1
+    assert "self.event_history_context = event_history_context" in inspect.getsource(Environment.__init__)
+
+
+def test_hook_seconds_waits_sleep_in_wait_interval_with_the_environment():
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
+        seconds, seconds_path, timestamp, wait_function)
+    assert parameters(wait_function.WaitFunction._wait_interval) == ["self", "env", "wait_seconds"]
+    assert "self._wait_interval(env=env, wait_seconds=w_sec)" in inspect.getsource(
+        wait_function.WaitFunction._eval_body)
+    names = {cls.__name__ for module in (seconds, seconds_path)
+             for cls in vars(module).values() if isinstance(cls, type)
+             and issubclass(cls, wait_function.WaitFunction) and cls is not wait_function.WaitFunction}
+    from gluelab.cloud.durable_executions import SECONDS_WAITS
+    assert names == set(SECONDS_WAITS)
+    assert not set(SECONDS_WAITS) & {c.__name__ for c in vars(timestamp).values() if isinstance(c, type)}

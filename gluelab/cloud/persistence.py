@@ -16,6 +16,7 @@ import base64
 import io
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Callable
@@ -104,8 +105,11 @@ class Journal:
         self.count = 0
 
     def append(self, entry: dict) -> None:
+        # on disk before the call answers: what was acknowledged survives a crash
         with self.file_lock, self.path.open("a") as journal:
             journal.write(json.dumps(entry) + "\n")
+            journal.flush()
+            os.fsync(journal.fileno())
 
     def replay(self) -> tuple[int, list[str]]:
         """Re-run every journaled call; returns how many ran and what failed, in words."""

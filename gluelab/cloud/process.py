@@ -138,7 +138,8 @@ def reset(s: Settings | None = None) -> None:
     was_running = stop(s)
     for name in ("journal.jsonl", "twilio.json"):
         (s.state_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(s.state_dir / "lambda", ignore_errors=True)
+    for folder in ("lambda", "executions"):
+        shutil.rmtree(s.state_dir / folder, ignore_errors=True)
     if was_running:
         start(s)
 
