@@ -66,19 +66,24 @@ class FinishedExecution:
         """It has ended already; stopping it changes nothing, as on AWS."""
 
 
+def describe(execution) -> tuple[dict, list[dict]]:
+    """What a FinishedExecution is made of: an ended execution's description and history."""
+    output = execution.output
+    return ({**execution.to_describe_output(),
+             # as moto's DescribeExecution answers: the input as sent, the output as dumped
+             "input": execution.execution_input,
+             "output": output if isinstance(output, str) or output is None else json.dumps(output)},
+            execution.to_history_output()["events"])
+
+
 def _noting_terminated(original):
     def terminated(self) -> None:
         original(self)
         execution = self.execution
-        output = execution.output
+        described, events = describe(execution)
         persistence.note("execution", {
             "account": execution.account_id, "region": execution.region_name,
-            "described": plain({
-                **execution.to_describe_output(),
-                # as moto's DescribeExecution answers: the input as sent, the output as dumped
-                "input": execution.execution_input,
-                "output": output if isinstance(output, str) or output is None else json.dumps(output)}),
-            "events": plain(execution.to_history_output()["events"])})
+            "described": plain(described), "events": plain(events)})
     return terminated
 
 
@@ -89,7 +94,9 @@ def restore(record: dict) -> None:
     execution = FinishedExecution(revived(record["described"]), revived(record["events"]))
     machine = next((m for m in backend.state_machines if m.arn == execution.state_machine_arn), None)
     if machine is not None:  # None: the machine was deleted while this execution still ran
-        machine.executions.append(execution)
+        # a snapshot (snapshot.py) may hold it already, saved as it ended
+        machine.executions[:] = [e for e in machine.executions
+                                 if e.execution_arn != execution.execution_arn] + [execution]
 
 
 def _running_executions_only(original):

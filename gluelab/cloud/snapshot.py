@@ -1,0 +1,214 @@
+"""A flat restart: moto's state saved whole (pickled) so a start does not replay all history.
+
+The journal (persistence.py) stays the record of every change; the snapshot says how much of it
+it covers (a byte offset, and a digest of the journal's first line so a different journal is
+never taken for this one). A start loads the snapshot and replays only the journal after it; a
+snapshot that cannot be read (a moto upgrade, a half-written file from before atomic renames)
+means a full replay, which is slower but loses nothing. A snapshot is written with an atomic
+rename (a kill -9 leaves the old one or the new one), when the cloud stops, and while it runs
+once changes have settled (no change for IDLE_S) or piled up (MAX_PENDING journal entries).
+
+What is not in a snapshot: running Step Functions executions (durable_executions.py resumes them
+from their own files; an ended one is saved as it ended) and the Lambda runtime's worker processes.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import pickle
+import sys
+import threading
+import time
+import weakref
+from collections import defaultdict
+from functools import partial
+from pathlib import Path
+
+import moto
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+log = logging.getLogger("gluelab.snapshot")
+
+FILE = "snapshot.pickle"
+FORMAT = 1
+IDLE_S = 2.0
+MAX_PENDING = 500
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+class _Dropped:
+    """Stands in for a running execution, which is resumed from its own file instead."""
+
+
+def _finished(described: dict, events: list) -> object:
+    from gluelab.cloud.finished_executions import FinishedExecution
+    return FinishedExecution(described, events)
+
+
+def _private_key(pem: bytes):
+    return serialization.load_pem_private_key(pem, None)
+
+
+def _public_key(pem: bytes):
+    return serialization.load_pem_public_key(pem)
+
+
+def _defaultdict(cls, factory):
+    made = cls.__new__(cls)
+    defaultdict.__init__(made, factory)
+    return made
+
+
+def _named(factory) -> bool:
+    return factory is None or "<" not in getattr(factory, "__qualname__", "<")
+
+
+def _factory(factory):
+    """A picklable default_factory making what `factory` (a lambda in moto's code) makes."""
+    if _named(factory):
+        return factory
+    sample = factory()
+    if isinstance(sample, defaultdict):
+        return partial(defaultdict, _factory(sample.default_factory))
+    if type(sample) in (dict, list, set):
+        return type(sample)
+    raise TypeError(f"cannot save a defaultdict made by {factory.__qualname__}")
+
+
+class _Pickler(pickle.Pickler):
+    """pickle, taught the few things moto holds that pickle cannot save as they are."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, _LOCK_TYPES):
+            return (threading.RLock, ()) if "RLock" in type(obj).__name__ else (threading.Lock, ())
+        if isinstance(obj, weakref.WeakValueDictionary):  # its values are saved where they live
+            return (weakref.WeakValueDictionary, (dict(obj),))
+        if isinstance(obj, defaultdict) and (type(obj) is not defaultdict
+                                             or not _named(obj.default_factory)):
+            # moto's subclasses take other arguments (SSM's ParameterDict), or lambdas make values
+            return (_defaultdict, (type(obj), _factory(obj.default_factory)),
+                    getattr(obj, "__dict__", None) or None, None, iter(obj.items()))
+        if isinstance(obj, rsa.RSAPrivateKey):  # Cognito's signing key
+            return (_private_key, (obj.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()),))
+        if isinstance(obj, rsa.RSAPublicKey):
+            return (_public_key, (obj.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),))
+        if type(obj).__name__ in ("Execution", "SyncExecution") and hasattr(obj, "exec_worker"):
+            from gluelab.cloud.finished_executions import describe
+            if obj.exec_status is None or obj.exec_status.value == "RUNNING":
+                return (_Dropped, ())
+            described, events = describe(obj)
+            return (_finished, (described, events))
+        return NotImplemented
+
+
+def _backend_dicts() -> dict[tuple[str, str], dict]:
+    """Every loaded service's BackendDict with something in it, by (module, attribute)."""
+    from moto.core.base_backend import BackendDict
+    found: dict[int, tuple[tuple[str, str], dict]] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name.startswith("moto.") and name.endswith("models")):
+            continue
+        for attribute, value in list(vars(module).items()):
+            if isinstance(value, BackendDict) and value:  # imported elsewhere too: once
+                found.setdefault(id(value), ((name, attribute), value))
+    return dict(found.values())
+
+
+def head_digest(journal: Path) -> str:
+    try:
+        with journal.open("rb") as file:
+            return hashlib.sha256(file.readline()).hexdigest()
+    except OSError:
+        return ""
+
+
+def save(state_dir: Path, journal: Path, count: int, lines: int) -> float:
+    """Write the snapshot; the caller holds the journal's locks. Returns the seconds it took."""
+    started = time.perf_counter()
+    buffer = io.BytesIO()
+    backends = {key: dict(value) for key, value in _backend_dicts().items()}
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({
+        "format": FORMAT, "moto": moto.__version__, "count": count, "lines": lines,
+        "journal_bytes": journal.stat().st_size if journal.exists() else 0,
+        "journal_head": head_digest(journal), "backends": backends})
+    temporary = state_dir / f".{FILE}.{os.getpid()}"
+    with temporary.open("wb") as file:
+        file.write(buffer.getbuffer())
+        file.flush()
+        os.fsync(file.fileno())
+    temporary.replace(state_dir / FILE)
+    return time.perf_counter() - started
+
+
+def load(state_dir: Path, journal: Path) -> dict | None:
+    """Put the snapshot's state into moto; what it covers, or None (then replay everything)."""
+    path = state_dir / FILE
+    if not path.exists():
+        return None
+    try:
+        snapshot = pickle.loads(path.read_bytes())
+        usable = (snapshot.get("format") == FORMAT and snapshot.get("moto") == moto.__version__
+                  and journal.exists() and journal.stat().st_size >= snapshot["journal_bytes"]
+                  and head_digest(journal) == snapshot["journal_head"])
+    except Exception as exc:  # any unreadable snapshot: the journal has everything
+        print(f"warning: the saved snapshot {path} cannot be read ({type(exc).__name__}); "
+              f"replaying the whole journal instead", flush=True)
+        return None
+    if not usable:
+        print(f"the saved snapshot {path} does not match this journal or moto version; "
+              f"replaying the whole journal instead", flush=True)
+        return None
+    import importlib
+    for (module_name, attribute), accounts in snapshot["backends"].items():
+        target = getattr(importlib.import_module(module_name), attribute)
+        for account in accounts.values():
+            for backend in account.values():
+                _drop_running_executions(backend)
+        dict.update(target, accounts)
+    return snapshot
+
+
+def _drop_running_executions(backend) -> None:
+    for machine in getattr(backend, "state_machines", None) or ():
+        executions = getattr(machine, "executions", None)
+        if executions is not None:
+            executions[:] = [e for e in executions if not isinstance(e, _Dropped)]
+
+
+class Saver:
+    """Saves a snapshot when changes settle or pile up, and when the cloud stops."""
+
+    def __init__(self, journal):
+        self.journal = journal
+        self.saved_lines = journal.lines
+        self.stop_event = threading.Event()
+
+    def pending(self) -> int:
+        return self.journal.lines - self.saved_lines
+
+    def save_now(self) -> None:
+        with self.journal.lock, self.journal.file_lock:
+            if not self.pending():
+                return
+            try:
+                took = save(self.journal.path.parent, self.journal.path, self.journal.count,
+                            self.journal.lines)
+            except Exception:  # the journal still has everything; try again later
+                log.exception("saving a snapshot")
+                return
+            self.saved_lines = self.journal.lines
+        print(f"saved a snapshot of {self.saved_lines} journal entries in {took * 1000:.0f} ms",
+              flush=True)
+
+    def run(self) -> None:
+        while not self.stop_event.wait(0.5):
+            pending = self.pending()
+            idle = time.monotonic() - self.journal.last_change
+            if pending and (idle >= IDLE_S or pending >= MAX_PENDING):
+                self.save_now()
