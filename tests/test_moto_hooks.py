@@ -511,3 +511,39 @@ def test_hook_seconds_waits_sleep_in_wait_interval_with_the_environment():
     from gluelab.cloud.durable_executions import SECONDS_WAITS
     assert names == set(SECONDS_WAITS)
     assert not set(SECONDS_WAITS) & {c.__name__ for c in vars(timestamp).values() if isinstance(c, type)}
+
+
+# --- gluelab/cloud/snapshot.py -------------------------------------------------------------
+
+def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
+    """moto's state for the services the app uses survives snapshot's pickler: locks, weak
+    dictionaries, defaultdicts of lambdas and subclasses (SSM), Cognito's RSA signing key."""
+    import io
+    import pickle
+
+    import boto3
+    from moto import mock_aws
+    from moto.core.base_backend import AccountSpecificBackend, BackendDict
+
+    from gluelab.cloud import snapshot
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1", aws_access_key_id="test",
+                                aws_secret_access_key="test")
+        session.client("ssm").put_parameter(Name="/p", Value="v", Type="String")
+        pool = session.client("cognito-idp").create_user_pool(PoolName="pool")["UserPool"]["Id"]
+        session.client("lambda")  # the Lambda backend's WeakValueDictionary of ARNs
+        from moto.awslambda.models import lambda_backends
+        lambda_backends["123456789012"]["us-east-1"]  # noqa: B018  (creates it)
+        backends = snapshot._backend_dicts()
+        assert all(isinstance(b, BackendDict) and isinstance(next(iter(b.values())),
+                                                             AccountSpecificBackend)
+                   for b in backends.values())
+        buffer = io.BytesIO()
+        snapshot._Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
+            {key: dict(value) for key, value in backends.items()})
+        saved = pickle.loads(buffer.getvalue())
+    ssm = saved[("moto.ssm.models", "ssm_backends")]["123456789012"]["us-east-1"]
+    assert ssm.get_parameter("/p").value == "v"
+    cognito = saved[("moto.cognitoidp.models", "cognitoidp_backends")]["123456789012"]["us-east-1"]
+    assert cognito.user_pools[pool].json_web_key  # the key came back usable
+    assert ("moto.awslambda.models", "lambda_backends") in saved

@@ -11,7 +11,8 @@ execution of a standard workflow keeps a file, `executions/<hash>.jsonl` in the 
   (finished_executions.py).
 
 On start (see `resume`) every file left behind becomes a running execution again, with its
-history, carrying on from its last completed transition. A state that was in flight (a Lambda
+history, carrying on from its last completed transition (they set off one after another, as
+every Lambda worker has to start cold again). A state that was in flight (a Lambda
 task, a Parallel with its branches, a Map) runs again: Step Functions tasks are at-least-once
 on AWS too, which is why tasks must be idempotent. A Wait resumes with its remaining time. The
 cloud log names every execution it resumes. Hooks pinned in tests/test_moto_hooks.py.
@@ -43,6 +44,8 @@ SECONDS_WAITS = ("Seconds", "SecondsPath", "SecondsJSONata")  # Timestamp waits 
 _folder: Path | None = None
 _written: dict[str, int] = {}  # execution ARN -> history events already in its file
 _lock = threading.Lock()
+_stepped: dict[str, threading.Event] = {}  # resumed execution ARN -> set at its first step
+STEP_WAIT_S = 2.0
 
 
 def _path(execution_arn: str) -> Path:
@@ -88,12 +91,20 @@ def _transition(env) -> None:
                       "last": env.event_history_context.last_published_event_id,
                       "at": time.time()})
         _written[arn] = len(events)
+    _step(arn)
 
 
 def _ended(execution) -> None:
     with _lock:
         if _written.pop(execution.exec_arn, None) is not None:
             _path(execution.exec_arn).unlink(missing_ok=True)
+    _step(execution.exec_arn)
+
+
+def _step(arn: str) -> None:
+    stepped = _stepped.pop(arn, None)
+    if stepped is not None:
+        stepped.set()
 
 
 # --- hooks -----------------------------------------------------------------------------------
@@ -192,8 +203,8 @@ def _resuming_worker(base, checkpoint: dict, events: list[dict]):
     return ResumingWorker
 
 
-def _resume_one(records: list[dict]) -> str | None:
-    """Put one execution back to running; what stopped it, in words, or None."""
+def _resume_one(records: list[dict]):
+    """One execution back to running (its worker, to start), or what stopped it, in words."""
     from moto.stepfunctions.parser.api import ExecutionStatus
     from moto.stepfunctions.parser.backend import execution_worker
     from moto.stepfunctions.parser.backend.execution import Execution
@@ -224,8 +235,8 @@ def _resume_one(records: list[dict]) -> str | None:
     execution.exec_worker = worker
     execution.exec_status = ExecutionStatus.RUNNING
     machine.executions.append(execution)
-    worker.start()
-    return None
+    _stepped[start["arn"]] = threading.Event()
+    return worker
 
 
 def _crediting_first_wait(base, waited_s: float):
@@ -242,7 +253,7 @@ def resume(context) -> list[str]:
     files = sorted(_folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
     if not files:
         return []
-    resumed = []
+    resumed, workers = [], []
     for path in files:
         records = _read(path)
         if not records:
@@ -250,22 +261,33 @@ def resume(context) -> list[str]:
             continue
         start = records[0]
         try:
-            problem = _resume_one(records)
+            outcome = _resume_one(records)
         except Exception as exc:  # one bad file must not stop the others
             log.exception("resuming %s", path)
-            problem = f"{type(exc).__name__}: {exc}"
-        if problem == ENDED:
+            outcome = f"{type(exc).__name__}: {exc}"
+        if isinstance(outcome, str):
+            if outcome != ENDED:
+                print(f"warning: could not resume execution {start['arn']}: {outcome}", flush=True)
             path.unlink()
             continue
-        if problem is None:
-            step = records[-1].get("next", "its first state")
-            resumed.append(start["arn"])
-            print(f"resumed execution {start['name']} of {start['machine'].rsplit(':', 1)[-1]} "
-                  f"at {step}", flush=True)
-            continue
-        print(f"warning: could not resume execution {start['arn']}: {problem}", flush=True)
-        path.unlink()
+        workers.append((start["arn"], outcome))
+        resumed.append(start["arn"])
+        print(f"resumed execution {start['name']} of {start['machine'].rsplit(':', 1)[-1]} at "
+              f"{records[-1].get('next', 'its first state')}", flush=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     print(f"{stamp} resumed {len(resumed)} running execution(s) from their last completed "
           f"transition; a task that was in flight runs again (at-least-once)", flush=True)
+    threading.Thread(target=_start_one_by_one, args=(workers,), daemon=True,
+                     name="resume").start()
     return resumed
+
+
+def _start_one_by_one(workers: list) -> None:
+    """Every Lambda worker died with the cloud: resumed executions all starting at once would
+    each cold-start one, more than a small machine affords. Each goes on once the one before
+    has taken a step (or STEP_WAIT_S passed); all of them show RUNNING meanwhile."""
+    for arn, worker in workers:
+        stepped = _stepped.get(arn)
+        worker.start()
+        if stepped is not None:
+            stepped.wait(STEP_WAIT_S)

@@ -41,7 +41,6 @@ NOT_AWS = ("/_gluelab", "/moto-api", "/api/", "/2010-04-01/Accounts", "/twilio/"
 LAMBDA_INVOKE_SUFFIXES = ("/invocations", "/invoke-async", "/response-streaming-invocations")
 
 _journal: "Journal | None" = None
-_saver: "snapshot.Saver | None" = None
 _restorers: dict[str, Callable[[dict], None]] = {}
 
 
@@ -186,14 +185,8 @@ def _restore(entry: dict) -> str | None:
     return None
 
 
-def save_snapshot() -> None:
-    """Save what the journal holds as a snapshot now (the cloud is stopping)."""
-    if _saver is not None:
-        _saver.save_now()
-
-
 def wrap(app, context):
-    global _journal, _saver
+    global _journal
     journal = Journal(app, context.state_dir / JOURNAL)
     covered = snapshot.load(context.state_dir, journal.path)
     if covered:
@@ -201,8 +194,8 @@ def wrap(app, context):
     replayed, failures = journal.replay(*((covered["lines"], covered["journal_bytes"])
                                           if covered else ()))
     _journal = journal
-    _saver = snapshot.Saver(journal)
-    threading.Thread(target=_saver.run, daemon=True, name="snapshots").start()
+    saver = snapshot.Saver(journal, covered["lines"] if covered else 0)
+    threading.Thread(target=saver.run, daemon=True, name="snapshots").start()
     if replayed:
         print(f"restored {replayed} saved API calls from {journal.path}", flush=True)
     for failure in failures:

@@ -9,7 +9,6 @@ import argparse
 import importlib
 import json
 import os
-import signal
 import sys
 import threading
 import time
@@ -113,16 +112,9 @@ def serve(port: int, state_dir: Path, host: str = "127.0.0.1") -> None:
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     (state_dir / "cloud.json").write_text(json.dumps(context.status()))
     durable_executions.resume(context)  # the socket listens: resumed tasks can call Lambda
-    signal.signal(signal.SIGTERM, _stopping)  # `gluelab cloud stop`
     print(f"gluelab local cloud ready on {context.endpoint}", flush=True)
     threading.Thread(target=warm_up, args=(context,), daemon=True, name="warm-up").start()
     server.serve_forever()
-
-
-def _stopping(signum, frame) -> None:
-    from gluelab.cloud import persistence
-    persistence.save_snapshot()  # so that the next start need not replay the journal
-    os._exit(0)
 
 
 def main() -> None:

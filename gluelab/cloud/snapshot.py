@@ -5,8 +5,9 @@ it covers (a byte offset, and a digest of the journal's first line so a differen
 never taken for this one). A start loads the snapshot and replays only the journal after it; a
 snapshot that cannot be read (a moto upgrade, a half-written file from before atomic renames)
 means a full replay, which is slower but loses nothing. A snapshot is written with an atomic
-rename (a kill -9 leaves the old one or the new one), when the cloud stops, and while it runs
-once changes have settled (no change for IDLE_S) or piled up (MAX_PENDING journal entries).
+rename (a kill -9 leaves the old one or the new one) while the cloud runs, once changes have
+settled (no change for IDLE_S) or piled up (MAX_PENDING journal entries); a stop saves nothing,
+so it is immediate, and the next start replays what came after the last snapshot.
 
 What is not in a snapshot: running Step Functions executions (durable_executions.py resumes them
 from their own files; an ended one is saved as it ended) and the Lambda runtime's worker processes.
@@ -18,6 +19,7 @@ import io
 import logging
 import os
 import pickle
+import signal
 import sys
 import threading
 import time
@@ -36,6 +38,7 @@ FILE = "snapshot.pickle"
 FORMAT = 1
 IDLE_S = 2.0
 MAX_PENDING = 500
+_finished_executions = None  # gluelab.cloud.finished_executions, set by Saver (circular import)
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
@@ -44,7 +47,7 @@ class _Dropped:
 
 
 def _finished(described: dict, events: list) -> object:
-    from gluelab.cloud.finished_executions import FinishedExecution
+    from gluelab.cloud.finished_executions import FinishedExecution  # loading: imports are fine
     return FinishedExecution(described, events)
 
 
@@ -99,11 +102,9 @@ class _Pickler(pickle.Pickler):
             return (_public_key, (obj.public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),))
         if type(obj).__name__ in ("Execution", "SyncExecution") and hasattr(obj, "exec_worker"):
-            from gluelab.cloud.finished_executions import describe
             if obj.exec_status is None or obj.exec_status.value == "RUNNING":
                 return (_Dropped, ())
-            described, events = describe(obj)
-            return (_finished, (described, events))
+            return (_finished, _finished_executions.describe(obj))
         return NotImplemented
 
 
@@ -128,11 +129,10 @@ def head_digest(journal: Path) -> str:
         return ""
 
 
-def save(state_dir: Path, journal: Path, count: int, lines: int) -> float:
-    """Write the snapshot; the caller holds the journal's locks. Returns the seconds it took."""
-    started = time.perf_counter()
+def save(state_dir: Path, journal: Path, count: int, lines: int, backends: dict) -> None:
+    """Write the snapshot of `backends` (from _backend_dicts) covering the journal's first `lines`."""
     buffer = io.BytesIO()
-    backends = {key: dict(value) for key, value in _backend_dicts().items()}
+    backends = {key: dict(value) for key, value in backends.items()}
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({
         "format": FORMAT, "moto": moto.__version__, "count": count, "lines": lines,
         "journal_bytes": journal.stat().st_size if journal.exists() else 0,
@@ -143,12 +143,13 @@ def save(state_dir: Path, journal: Path, count: int, lines: int) -> float:
         file.flush()
         os.fsync(file.fileno())
     temporary.replace(state_dir / FILE)
-    return time.perf_counter() - started
 
 
 def load(state_dir: Path, journal: Path) -> dict | None:
     """Put the snapshot's state into moto; what it covers, or None (then replay everything)."""
     path = state_dir / FILE
+    for unfinished in state_dir.glob(f".{FILE}.*"):  # a save cut short by a stop or a crash
+        unfinished.unlink()
     if not path.exists():
         return None
     try:
@@ -182,32 +183,45 @@ def _drop_running_executions(backend) -> None:
 
 
 class Saver:
-    """Saves a snapshot when changes settle or pile up, and when the cloud stops."""
+    """Saves a snapshot once changes settle (IDLE_S) or pile up (MAX_PENDING), from a forked
+    copy of the process (as Redis's BGSAVE does): requests wait only for the fork, not for
+    the pickling, and the copy is the state exactly as the journal's first `lines` made it."""
 
-    def __init__(self, journal):
+    def __init__(self, journal, saved_lines: int):
         self.journal = journal
-        self.saved_lines = journal.lines
-        self.stop_event = threading.Event()
+        self.saved_lines = saved_lines  # a journal tail replayed at start is pending too
+        global _finished_executions
+        from gluelab.cloud import finished_executions  # the forked copy must import nothing
+        _finished_executions = finished_executions
 
     def pending(self) -> int:
         return self.journal.lines - self.saved_lines
 
     def save_now(self) -> None:
+        started = time.perf_counter()
         with self.journal.lock, self.journal.file_lock:
-            if not self.pending():
-                return
-            try:
-                took = save(self.journal.path.parent, self.journal.path, self.journal.count,
-                            self.journal.lines)
-            except Exception:  # the journal still has everything; try again later
-                log.exception("saving a snapshot")
-                return
-            self.saved_lines = self.journal.lines
-        print(f"saved a snapshot of {self.saved_lines} journal entries in {took * 1000:.0f} ms",
-              flush=True)
+            lines, count = self.journal.lines, self.journal.count
+            backends = _backend_dicts()
+            pid = os.fork()
+            if pid == 0:  # the copy: save and leave, touching nothing the parent's threads held
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                try:
+                    save(self.journal.path.parent, self.journal.path, count, lines, backends)
+                except BaseException:
+                    os._exit(1)
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:  # the journal still has everything; the next attempt may do better
+            print(f"warning: saving a snapshot failed (status {status}); a start replays the "
+                  f"journal after the last snapshot", flush=True)
+            return
+        self.saved_lines = lines
+        print(f"saved a snapshot of {lines} journal entries in "
+              f"{(time.perf_counter() - started) * 1000:.0f} ms", flush=True)
 
     def run(self) -> None:
-        while not self.stop_event.wait(0.5):
+        while True:
+            time.sleep(0.5)
             pending = self.pending()
             idle = time.monotonic() - self.journal.last_change
             if pending and (idle >= IDLE_S or pending >= MAX_PENDING):
