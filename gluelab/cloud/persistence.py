@@ -8,7 +8,8 @@ a recorded seed for moto's random source (see seeding.py), so ids (API ids, henc
 come back the same. Calls with side effects beyond state (Lambda Invoke, StartExecution) are not replayed:
 a restart must not send an SMS twice. What those calls left behind (Lambda logs, finished
 executions) goes into the same journal as records, in order with the calls, and is restored
-as it was by the module that wrote it (see `note` and `restores`).
+as it was by the module that wrote it (see `note` and `restores`). Every entry is fsync'd before
+the call answers. A start loads the last snapshot (snapshot.py) and replays only what follows it.
 """
 from __future__ import annotations
 

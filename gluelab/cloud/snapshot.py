@@ -129,14 +129,12 @@ def head_digest(journal: Path) -> str:
         return ""
 
 
-def save(state_dir: Path, journal: Path, count: int, lines: int, backends: dict) -> None:
-    """Write the snapshot of `backends` (from _backend_dicts) covering the journal's first `lines`."""
+def save(state_dir: Path, covers: dict, backends: dict) -> None:
+    """Write the snapshot of `backends` (from _backend_dicts) with what of the journal it covers."""
     buffer = io.BytesIO()
     backends = {key: dict(value) for key, value in backends.items()}
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({
-        "format": FORMAT, "moto": moto.__version__, "count": count, "lines": lines,
-        "journal_bytes": journal.stat().st_size if journal.exists() else 0,
-        "journal_head": head_digest(journal), "backends": backends})
+        "format": FORMAT, "moto": moto.__version__, **covers, "backends": backends})
     temporary = state_dir / f".{FILE}.{os.getpid()}"
     with temporary.open("wb") as file:
         file.write(buffer.getbuffer())
@@ -200,13 +198,16 @@ class Saver:
     def save_now(self) -> None:
         started = time.perf_counter()
         with self.journal.lock, self.journal.file_lock:
-            lines, count = self.journal.lines, self.journal.count
+            lines, path = self.journal.lines, self.journal.path
+            covers = {"count": self.journal.count, "lines": lines,  # measured before the fork:
+                      "journal_bytes": path.stat().st_size if path.exists() else 0,  # it goes on
+                      "journal_head": head_digest(path)}
             backends = _backend_dicts()
             pid = os.fork()
             if pid == 0:  # the copy: save and leave, touching nothing the parent's threads held
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 try:
-                    save(self.journal.path.parent, self.journal.path, count, lines, backends)
+                    save(path.parent, covers, backends)
                 except BaseException:
                     os._exit(1)
                 os._exit(0)
