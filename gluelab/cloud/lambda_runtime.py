@@ -434,27 +434,7 @@ def _event(event):
 
 
 def _invoke_lambda(self, event=None) -> tuple[str, bool, str]:
-    with _counting:
-        _in_flight[0] += 1
-    try:
-        return _runtime.invoke(self, _event(event))
-    finally:
-        with _counting:
-            _in_flight[0] -= 1
-
-
-_counting = threading.Lock()
-_in_flight = [0]  # invocations running now, each in its own worker
-
-
-def pool_status() -> dict[str, int]:
-    """Workers busy (running an invocation) and idle (warm), and Event invocations queued."""
-    if _runtime is None:
-        return {"busy": 0, "idle": 0, "queued": 0}
-    with _runtime.lock:
-        idle = sum(len(pool) for pool in _runtime.idle.values())
-    return {"busy": _in_flight[0], "idle": idle,
-            "queued": _runtime.event_queue._work_queue.qsize()}
+    return _runtime.invoke(self, _event(event))
 
 
 def _reporting_unhandled(invoke):
