@@ -8,7 +8,6 @@ sent twice because of that are counted and printed.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
