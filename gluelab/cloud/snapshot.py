@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import os
 import pickle
 import signal
@@ -32,7 +31,6 @@ import moto
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-log = logging.getLogger("gluelab.snapshot")
 
 FILE = "snapshot.pickle"
 FORMAT = 1
