@@ -665,3 +665,87 @@ def test_hook_ssm_parameter_cloudformation_reads_its_name_from_the_properties():
     assert '"name": properties.get("Name")' in inspect.getsource(Parameter.create_from_cloudformation_json)
     assert parameters(Parameter.update_from_cloudformation_json) == [
         "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"]
+
+
+# --- gluelab/cloud/durable_executions.py ---------------------------------------------------
+
+def test_hook_every_top_level_state_transition_goes_through_common_state_field_eval():
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+    def subclasses(cls):
+        return {cls} | {s for sub in cls.__subclasses__() for s in subclasses(sub)}
+    import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401  (loads every state class)
+    assert [c.__name__ for c in subclasses(CommonStateField) if "eval" in vars(c)] == []
+    body = inspect.getsource(Program._eval_body)
+    assert "next_state: CommonStateField = self._get_state(env.next_state_name)" in body
+    assert "next_state.eval(env)" in body
+    assert "env.next_state_name = self.start_at.start_at_name" in inspect.getsource(Program.eval)
+
+
+def test_hook_an_execution_starts_its_worker_in_start_and_the_worker_builds_its_environment():
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.backend import execution, execution_worker
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    assert "execution.start()" in inspect.getsource(StepFunctionsParserBackend.start_execution)
+    assert "self.exec_worker.start()" in inspect.getsource(execution.Execution.start)
+    logic = inspect.getsource(execution_worker.ExecutionWorker._execution_logic)
+    assert "program.eval(self.env)" in logic and "self._get_evaluation_environment()" in logic
+    assert parameters(execution.Execution.__init__) == [
+        "self", "name", "sm_type", "role_arn", "exec_arn", "account_id", "region_name",
+        "state_machine", "start_date", "cloud_watch_logging_session", "activity_store",
+        "input_data", "trace_header"]
+    manager = EventManager()
+    assert manager._history_event_list == [] and manager._event_id_gen._next_id == 1
+    assert "self.event_history_context = event_history_context" in inspect.getsource(Environment.__init__)
+
+
+def test_hook_seconds_waits_sleep_in_wait_interval_with_the_environment():
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
+        seconds, seconds_path, timestamp, wait_function)
+    assert parameters(wait_function.WaitFunction._wait_interval) == ["self", "env", "wait_seconds"]
+    assert "self._wait_interval(env=env, wait_seconds=w_sec)" in inspect.getsource(
+        wait_function.WaitFunction._eval_body)
+    names = {cls.__name__ for module in (seconds, seconds_path)
+             for cls in vars(module).values() if isinstance(cls, type)
+             and issubclass(cls, wait_function.WaitFunction) and cls is not wait_function.WaitFunction}
+    from gluelab.cloud.durable_executions import SECONDS_WAITS
+    assert names == set(SECONDS_WAITS)
+    assert not set(SECONDS_WAITS) & {c.__name__ for c in vars(timestamp).values() if isinstance(c, type)}
+
+
+# --- gluelab/cloud/snapshot.py -------------------------------------------------------------
+
+def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
+    """moto's state for the services the app uses survives snapshot's pickler: locks, weak
+    dictionaries, defaultdicts of lambdas and subclasses (SSM), Cognito's RSA signing key."""
+    import io
+    import pickle
+
+    import boto3
+    from moto import mock_aws
+    from moto.core.base_backend import AccountSpecificBackend, BackendDict
+
+    from gluelab.cloud import snapshot
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1", aws_access_key_id="test",
+                                aws_secret_access_key="test")
+        session.client("ssm").put_parameter(Name="/p", Value="v", Type="String")
+        pool = session.client("cognito-idp").create_user_pool(PoolName="pool")["UserPool"]["Id"]
+        session.client("lambda")  # the Lambda backend's WeakValueDictionary of ARNs
+        from moto.awslambda.models import lambda_backends
+        lambda_backends["123456789012"]["us-east-1"]  # noqa: B018  (creates it)
+        backends = snapshot._backend_dicts()
+        assert all(isinstance(b, BackendDict) and isinstance(next(iter(b.values())),
+                                                             AccountSpecificBackend)
+                   for b in backends.values())
+        buffer = io.BytesIO()
+        snapshot._Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
+            {key: dict(value) for key, value in backends.items()})
+        saved = pickle.loads(buffer.getvalue())
+    ssm = saved[("moto.ssm.models", "ssm_backends")]["123456789012"]["us-east-1"]
+    assert ssm.get_parameter("/p").value == "v"
+    cognito = saved[("moto.cognitoidp.models", "cognitoidp_backends")]["123456789012"]["us-east-1"]
+    assert cognito.user_pools[pool].json_web_key  # the key came back usable
+    assert ("moto.awslambda.models", "lambda_backends") in saved

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from gluelab.cloud import inventory
+from gluelab.cloud import inventory, operations
 
 PREFIX = "/_gluelab/"
 
@@ -25,7 +25,7 @@ def wrap(app, context):
             return _json(start_response, {"ok": True, **context.status(), "restored": context.restored})
         if name == "status":
             return _json(start_response, {**context.status(), "restored": context.restored,
-                                          "deployed": inventory.deployed()})
+                                          "deployed": inventory.deployed(), **operations.status()})
         return _json(start_response, {"error": f"no such local cloud endpoint: {path}"},
                      "404 Not Found")
     return admin

@@ -4,7 +4,8 @@ StartExecution is not replayed on start: that would run the workflow, and send i
 Instead each execution is noted in the journal when it ends, with its description and whole
 history, and comes back after a restart as it ended: DescribeExecution, ListExecutions and
 GetExecutionHistory (hence `gluelab executions`, the graphs and the cost ledger) answer as
-before. An execution still running when the cloud stops is not kept; on AWS it would run on.
+before. An execution still running when the cloud stops runs on after the start
+(durable_executions.py).
 """
 from __future__ import annotations
 
@@ -18,24 +19,24 @@ from gluelab.cloud.lazy import when_imported
 DATE_MARK = "$datetime"
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """JSON-safe copy of moto's describe and history output (datetimes marked)."""
     if isinstance(value, datetime.datetime):
         return {DATE_MARK: value.isoformat()}
     if isinstance(value, dict):
-        return {key: _plain(inner) for key, inner in value.items()}
+        return {key: plain(inner) for key, inner in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(inner) for inner in value]
+        return [plain(inner) for inner in value]
     return value
 
 
-def _revived(value: Any) -> Any:
+def revived(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {DATE_MARK}:
             return datetime.datetime.fromisoformat(value[DATE_MARK])
-        return {key: _revived(inner) for key, inner in value.items()}
+        return {key: revived(inner) for key, inner in value.items()}
     if isinstance(value, list):
-        return [_revived(inner) for inner in value]
+        return [revived(inner) for inner in value]
     return value
 
 
@@ -65,19 +66,24 @@ class FinishedExecution:
         """It has ended already; stopping it changes nothing, as on AWS."""
 
 
+def describe(execution) -> tuple[dict, list[dict]]:
+    """What a FinishedExecution is made of: an ended execution's description and history."""
+    output = execution.output
+    return ({**execution.to_describe_output(),
+             # as moto's DescribeExecution answers: the input as sent, the output as dumped
+             "input": execution.execution_input,
+             "output": output if isinstance(output, str) or output is None else json.dumps(output)},
+            execution.to_history_output()["events"])
+
+
 def _noting_terminated(original):
     def terminated(self) -> None:
         original(self)
         execution = self.execution
-        output = execution.output
+        described, events = describe(execution)
         persistence.note("execution", {
             "account": execution.account_id, "region": execution.region_name,
-            "described": _plain({
-                **execution.to_describe_output(),
-                # as moto's DescribeExecution answers: the input as sent, the output as dumped
-                "input": execution.execution_input,
-                "output": output if isinstance(output, str) or output is None else json.dumps(output)}),
-            "events": _plain(execution.to_history_output()["events"])})
+            "described": plain(described), "events": plain(events)})
     return terminated
 
 
@@ -85,10 +91,12 @@ def _noting_terminated(original):
 def restore(record: dict) -> None:
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
     backend = stepfunctions_parser_backends[record["account"]][record["region"]]
-    execution = FinishedExecution(_revived(record["described"]), _revived(record["events"]))
+    execution = FinishedExecution(revived(record["described"]), revived(record["events"]))
     machine = next((m for m in backend.state_machines if m.arn == execution.state_machine_arn), None)
     if machine is not None:  # None: the machine was deleted while this execution still ran
-        machine.executions.append(execution)
+        # a snapshot (snapshot.py) may hold it already, saved as it ended
+        machine.executions[:] = [e for e in machine.executions
+                                 if e.execution_arn != execution.execution_arn] + [execution]
 
 
 def _running_executions_only(original):

@@ -8,7 +8,8 @@ a recorded seed for moto's random source (see seeding.py), so ids (API ids, henc
 come back the same. Calls with side effects beyond state (Lambda Invoke, StartExecution) are not replayed:
 a restart must not send an SMS twice. What those calls left behind (Lambda logs, finished
 executions) goes into the same journal as records, in order with the calls, and is restored
-as it was by the module that wrote it (see `note` and `restores`).
+as it was by the module that wrote it (see `note` and `restores`). Every entry is fsync'd before
+the call answers. A start loads the last snapshot (snapshot.py) and replays only what follows it.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import base64
 import io
 import json
 import logging
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs
@@ -24,7 +27,7 @@ from urllib.parse import parse_qs
 from werkzeug.test import EnvironBuilder
 from werkzeug.wsgi import get_input_stream
 
-from gluelab.cloud import seeding
+from gluelab.cloud import seeding, snapshot
 
 log = logging.getLogger("gluelab.persistence")
 
@@ -101,20 +104,32 @@ class Journal:
         self.path = path
         self.lock = threading.Lock()  # one call at a time, so each runs with its own seed
         self.file_lock = threading.Lock()  # records are noted while a call holds `lock`
-        self.count = 0
+        self.count = 0  # seeds given so far
+        self.lines = 0  # entries in the file
+        self.last_change = time.monotonic()
 
     def append(self, entry: dict) -> None:
+        # on disk before the call answers: what was acknowledged survives a crash
         with self.file_lock, self.path.open("a") as journal:
             journal.write(json.dumps(entry) + "\n")
+            journal.flush()
+            os.fsync(journal.fileno())
+            self.lines += 1
+            self.last_change = time.monotonic()
 
-    def replay(self) -> tuple[int, list[str]]:
-        """Re-run every journaled call; returns how many ran and what failed, in words."""
+    def replay(self, lines: int = 0, offset: int = 0) -> tuple[int, list[str]]:
+        """Re-run the journaled calls after the first `lines` (`offset` bytes, which a snapshot
+        holds already); returns how many ran and what failed, in words."""
         if not self.path.exists():
             return 0, []
         failures = []
-        for number, line in enumerate(self.path.read_text().splitlines(), 1):
+        with self.path.open("rb") as file:
+            file.seek(offset)
+            tail = file.read().decode().splitlines()
+        self.count = self.lines = lines
+        for number, line in enumerate(tail, lines + 1):
             entry = json.loads(line)
-            self.count = number
+            self.count = self.lines = number
             if "kind" in entry:
                 failure = _restore(entry)
                 if failure:
@@ -130,7 +145,7 @@ class Journal:
             if not status or not status[0].startswith(("2", "3")):
                 failures.append(f"journal entry {number} ({entry['method']} {entry['path']}) "
                                 f"answered {status[0] if status else 'nothing'}")
-        return self.count, failures
+        return len(tail), failures
 
     def __call__(self, environ, start_response):
         body = get_input_stream(environ).read()
@@ -174,11 +189,17 @@ def _restore(entry: dict) -> str | None:
 def wrap(app, context):
     global _journal
     journal = Journal(app, context.state_dir / JOURNAL)
-    replayed, failures = journal.replay()
+    covered = snapshot.load(context.state_dir, journal.path)
+    if covered:
+        print(f"restored a snapshot of {covered['lines']} saved changes", flush=True)
+    replayed, failures = journal.replay(*((covered["lines"], covered["journal_bytes"])
+                                          if covered else ()))
     _journal = journal
+    saver = snapshot.Saver(journal, covered["lines"] if covered else 0)
+    threading.Thread(target=saver.run, daemon=True, name="snapshots").start()
     if replayed:
         print(f"restored {replayed} saved API calls from {journal.path}", flush=True)
     for failure in failures:
         print(f"warning: could not restore {failure}", flush=True)
-    context.restored = {"calls": replayed, "failures": failures}
+    context.restored = {"calls": journal.lines, "failures": failures}
     return journal

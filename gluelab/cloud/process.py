@@ -139,9 +139,10 @@ def reset(s: Settings | None = None) -> None:
     """Wipe everything the local cloud holds; restart it if it was running."""
     s = s or settings()
     was_running = stop(s)
-    for name in ("journal.jsonl", "twilio.json"):
+    for name in ("journal.jsonl", "snapshot.pickle", "twilio.json"):
         (s.state_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(s.state_dir / "lambda", ignore_errors=True)
+    for folder in ("lambda", "executions"):
+        shutil.rmtree(s.state_dir / folder, ignore_errors=True)
     if was_running:
         start(s)
 
@@ -215,6 +216,11 @@ def _cloud_command(args) -> int:
             failed = len(restored.get("failures") or [])
             print(f"restored: {restored.get('calls', 0)} saved changes at start"
                   + (f", {failed} of them could not be (`gluelab cloud logs`)" if failed else ""))
+            workers, memory = info["workers"], info["memory_mb"]
+            print(f"running:  {info['executions']['running']} executions, "
+                  f"{workers['busy']} busy and {workers['idle']} idle Lambda workers, "
+                  f"{info['queued_invocations']} queued invocations")
+            print(f"memory:   {memory['cloud']} MB the cloud, {memory['workers']} MB its workers")
             for kind, names in info["deployed"].items():
                 print(f"{kind + ':':16}{', '.join(names) if names else '-'}")
     except CloudError as exc:

@@ -20,6 +20,7 @@ PATCHES = (
     "gluelab.cloud.statemachines",
     "gluelab.cloud.asl_validation",
     "gluelab.cloud.finished_executions",
+    "gluelab.cloud.durable_executions",  # after finished_executions: it wraps the same hook
     "gluelab.cloud.lambda_runtime",
     "gluelab.cloud.lambda_limits",
     "gluelab.cloud.rest_apis",
@@ -117,11 +118,14 @@ def warm_up(context: CloudContext) -> None:
 def serve(port: int, state_dir: Path, host: str = "127.0.0.1", iam: bool = True) -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
+
+    from gluelab.cloud import durable_executions
     state_dir.mkdir(parents=True, exist_ok=True)
     context = CloudContext(port, state_dir, iam)
     app = build_app(context)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     (state_dir / "cloud.json").write_text(json.dumps(context.status()))
+    durable_executions.resume(context)  # the socket listens: resumed tasks can call Lambda
     print(f"gluelab local cloud ready on {context.endpoint}", flush=True)
     threading.Thread(target=warm_up, args=(context,), daemon=True, name="warm-up").start()
     server.serve_forever()

@@ -1,0 +1,18 @@
+"""What an operator sees in `gluelab cloud status`: running executions, Lambda workers (busy,
+idle), queued asynchronous invocations and memory (the cloud process and its workers)."""
+from __future__ import annotations
+
+import os
+
+from gluelab.cloud import durable_executions, lambda_runtime
+from gluelab.cloud.lambda_pool import rss_mb
+
+
+def status() -> dict:
+    runtime = lambda_runtime.worker_stats()
+    workers = runtime.get("workers", {})
+    return {"executions": {"running": durable_executions.running()},
+            "workers": {"busy": workers.get("busy", 0), "idle": workers.get("idle", 0)},
+            "queued_invocations": runtime.get("concurrency", {}).get("queued_events", 0),
+            "memory_mb": {"cloud": round(rss_mb(os.getpid())),
+                          "workers": round(workers.get("rss_mb", 0))}}

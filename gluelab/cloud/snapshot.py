@@ -1,0 +1,227 @@
+"""A flat restart: moto's state saved whole (pickled) so a start does not replay all history.
+
+The journal (persistence.py) stays the record of every change; the snapshot says how much of it
+it covers (a byte offset, and a digest of the journal's first line so a different journal is
+never taken for this one). A start loads the snapshot and replays only the journal after it; a
+snapshot that cannot be read (a moto upgrade, a half-written file from before atomic renames)
+means a full replay, which is slower but loses nothing. A snapshot is written with an atomic
+rename (a kill -9 leaves the old one or the new one) while the cloud runs, once changes have
+settled (no change for IDLE_S) or piled up (MAX_PENDING journal entries); a stop saves nothing,
+so it is immediate, and the next start replays what came after the last snapshot.
+
+What is not in a snapshot: running Step Functions executions (durable_executions.py resumes them
+from their own files; an ended one is saved as it ended) and the Lambda runtime's worker processes.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import weakref
+from collections import defaultdict
+from functools import partial
+from pathlib import Path
+
+import moto
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+FILE = "snapshot.pickle"
+FORMAT = 1
+IDLE_S = 2.0
+MAX_PENDING = 500
+_finished_executions = None  # gluelab.cloud.finished_executions, set by Saver (circular import)
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+class _Dropped:
+    """Stands in for a running execution, which is resumed from its own file instead."""
+
+
+def _finished(described: dict, events: list) -> object:
+    from gluelab.cloud.finished_executions import FinishedExecution  # loading: imports are fine
+    return FinishedExecution(described, events)
+
+
+def _private_key(pem: bytes):
+    return serialization.load_pem_private_key(pem, None)
+
+
+def _public_key(pem: bytes):
+    return serialization.load_pem_public_key(pem)
+
+
+def _defaultdict(cls, factory):
+    made = cls.__new__(cls)
+    defaultdict.__init__(made, factory)
+    return made
+
+
+def _named(factory) -> bool:
+    return factory is None or "<" not in getattr(factory, "__qualname__", "<")
+
+
+def _factory(factory):
+    """A picklable default_factory making what `factory` (a lambda in moto's code) makes."""
+    if _named(factory):
+        return factory
+    sample = factory()
+    if isinstance(sample, defaultdict):
+        return partial(defaultdict, _factory(sample.default_factory))
+    if type(sample) in (dict, list, set):
+        return type(sample)
+    raise TypeError(f"cannot save a defaultdict made by {factory.__qualname__}")
+
+
+class _Pickler(pickle.Pickler):
+    """pickle, taught the few things moto holds that pickle cannot save as they are."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, _LOCK_TYPES):
+            return (threading.RLock, ()) if "RLock" in type(obj).__name__ else (threading.Lock, ())
+        if isinstance(obj, weakref.WeakValueDictionary):  # its values are saved where they live
+            return (weakref.WeakValueDictionary, (dict(obj),))
+        if isinstance(obj, defaultdict) and (type(obj) is not defaultdict
+                                             or not _named(obj.default_factory)):
+            # moto's subclasses take other arguments (SSM's ParameterDict), or lambdas make values
+            return (_defaultdict, (type(obj), _factory(obj.default_factory)),
+                    getattr(obj, "__dict__", None) or None, None, iter(obj.items()))
+        if isinstance(obj, rsa.RSAPrivateKey):  # Cognito's signing key
+            return (_private_key, (obj.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()),))
+        if isinstance(obj, rsa.RSAPublicKey):
+            return (_public_key, (obj.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),))
+        if type(obj).__name__ in ("Execution", "SyncExecution") and hasattr(obj, "exec_worker"):
+            if obj.exec_status is None or obj.exec_status.value == "RUNNING":
+                return (_Dropped, ())
+            return (_finished, _finished_executions.describe(obj))
+        return NotImplemented
+
+
+def _backend_dicts() -> dict[tuple[str, str], dict]:
+    """Every loaded service's BackendDict with something in it, by (module, attribute)."""
+    from moto.core.base_backend import BackendDict
+    found: dict[int, tuple[tuple[str, str], dict]] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name.startswith("moto.") and name.endswith("models")):
+            continue
+        for attribute, value in list(vars(module).items()):
+            if isinstance(value, BackendDict) and value:  # imported elsewhere too: once
+                found.setdefault(id(value), ((name, attribute), value))
+    return dict(found.values())
+
+
+def head_digest(journal: Path) -> str:
+    try:
+        with journal.open("rb") as file:
+            return hashlib.sha256(file.readline()).hexdigest()
+    except OSError:
+        return ""
+
+
+def save(state_dir: Path, covers: dict, backends: dict) -> None:
+    """Write the snapshot of `backends` (from _backend_dicts) with what of the journal it covers."""
+    buffer = io.BytesIO()
+    backends = {key: dict(value) for key, value in backends.items()}
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({
+        "format": FORMAT, "moto": moto.__version__, **covers, "backends": backends})
+    temporary = state_dir / f".{FILE}.{os.getpid()}"
+    with temporary.open("wb") as file:
+        file.write(buffer.getbuffer())
+        file.flush()
+        os.fsync(file.fileno())
+    temporary.replace(state_dir / FILE)
+
+
+def load(state_dir: Path, journal: Path) -> dict | None:
+    """Put the snapshot's state into moto; what it covers, or None (then replay everything)."""
+    path = state_dir / FILE
+    for unfinished in state_dir.glob(f".{FILE}.*"):  # a save cut short by a stop or a crash
+        unfinished.unlink()
+    if not path.exists():
+        return None
+    try:
+        snapshot = pickle.loads(path.read_bytes())
+        usable = (snapshot.get("format") == FORMAT and snapshot.get("moto") == moto.__version__
+                  and journal.exists() and journal.stat().st_size >= snapshot["journal_bytes"]
+                  and head_digest(journal) == snapshot["journal_head"])
+    except Exception as exc:  # any unreadable snapshot: the journal has everything
+        print(f"warning: the saved snapshot {path} cannot be read ({type(exc).__name__}); "
+              f"replaying the whole journal instead", flush=True)
+        return None
+    if not usable:
+        print(f"the saved snapshot {path} does not match this journal or moto version; "
+              f"replaying the whole journal instead", flush=True)
+        return None
+    import importlib
+    for (module_name, attribute), accounts in snapshot["backends"].items():
+        target = getattr(importlib.import_module(module_name), attribute)
+        for account in accounts.values():
+            for backend in account.values():
+                _drop_running_executions(backend)
+        dict.update(target, accounts)
+    return snapshot
+
+
+def _drop_running_executions(backend) -> None:
+    for machine in getattr(backend, "state_machines", None) or ():
+        executions = getattr(machine, "executions", None)
+        if executions is not None:
+            executions[:] = [e for e in executions if not isinstance(e, _Dropped)]
+
+
+class Saver:
+    """Saves a snapshot once changes settle (IDLE_S) or pile up (MAX_PENDING), from a forked
+    copy of the process (as Redis's BGSAVE does): requests wait only for the fork, not for
+    the pickling, and the copy is the state exactly as the journal's first `lines` made it."""
+
+    def __init__(self, journal, saved_lines: int):
+        self.journal = journal
+        self.saved_lines = saved_lines  # a journal tail replayed at start is pending too
+        global _finished_executions
+        from gluelab.cloud import finished_executions  # the forked copy must import nothing
+        _finished_executions = finished_executions
+
+    def pending(self) -> int:
+        return self.journal.lines - self.saved_lines
+
+    def save_now(self) -> None:
+        started = time.perf_counter()
+        with self.journal.lock, self.journal.file_lock:
+            lines, path = self.journal.lines, self.journal.path
+            covers = {"count": self.journal.count, "lines": lines,  # measured before the fork:
+                      "journal_bytes": path.stat().st_size if path.exists() else 0,  # it goes on
+                      "journal_head": head_digest(path)}
+            backends = _backend_dicts()
+            pid = os.fork()
+            if pid == 0:  # the copy: save and leave, touching nothing the parent's threads held
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                try:
+                    save(path.parent, covers, backends)
+                except BaseException:
+                    os._exit(1)
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:  # the journal still has everything; the next attempt may do better
+            print(f"warning: saving a snapshot failed (status {status}); a start replays the "
+                  f"journal after the last snapshot", flush=True)
+            return
+        self.saved_lines = lines
+        print(f"saved a snapshot of {lines} journal entries in "
+              f"{(time.perf_counter() - started) * 1000:.0f} ms", flush=True)
+
+    def run(self) -> None:
+        while True:
+            time.sleep(0.5)
+            pending = self.pending()
+            idle = time.monotonic() - self.journal.last_change
+            if pending and (idle >= IDLE_S or pending >= MAX_PENDING):
+                self.save_now()

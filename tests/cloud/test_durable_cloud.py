@@ -1,0 +1,136 @@
+"""Acceptance: running executions carry on after a stop or a crash (kill -9), a start loads the
+snapshot and replays only the journal after it, and `gluelab cloud status` shows what runs."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from gluelab.cli import main
+from gluelab.cloud import process
+from gluelab.config import client
+from gluelab.executions import wait_for_end
+from tests.conftest import running_cloud, use_cloud
+
+ROLE = "arn:aws:iam::123456789012:role/states"
+WAIT_S = 8
+# Three transitions, a wait between them and data carried across the wait.
+WAITING = {"StartAt": "Before", "States": {
+    "Before": {"Type": "Pass", "Result": {"step": 1}, "ResultPath": "$.before", "Next": "Wait"},
+    "Wait": {"Type": "Wait", "Seconds": WAIT_S, "Next": "After"},
+    "After": {"Type": "Pass", "Parameters": {"id.$": "$.id", "before.$": "$.before"},
+              "End": True}}}
+
+
+@pytest.fixture(scope="module")
+def handle(tmp_path_factory):
+    with running_cloud(tmp_path_factory.mktemp("durable")) as handle:
+        yield handle
+
+
+@pytest.fixture
+def sfn(handle, monkeypatch):
+    use_cloud(handle, monkeypatch)
+    return client("stepfunctions")
+
+
+def kill_9(handle) -> None:
+    """What a crash does: no chance to save anything."""
+    pid = int((handle.state_dir / "cloud.pid").read_text())
+    os.killpg(pid, signal.SIGKILL)
+    while process._pid(handle.settings) is not None:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.02)
+
+
+def test_running_executions_carry_on_after_a_stop_and_a_kill_9_with_their_remaining_wait(
+        handle, sfn):
+    machine = sfn.create_state_machine(name="waits", roleArn=ROLE,
+                                       definition=json.dumps(WAITING))["stateMachineArn"]
+    started = time.monotonic()
+    waiting = sfn.start_execution(stateMachineArn=machine, input='{"id": 7}')["executionArn"]
+    while sfn.get_execution_history(executionArn=waiting, reverseOrder=True, maxResults=1)[
+            "events"][0]["type"] != "WaitStateEntered":
+        time.sleep(0.05)
+    process.stop(handle.settings)
+    process.start(handle.settings, quiet=True)
+    # acknowledged just before the crash (its first state may or may not have run)
+    just_started = sfn.start_execution(stateMachineArn=machine, input='{"id": 8}')["executionArn"]
+    kill_9(handle)
+    process.start(handle.settings, quiet=True)
+    back = time.monotonic() - started
+
+    ended = wait_for_end(waiting, timeout_s=60, poll_s=0.05)
+    took = time.monotonic() - started
+    assert ended["status"] == "SUCCEEDED"
+    assert json.loads(ended["output"]) == {"id": 7, "before": {"step": 1}}
+    # the wait went on with what remained of it (none, if the restarts took longer than it)
+    assert WAIT_S <= took < max(WAIT_S, back) + 3, f"{took:.1f} s, the cloud back at {back:.1f} s"
+    events = sfn.get_execution_history(executionArn=waiting)["events"]
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted", "PassStateEntered", "PassStateExited", "WaitStateEntered",
+        "WaitStateExited", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
+    assert [e["id"] for e in events] == list(range(1, 9))
+    assert wait_for_end(just_started, timeout_s=30, poll_s=0.05)["status"] == "SUCCEEDED"
+    log = (handle.state_dir / "cloud.log").read_text()
+    assert f"resumed execution {waiting.rsplit(':', 1)[-1]} of waits at Wait" in log
+    assert re.search(f"resumed execution {just_started.rsplit(':', 1)[-1]} of waits at "
+                     f"(its first state|Wait)", log)
+    assert list((handle.state_dir / "executions").iterdir()) == []  # ended: nothing left to resume
+
+
+def test_cloud_status_shows_running_executions_workers_queue_and_memory(handle, sfn, capsys):
+    machine = sfn.create_state_machine(name="waits-long", roleArn=ROLE,
+                                       definition=json.dumps(WAITING))["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+
+    assert main(["cloud", "status"]) == 0
+    out = capsys.readouterr().out
+    sfn.stop_execution(executionArn=execution)
+    assert "running:  1 executions, 0 busy and 0 idle Lambda workers, 0 queued invocations" in out
+    memory = re.search(r"memory:   (\d+) MB the cloud, (\d+) MB its workers", out)
+    assert memory and int(memory[1]) > 50, out  # moto and its services take well over 50 MB
+
+
+def tables() -> list[str]:
+    return client("dynamodb").list_tables()["TableNames"]
+
+
+def create_table(name: str) -> None:
+    client("dynamodb").create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+
+
+def test_a_start_loads_the_snapshot_and_replays_only_the_journal_after_it(handle, sfn):
+    log = handle.state_dir / "cloud.log"
+    saved = log.read_text().count("saved a snapshot of")
+    create_table("Saved")
+    deadline = time.monotonic() + 30
+    while log.read_text().count("saved a snapshot of") == saved:  # once changes settle
+        assert time.monotonic() < deadline, "no snapshot within 30 s of the last change"
+        time.sleep(0.2)
+    create_table("AfterTheSnapshot")
+    kill_9(handle)  # no snapshot: the journal has the table
+    lines = len(log.read_text().splitlines())
+
+    process.start(handle.settings, quiet=True)
+    started = log.read_text().splitlines()[lines:]
+    assert any(line.startswith("restored a snapshot of ") for line in started), started
+    assert "restored 1 saved API calls from" in "\n".join(started)
+    assert {"Saved", "AfterTheSnapshot"} <= set(tables())
+
+    process.stop(handle.settings)
+    (handle.state_dir / "snapshot.pickle").write_bytes(b"half a snapshot")
+    process.start(handle.settings, quiet=True)
+    assert "cannot be read (UnpicklingError); replaying the whole journal instead" in log.read_text()
+    assert {"Saved", "AfterTheSnapshot"} <= set(tables())
+    assert process.status(handle.settings)["restored"]["failures"] == []
