@@ -193,11 +193,17 @@ def _lambda_errors_named_as_step_functions_does(from_error):
     return patched
 
 
+def _patch_state_task_lambda(module) -> None:
+    module.StateTaskLambda._from_error = _lambda_errors_named_as_step_functions_does(
+        module.StateTaskLambda._from_error)
+
+
 def install() -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (
-        StateTaskLambda)
-    StateTaskLambda._from_error = _lambda_errors_named_as_step_functions_does(
-        StateTaskLambda._from_error)
+    from gluelab.cloud.lazy import when_imported
+    # Lazily: the Step Functions interpreter takes about a second to import, which a start of
+    # the cloud must not pay; importing it here also bound its boto client before IAM's patch.
+    when_imported("moto.stepfunctions.parser.asl.component.state.exec.state_task."
+                  "state_task_lambda", _patch_state_task_lambda)
     # moto refuses a PutFunctionConcurrency that leaves the account under 100 unreserved
     # executions, with Lambda's wording, once it knows the account's limit.
     os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", str(account_limit()))

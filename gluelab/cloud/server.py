@@ -17,6 +17,9 @@ from pathlib import Path
 # Modules that patch moto in place; each exposes install(context).
 PATCHES = (
     "gluelab.cloud.seeding",
+    # First: its patch of the Step Functions interpreter's boto client must precede every import
+    # of the interpreter (its modules bind the function by name).
+    "gluelab.cloud.iam_enforcement",
     "gluelab.cloud.statemachines",
     "gluelab.cloud.asl_validation",
     "gluelab.cloud.finished_executions",
@@ -27,7 +30,6 @@ PATCHES = (
     "gluelab.cloud.cloudformation",
     "gluelab.cloud.resource_schemas",
     "gluelab.cloud.cognito",
-    "gluelab.cloud.iam_enforcement",
     "gluelab.cloud.sam_resources",
     "gluelab.cloud.bucket_policies",
     "gluelab.cloud.template_urls",

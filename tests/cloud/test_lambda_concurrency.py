@@ -16,7 +16,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.cloud.test_lambda_runtime import _workers, clients, deploy, invoke, tail, wait_until
+# aws: the runtime tests' clients, with a state machine role that may invoke functions (IAM is
+# enforced for the interpreter's calls too).
+from tests.cloud.test_lambda_runtime import (MACHINE_ROLE, _workers, aws, clients,  # noqa: F401
+                                             deploy, invoke, tail, wait_until)
 from gluelab.cloud import process
 from tests.conftest import running_cloud
 
@@ -52,11 +55,6 @@ def stats(endpoint: str) -> dict:
 
 def marks(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
-
-
-@pytest.fixture
-def aws(local):
-    return clients(local.endpoint)
 
 
 def test_reserved_concurrency_throttles_sync_invokes_with_lambdas_error(aws, local):
@@ -98,7 +96,7 @@ def test_a_throttled_task_is_lambda_too_many_requests_which_retry_catches(aws):
     sfn = aws["stepfunctions"]
     machine = sfn.create_state_machine(
         name=f"throttled-{name}", definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        roleArn=MACHINE_ROLE)["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=machine, name="throttled",
                                     input="{}")["executionArn"]
 
