@@ -375,12 +375,17 @@ class Runtime:
 
     def run_event(self, event_id: str, fn, event, release) -> None:
         def run() -> None:
+            requeued = False
             try:
                 self.invoke(fn, event, release)
+            except TooManyRequests:  # no worker came free: back in the queue, as Lambda retries
+                self.concurrency.requeue(event_id, fn, event)
+                requeued = True
             except Exception:  # nobody waits for this call: say so in the cloud's own log
                 traceback.print_exc()
             finally:
-                self.concurrency.ended(event_id)
+                if not requeued:
+                    self.concurrency.ended(event_id)
                 with self.concurrency.lock:
                     self.events_running -= 1
                     self.concurrency.lock.notify_all()
@@ -522,11 +527,16 @@ def _restore_event_end(record: dict) -> None:
 
 def worker_stats() -> dict:
     """What the Lambda runtime holds now, for `gluelab cloud status` (GET /_gluelab/workers):
-    worker processes (bound, busy, idle, starting, waiting_for_worker, rss_mb, per function)
-    and concurrency (account_limit, running, queued_events, throttled by reason, reserved)."""
+    worker processes (bound, busy, idle, starting, rss_mb, started_total, idle_timeout_s, per
+    function), invocations queued (waiting for a worker, or asynchronous ones waiting for
+    capacity) and concurrency (account_limit, running, throttled by reason, reserved)."""
     if _runtime is None:
         return {}
-    return {"workers": _runtime.pool.stats(), "concurrency": _runtime.concurrency.stats()}
+    workers, concurrency = _runtime.pool.stats(), _runtime.concurrency.stats()
+    queued = {"waiting_for_worker": workers.pop("waiting_for_worker"),
+              "events": concurrency.pop("queued_events")}
+    return {**workers, "queued": sum(queued.values()), "queued_by_kind": queued,
+            "concurrency": concurrency}
 
 
 def _now_ms() -> int:
