@@ -6,9 +6,10 @@ processes within a bound derived from the machine (GLUELAB_LAMBDA_WORKERS overri
   - a warm idle worker of the same function configuration is reused;
   - under the bound, a new worker is started;
   - at the bound, the least recently used idle worker of another function is stopped to make room,
-    unless a worker of this function is busy or starting: then the invocation first waits up to
-    EVICT_AFTER_S for it, since a cold start costs more than a short wait (under load, stopping
-    and restarting workers in turn took more time than the handlers themselves);
+    unless a worker of this function is busy or starting: then the invocation first waits for it
+    as long as a cold start takes here (the recent average, at least EVICT_AFTER_S), since a
+    worker of its own is likely free by then (under load, stopping and restarting workers in
+    turn took more time than the handlers themselves);
   - when every worker is busy, the invocation WAITS for one (a queue), up to QUEUE_WAIT_S.
 The wait is not charged to the function's timeout: Lambda would have started an environment at
 once, so the time spent queued is the local machine's, not the function's. It is charged to the
@@ -84,6 +85,7 @@ class Pool:
         self.starting_for: Counter = Counter()  # spec -> of those, cold starts for it
         self.waiting = 0
         self.started = 0  # worker processes started since the cloud started
+        self.cold_start_s = EVICT_AFTER_S  # moving average of recent init durations
         threading.Thread(target=self._reap, name="lambda-reaper", daemon=True).start()
 
     def live(self) -> int:
@@ -92,9 +94,10 @@ class Pool:
     def checkout(self, spec):
         """A warm idle worker for `spec`, or None: the caller may start one (call started())."""
         evicted = None
-        now = time.monotonic()
-        deadline, evict_from = now + QUEUE_WAIT_S, now + EVICT_AFTER_S
         with self.changed:
+            now = time.monotonic()
+            deadline = now + QUEUE_WAIT_S
+            evict_from = now + max(EVICT_AFTER_S, self.cold_start_s)
             self.waiting += 1
             try:
                 while True:
@@ -128,6 +131,7 @@ class Pool:
     def started_worker(self, worker) -> None:
         """The cold start for a slot from checkout() produced `worker` (now busy)."""
         with self.changed:
+            self.cold_start_s = 0.8 * self.cold_start_s + 0.2 * worker.init_ms / 1000
             self._started(worker.spec)
             self.busy.add(worker)
 

@@ -216,6 +216,9 @@ class Runtime:
         # Workers die with the thread that started them (PR_SET_PDEATHSIG is per thread), and
         # request threads are short-lived, so one long-lived thread starts them all.
         self.spawner = ThreadPoolExecutor(1, thread_name_prefix="lambda-spawner")
+        # Init phases are imports, CPU-bound: one per core at a time, so that each gets the CPU
+        # its 10 s assume (Lambda gives every environment its own). Waiting here is not charged.
+        self.init_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
         self.event_queue = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix="lambda-event")
         self.events_running = 0  # asynchronous invocations handed to event_queue, not yet ended
 
@@ -318,14 +321,16 @@ class Runtime:
         """Start a worker and run its init phase within Lambda's 10 s. Past that, Lambda logs
         INIT_REPORT ... Status: timeout and runs init again as part of the invocation, charged to
         the function's timeout; so does this."""
-        worker = Worker(spec, self, INIT_TIMEOUT_S)
+        with self.init_slots:
+            worker = Worker(spec, self, INIT_TIMEOUT_S)
         call.events.extend(worker.init_logs)
         call.init_ms = worker.init_ms
         if worker.init_timed_out:
             worker.stop()
             call.log(f"INIT_REPORT Init Duration: {worker.init_ms:.2f} ms\tPhase: init"
                      f"\tStatus: timeout")
-            worker = Worker(spec, self, spec.timeout)
+            with self.init_slots:
+                worker = Worker(spec, self, spec.timeout)
             call.events.extend(worker.init_logs)
             call.init_ms, call.init_charged_ms = None, worker.init_ms
         return worker
