@@ -27,7 +27,10 @@ from collections import Counter
 WORKER_MB = 60  # resident size of a worker that imported boto3 (measured: 48-60 MB)
 WORKERS_PER_CORE = 4  # handlers mostly wait on HTTP calls to the cloud, so cores are shared
 EVICT_AFTER_S = 1.0
-QUEUE_WAIT_S = 30.0  # then the invocation is throttled: the machine, not the function, is full
+# Then the invocation is throttled (the machine, not the function, is full). Long, because a
+# throttle AWS would not give loses work a slow success would not; finite, because a handler
+# invoking another function synchronously while every worker waits the same way never ends.
+QUEUE_WAIT_S = 120.0
 REAP_EVERY_S = 10.0
 
 
