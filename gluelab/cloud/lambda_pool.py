@@ -114,14 +114,18 @@ class Pool:
                     if self.live() < self.bound:
                         break
                     now = time.monotonic()
-                    patient = now < evict_from and self._running(spec)
+                    running = self._running(spec)
+                    patient = now < evict_from and running
                     if not patient:
-                        evicted = self._pop_oldest_idle()
+                        # A function with no worker at all may take any idle one; otherwise
+                        # only one idle for a cold start's time, which nobody seems to need.
+                        evicted = self._pop_oldest_idle(now - self.cold_start_s if running
+                                                        else now)
                         if evicted:
                             break
                     if now >= deadline:
                         raise PoolFull()
-                    self.changed.wait((evict_from if patient else deadline) - now)
+                    self.changed.wait(min(evict_from - now if patient else 0.25, deadline - now))
                 self.starting += 1
                 self.starting_for[spec] += 1
                 self.started += 1
@@ -171,9 +175,9 @@ class Pool:
         for worker in stale:
             worker.stop()
 
-    def _pop_oldest_idle(self):
+    def _pop_oldest_idle(self, idle_before: float):
         oldest = min(((pool[0][0], spec) for spec, pool in self.idle.items()), default=None)
-        if oldest is None:
+        if oldest is None or oldest[0] > idle_before:
             return None
         spec = oldest[1]
         worker = self.idle[spec].pop(0)[1]
