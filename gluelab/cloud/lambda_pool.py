@@ -5,11 +5,11 @@ senders once started 101 workers, 4.9 GB, on 2 cores). The pool keeps the number
 processes within a bound derived from the machine (GLUELAB_LAMBDA_WORKERS overrides it):
   - a warm idle worker of the same function configuration is reused;
   - under the bound, a new worker is started;
-  - at the bound, the least recently used idle worker of another function is stopped to make room,
-    unless a worker of this function is busy or starting: then the invocation first waits for it
-    as long as a cold start takes here (the recent average, at least EVICT_AFTER_S), since a
-    worker of its own is likely free by then (under load, stopping and restarting workers in
-    turn took more time than the handlers themselves);
+  - at the bound, the least recently used idle worker of another function is stopped to make room;
+    under pressure (other invocations wait too) and if a worker of this function is busy or
+    starting, the invocation first waits for it as long as a cold start takes here (the recent
+    average, at least EVICT_AFTER_S), then takes only a worker idle for that long: under load,
+    stopping and restarting workers in turn took more time than the handlers themselves;
   - when every worker is busy, the invocation WAITS for one (a queue), up to QUEUE_WAIT_S.
 The wait is not charged to the function's timeout: Lambda would have started an environment at
 once, so the time spent queued is the local machine's, not the function's. It is charged to the
@@ -114,12 +114,14 @@ class Pool:
                     if self.live() < self.bound:
                         break
                     now = time.monotonic()
-                    running = self._running(spec)
-                    patient = now < evict_from and running
+                    # Under pressure (others wait too), a function that has workers waits for
+                    # them first, then takes only a worker idle for a cold start's time, which
+                    # nobody seems to need; a lone waiter, or a function with no worker at
+                    # all, takes the least recently used idle worker at once.
+                    pressed = self.waiting > 1 and self._running(spec)
+                    patient = pressed and now < evict_from
                     if not patient:
-                        # A function with no worker at all may take any idle one; otherwise
-                        # only one idle for a cold start's time, which nobody seems to need.
-                        evicted = self._pop_oldest_idle(now - self.cold_start_s if running
+                        evicted = self._pop_oldest_idle(now - self.cold_start_s if pressed
                                                         else now)
                         if evicted:
                             break
