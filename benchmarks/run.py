@@ -357,8 +357,8 @@ def bench_load(texts: int = 500, senders: int = 20, idle_s: int = 60, after_s: i
                                                         int(len(latencies) * 0.99))],
                 "load: acknowledgements per second": round(len(acknowledged) / elapsed, 2),
                 "load: executions failed": len(failed),
-                "load: worker processes started": workers["workers"]["started_total"],
-                "load: worker bound": workers["workers"]["bound"],
+                "load: worker processes started": workers["started_total"],
+                "load: worker bound": workers["bound"],
                 "load: peak cloud + workers RSS (MB)": peak[0],
                 f"load: cloud + workers RSS {after_s} s after (MB)": _tree_rss_mb(cloud_pid)}
     finally:

@@ -113,6 +113,11 @@ class Concurrency:
             self.pending[event_id] = (fn, event)
             self.lock.notify_all()
 
+    def requeue(self, event_id: str, fn, event) -> None:
+        with self.lock:
+            self.pending[event_id] = (fn, event)
+            self.lock.notify_all()
+
     def ended(self, event_id: str) -> None:
         persistence.note("lambda-event-done", {"id": event_id})
 

@@ -5,10 +5,11 @@ senders once started 101 workers, 4.9 GB, on 2 cores). The pool keeps the number
 processes within a bound derived from the machine (GLUELAB_LAMBDA_WORKERS overrides it):
   - a warm idle worker of the same function configuration is reused;
   - under the bound, a new worker is started;
-  - at the bound, the least recently used idle worker of another function is stopped to make room,
-    unless a worker of this function is busy or starting: then the invocation first waits up to
-    EVICT_AFTER_S for it, since a cold start costs more than a short wait (under load, stopping
-    and restarting workers in turn took more time than the handlers themselves);
+  - at the bound, the least recently used idle worker of another function is stopped to make room;
+    under pressure (other invocations wait too) and if a worker of this function is busy or
+    starting, the invocation first waits for it as long as a cold start takes here (the recent
+    average, at least EVICT_AFTER_S), then takes only a worker idle for that long: under load,
+    stopping and restarting workers in turn took more time than the handlers themselves;
   - when every worker is busy, the invocation WAITS for one (a queue), up to QUEUE_WAIT_S.
 The wait is not charged to the function's timeout: Lambda would have started an environment at
 once, so the time spent queued is the local machine's, not the function's. It is charged to the
@@ -26,7 +27,10 @@ from collections import Counter
 WORKER_MB = 60  # resident size of a worker that imported boto3 (measured: 48-60 MB)
 WORKERS_PER_CORE = 4  # handlers mostly wait on HTTP calls to the cloud, so cores are shared
 EVICT_AFTER_S = 1.0
-QUEUE_WAIT_S = 30.0  # then the invocation is throttled: the machine, not the function, is full
+# Then the invocation is throttled (the machine, not the function, is full). Long, because a
+# throttle AWS would not give loses work a slow success would not; finite, because a handler
+# invoking another function synchronously while every worker waits the same way never ends.
+QUEUE_WAIT_S = 120.0
 REAP_EVERY_S = 10.0
 
 
@@ -84,6 +88,7 @@ class Pool:
         self.starting_for: Counter = Counter()  # spec -> of those, cold starts for it
         self.waiting = 0
         self.started = 0  # worker processes started since the cloud started
+        self.cold_start_s = EVICT_AFTER_S  # moving average of recent init durations
         threading.Thread(target=self._reap, name="lambda-reaper", daemon=True).start()
 
     def live(self) -> int:
@@ -92,9 +97,10 @@ class Pool:
     def checkout(self, spec):
         """A warm idle worker for `spec`, or None: the caller may start one (call started())."""
         evicted = None
-        now = time.monotonic()
-        deadline, evict_from = now + QUEUE_WAIT_S, now + EVICT_AFTER_S
         with self.changed:
+            now = time.monotonic()
+            deadline = now + QUEUE_WAIT_S
+            evict_from = now + max(EVICT_AFTER_S, self.cold_start_s)
             self.waiting += 1
             try:
                 while True:
@@ -108,14 +114,20 @@ class Pool:
                     if self.live() < self.bound:
                         break
                     now = time.monotonic()
-                    patient = now < evict_from and self._running(spec)
+                    # Under pressure (others wait too), a function that has workers waits for
+                    # them first, then takes only a worker idle for a cold start's time, which
+                    # nobody seems to need; a lone waiter, or a function with no worker at
+                    # all, takes the least recently used idle worker at once.
+                    pressed = self.waiting > 1 and self._running(spec)
+                    patient = pressed and now < evict_from
                     if not patient:
-                        evicted = self._pop_oldest_idle()
+                        evicted = self._pop_oldest_idle(now - self.cold_start_s if pressed
+                                                        else now)
                         if evicted:
                             break
                     if now >= deadline:
                         raise PoolFull()
-                    self.changed.wait((evict_from if patient else deadline) - now)
+                    self.changed.wait(min(evict_from - now if patient else 0.25, deadline - now))
                 self.starting += 1
                 self.starting_for[spec] += 1
                 self.started += 1
@@ -128,6 +140,7 @@ class Pool:
     def started_worker(self, worker) -> None:
         """The cold start for a slot from checkout() produced `worker` (now busy)."""
         with self.changed:
+            self.cold_start_s = 0.8 * self.cold_start_s + 0.2 * worker.init_ms / 1000
             self._started(worker.spec)
             self.busy.add(worker)
 
@@ -164,9 +177,9 @@ class Pool:
         for worker in stale:
             worker.stop()
 
-    def _pop_oldest_idle(self):
+    def _pop_oldest_idle(self, idle_before: float):
         oldest = min(((pool[0][0], spec) for spec, pool in self.idle.items()), default=None)
-        if oldest is None:
+        if oldest is None or oldest[0] > idle_before:
             return None
         spec = oldest[1]
         worker = self.idle[spec].pop(0)[1]

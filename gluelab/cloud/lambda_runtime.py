@@ -217,6 +217,9 @@ class Runtime:
         # Workers die with the thread that started them (PR_SET_PDEATHSIG is per thread), and
         # request threads are short-lived, so one long-lived thread starts them all.
         self.spawner = ThreadPoolExecutor(1, thread_name_prefix="lambda-spawner")
+        # Init phases are imports, CPU-bound: one per core at a time, so that each gets the CPU
+        # its 10 s assume (Lambda gives every environment its own). Waiting here is not charged.
+        self.init_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
         self.event_queue = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix="lambda-event")
         self.events_running = 0  # asynchronous invocations handed to event_queue, not yet ended
 
@@ -320,14 +323,16 @@ class Runtime:
         """Start a worker and run its init phase within Lambda's 10 s. Past that, Lambda logs
         INIT_REPORT ... Status: timeout and runs init again as part of the invocation, charged to
         the function's timeout; so does this."""
-        worker = Worker(spec, self, INIT_TIMEOUT_S)
+        with self.init_slots:
+            worker = Worker(spec, self, INIT_TIMEOUT_S)
         call.events.extend(worker.init_logs)
         call.init_ms = worker.init_ms
         if worker.init_timed_out:
             worker.stop()
             call.log(f"INIT_REPORT Init Duration: {worker.init_ms:.2f} ms\tPhase: init"
                      f"\tStatus: timeout")
-            worker = Worker(spec, self, spec.timeout)
+            with self.init_slots:
+                worker = Worker(spec, self, spec.timeout)
             call.events.extend(worker.init_logs)
             call.init_ms, call.init_charged_ms = None, worker.init_ms
         return worker
@@ -377,12 +382,17 @@ class Runtime:
 
     def run_event(self, event_id: str, fn, event, release) -> None:
         def run() -> None:
+            requeued = False
             try:
                 self.invoke(fn, event, release)
+            except TooManyRequests:  # no worker came free: back in the queue, as Lambda retries
+                self.concurrency.requeue(event_id, fn, event)
+                requeued = True
             except Exception:  # nobody waits for this call: say so in the cloud's own log
                 traceback.print_exc()
             finally:
-                self.concurrency.ended(event_id)
+                if not requeued:
+                    self.concurrency.ended(event_id)
                 with self.concurrency.lock:
                     self.events_running -= 1
                     self.concurrency.lock.notify_all()
@@ -524,11 +534,16 @@ def _restore_event_end(record: dict) -> None:
 
 def worker_stats() -> dict:
     """What the Lambda runtime holds now, for `gluelab cloud status` (GET /_gluelab/workers):
-    worker processes (bound, busy, idle, starting, waiting_for_worker, rss_mb, per function)
-    and concurrency (account_limit, running, queued_events, throttled by reason, reserved)."""
+    worker processes (bound, busy, idle, starting, rss_mb, started_total, idle_timeout_s, per
+    function), invocations queued (waiting for a worker, or asynchronous ones waiting for
+    capacity) and concurrency (account_limit, running, throttled by reason, reserved)."""
     if _runtime is None:
         return {}
-    return {"workers": _runtime.pool.stats(), "concurrency": _runtime.concurrency.stats()}
+    workers, concurrency = _runtime.pool.stats(), _runtime.concurrency.stats()
+    queued = {"waiting_for_worker": workers.pop("waiting_for_worker"),
+              "events": concurrency.pop("queued_events")}
+    return {**workers, "queued": sum(queued.values()), "queued_by_kind": queued,
+            "concurrency": concurrency}
 
 
 def _now_ms() -> int:

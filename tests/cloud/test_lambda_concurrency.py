@@ -120,7 +120,7 @@ def test_event_invocations_wait_for_capacity_instead_of_failing(aws, local, tmp_
     reply = aws["lambda"].invoke(FunctionName=name, InvocationType="Event",
                                  Payload=json.dumps({"marker": str(marker)}))
     assert reply["StatusCode"] == 202  # accepted: Lambda queues it, it does not refuse it
-    assert wait_until(lambda: stats(local.endpoint)["concurrency"]["queued_events"] >= 1)
+    assert wait_until(lambda: stats(local.endpoint)["queued_by_kind"]["events"] >= 1)
     time.sleep(1)
     assert not marker.exists()  # throttled: still waiting in the queue
     aws["lambda"].delete_function_concurrency(FunctionName=name)
@@ -230,11 +230,11 @@ def test_a_burst_of_events_stays_within_the_worker_bound_and_idle_workers_retire
         done.set()
         counter.join()
     assert 1 <= most <= 2  # worker processes, counted in /proc, never above the bound
-    assert stats(small.endpoint)["workers"]["bound"] == 2
+    assert stats(small.endpoint)["bound"] == 2
     # Idle for GLUELAB_LAMBDA_IDLE_S (2 s): retired, as Lambda reclaims idle environments.
     assert wait_until(lambda: not _workers(small), timeout=8)
-    workers = stats(small.endpoint)["workers"]
-    assert (workers["busy"], workers["idle"], workers["rss_mb"]) == (0, 0, 0)
+    workers = stats(small.endpoint)
+    assert (workers["busy"], workers["idle"], workers["queued"], workers["rss_mb"]) == (0, 0, 0, 0)
     assert "FunctionError" not in invoke(aws, names[0])[1]  # and the next call cold-starts
 
 
@@ -270,7 +270,7 @@ def test_accepted_events_survive_a_restart_and_finished_ones_do_not_run_again(tm
         process.stop(cloud.settings)
         process.start(cloud.settings, quiet=True)
         # Lambda keeps an accepted (202) event until it has run: so does the local cloud.
-        assert stats(cloud.endpoint)["concurrency"]["queued_events"] == 1
+        assert stats(cloud.endpoint)["queued_by_kind"]["events"] == 1
         aws["lambda"].delete_function_concurrency(FunctionName=waiting)
         assert wait_until(lambda: marks(queued) == 1, timeout=10)
         assert marks(ran) == 1  # the event that had ended is not run again
