@@ -1,5 +1,5 @@
 """What an operator sees in `gluelab cloud status`: running executions, Lambda workers (busy,
-idle), queued asynchronous invocations and memory (the cloud process and its workers)."""
+idle), queued invocations and memory (the cloud process and its workers)."""
 from __future__ import annotations
 
 import os
@@ -9,10 +9,9 @@ from gluelab.cloud.lambda_pool import rss_mb
 
 
 def status() -> dict:
-    runtime = lambda_runtime.worker_stats()
-    workers = runtime.get("workers", {})
+    workers = lambda_runtime.worker_stats()
     return {"executions": {"running": durable_executions.running()},
             "workers": {"busy": workers.get("busy", 0), "idle": workers.get("idle", 0)},
-            "queued_invocations": runtime.get("concurrency", {}).get("queued_events", 0),
+            "queued_invocations": workers.get("queued", 0),
             "memory_mb": {"cloud": round(rss_mb(os.getpid())),
                           "workers": round(workers.get("rss_mb", 0))}}
