@@ -166,6 +166,7 @@ def _notebook(name: str, cells: list[tuple[str, str, tuple[str, ...]]]) -> Noteb
 def render(lab: LabSource) -> tuple[NotebookNode, NotebookNode]:
     """The lab notebook (blanks, no outputs) and the unexecuted solution notebook."""
     lab_cells, solution_cells = [], []
+    blank_above = False  # a file cell above still has its blank: the lab's deploy refuses
     for cell in lab.cells():
         where = f"{lab.path} line {cell.line}"
         if cell.kind == "markdown":
@@ -176,7 +177,10 @@ def render(lab: LabSource) -> tuple[NotebookNode, NotebookNode]:
             continue
         blanked, has_blank = blank_out(cell.source, where)
         # "needs-task": a cell that can only work once the attendee has done the lab's task.
-        raises = has_blank or "check" in cell.tags or "needs-task" in cell.tags
+        # A deploy below an unfilled blank refuses (lab_failures): it would deploy the old code.
+        raises = (has_blank or "check" in cell.tags or "needs-task" in cell.tags
+                  or ("deploy" in cell.tags and blank_above))
+        blank_above = blank_above or has_blank
         lab_tags = cell.tags + (("raises-exception",) if raises and "raises-exception" not in cell.tags else ())
         lab_cells.append((cell.kind, blanked, lab_tags))
         solution_cells.append((cell.kind, keep_solution(cell.source), cell.tags))

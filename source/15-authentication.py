@@ -175,7 +175,7 @@ outputs = lab.deploy()
 #
 # Put one report in the table by texting Fixit, then ask for it without signing in.
 
-# %%
+# %% tags=["needs-task"]
 import json
 import time
 
@@ -214,7 +214,7 @@ print(answer.status_code, answer.json())
 # `admin_confirm_sign_up`: the same call a help desk would use. Running the cell again is
 # harmless.
 
-# %%
+# %% tags=["needs-task"]
 EMAIL, PASSWORD = "manager@fixit.example.com", "Correct-Horse-Battery-42"
 cognito = client("cognito-idp")
 try:
@@ -235,7 +235,7 @@ print(EMAIL, cognito.admin_get_user(UserPoolId=pool, Username=EMAIL)["UserStatus
 # authorizer accepts the ID token in the `Authorization` header as it is, with no `Bearer `
 # in front.
 
-# %%
+# %% tags=["needs-task"]
 def sign_in(email: str, password: str) -> str:
     """The ID token of a confirmed user of the Fixit user pool."""
     # BEGIN SOLUTION
