@@ -31,9 +31,10 @@ def webhook_set(ctx: Context) -> str:
         raise AssertionError(f"there is no parameter {PARAMETER}") from None
     assert stored["Value"] == url, f"{PARAMETER} holds {stored['Value']!r}, not the WebhookUrl"
     # Both may be left from another run (a later lab's restore sets them): only a change made
-    # after this lab's restore cell is yours. Twilio's dates have whole seconds.
-    since = int(restored_at("02b"))
-    assert numbers[0].date_updated.timestamp() >= since and \
+    # after this lab's restore cell is yours. Twilio's dates have whole seconds, Parameter
+    # Store's milliseconds: a leftover set in the same second as the restore is still caught.
+    since = restored_at("02b")
+    assert numbers[0].date_updated.timestamp() >= int(since) and \
         stored["LastModifiedDate"].timestamp() >= since, \
         "the webhook and the parameter were set before this lab's restore cell ran: run your cell"
     return ""

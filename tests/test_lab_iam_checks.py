@@ -10,8 +10,10 @@ from gluelab.lab import Lab
 from tests.conftest import running_cloud
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def lab_cloud(tmp_path_factory):
+    # A cloud per case: each case's project is its own folder, and a stack made from one
+    # project folder is never replaced from another (gluelab.stack_owner).
     with running_cloud(tmp_path_factory.mktemp("lab-iam-cloud")) as handle:
         yield handle
 
