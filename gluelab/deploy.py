@@ -36,6 +36,7 @@ from botocore.parsers import ResponseParserError
 
 from gluelab import config, stack_owner
 from gluelab.function_build import BuildError, FunctionBuilder, needs_build, platform_of
+from gluelab.plain_errors import PlainError
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -51,7 +52,7 @@ WORKSPACE_TAG = {"Key": "gluelab:workshop", "Value": "true"}
 SEED_FOLDER = "seed"
 
 
-class DeployError(RuntimeError):
+class DeployError(PlainError, RuntimeError):
     """The deploy did not happen or did not finish; the message says what to fix."""
 
 

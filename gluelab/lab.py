@@ -31,6 +31,7 @@ from pathlib import Path
 
 from gluelab import lab_failures
 from gluelab.config import ROOT, Settings
+from gluelab.plain_errors import PlainError
 
 STACK = "fixit"
 TEMPLATE = "template.yaml"
@@ -43,7 +44,7 @@ SECTION_ORDER = ("AWSTemplateFormatVersion", "Transform", "Description", "Metada
                  "Mappings", "Conditions", "Globals", "Resources", "Outputs")
 
 
-class BlankNotFilled(NotImplementedError):
+class BlankNotFilled(PlainError, NotImplementedError):
     """A `%%save` or `%%sam` cell still holds its `# YOUR CODE HERE` blank."""
 
 
@@ -55,7 +56,7 @@ def _refuse_blank(body: str, what: str) -> None:
                              f"`{BLANK}` with your code, then run the cell again.")
 
 
-class InvalidJson(ValueError):
+class InvalidJson(PlainError, ValueError):
     """A `%%save` cell for a .json file holds text that is not valid JSON."""
 
 

@@ -10,12 +10,14 @@ each `open_lab`, so a shell command or another notebook is never affected.
 """
 from __future__ import annotations
 
+from gluelab.plain_errors import PlainError
+
 DEPLOY = "deploy"
 
 _failed: dict[str, str] = {}  # what failed ("%%save PATH", "%%sam Resources", DEPLOY) -> why
 
 
-class LastStepFailed(RuntimeError):
+class LastStepFailed(PlainError, RuntimeError):
     """A demo or deploy would run the previous version because an earlier step failed."""
 
 

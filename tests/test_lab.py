@@ -128,3 +128,13 @@ def test_a_failed_execution_shows_its_failure_instead_of_a_key_error():
                        "States.TaskFailed: NoCompanyFound: no company for LIFT in Atlantis"):
         failed["output"]
     assert failed.get("output") is None
+
+
+def test_gluelab_errors_show_as_their_message_alone_in_a_notebook(capsys):
+    # A refused deploy or save says what to do; a traceback through gluelab's code buried it.
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance()
+    shell.run_cell("from gluelab.deploy import DeployError\n"
+                   "raise DeployError('Stack fixit was made elsewhere: deploy under another --stack')")
+    shown = capsys.readouterr().out
+    assert shown.strip() == "DeployError: Stack fixit was made elsewhere: deploy under another --stack"

@@ -136,7 +136,8 @@ def _translated(key: str) -> dict:
         return transform(template, dict(parameters), _ManagedPolicies())
     except InvalidDocumentException as exc:
         details = " ".join([exc.message] + [cause.message for cause in exc.causes])
-        advice = f" {PACKAGE_ADVICE}" if "Uri" in details else ""
+        # SAM says a local path "is not a valid S3 Uri"; other messages merely name CodeUri.
+        advice = f" {PACKAGE_ADVICE}" if "valid S3 Uri" in details else ""
         raise StackFailure(f"Transform {SAM_TRANSFORM} failed with: {details}{advice}")
 
 

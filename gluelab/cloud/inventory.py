@@ -20,13 +20,19 @@ LISTS = {
 BACKEND_NAMES = {"awslambda": "lambda"}
 
 
-def deployed() -> dict[str, list[str]]:
+def _backend(package: str):
+    if package == "stepfunctions":  # executing state machines live in the interpreter's backend
+        from moto.stepfunctions.responses import get_backend as stepfunctions_backend
+        return stepfunctions_backend(LOCAL_ACCOUNT, LOCAL_REGION)
     from moto.backends import get_backend
+    return get_backend(BACKEND_NAMES.get(package, package))[LOCAL_ACCOUNT][LOCAL_REGION]
+
+
+def deployed() -> dict[str, list[str]]:
     result = {}
     for kind, (package, names) in LISTS.items():
         if f"moto.{package}.models" not in sys.modules:
             result[kind] = []
             continue
-        backend = get_backend(BACKEND_NAMES.get(package, package))[LOCAL_ACCOUNT][LOCAL_REGION]
-        result[kind] = sorted(names(backend))
+        result[kind] = sorted(names(_backend(package)))
     return result

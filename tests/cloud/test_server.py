@@ -9,7 +9,7 @@ from gluelab.config import local_environment
 from tests.conftest import CloudHandle, free_port
 
 
-def test_start_is_idempotent_and_status_lists_tables(local):
+def test_start_is_idempotent_and_status_lists_tables_and_state_machines(local):
     first = process.start(local.settings, quiet=True)
     again = process.start(local.settings, quiet=True)
     assert first["pid"] == again["pid"]
@@ -17,7 +17,12 @@ def test_start_is_idempotent_and_status_lists_tables(local):
     ddb.create_table(TableName="StatusProbe", BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                      KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
-    assert "StatusProbe" in process.status(local.settings)["deployed"]["tables"]
+    sfn = boto3.client("stepfunctions", endpoint_url=local.endpoint)
+    sfn.create_state_machine(name="StatusProbeMachine", roleArn="arn:aws:iam::123456789012:role/r",
+                             definition='{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}')
+    deployed = process.status(local.settings)["deployed"]
+    assert "StatusProbe" in deployed["tables"]
+    assert "StatusProbeMachine" in deployed["state_machines"]  # the machines that execute
 
 
 def test_items_survive_stop_and_start_and_reset_wipes_them(tmp_path):

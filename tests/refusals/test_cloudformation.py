@@ -174,3 +174,25 @@ def test_a_resource_type_that_does_not_exist(aws):
     text = HEADER + "Resources:\n  Fn:\n    Type: AWS::Lambda::Functoin\n    Properties: {}\n"
     assert failed_change_set(aws, text) == (
         "Template format error: Unrecognized resource types: [AWS::Lambda::Functoin]")
+
+
+# --- The SAM transform -------------------------------------------------------------------
+
+def test_a_local_code_uri_is_refused_with_the_advice_to_package(aws):
+    # CloudFormation runs the SAM transform on S3 locations only; SAM's words: "'CodeUri' is not
+    # a valid S3 Uri of the form 's3://bucket/key'". The local cloud adds what to do about it.
+    text = SAM + ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                  "      CodeUri: functions/hello\n      Handler: app.handler\n      Runtime: python3.11\n")
+    reason = failed_change_set(aws, text)
+    assert "'CodeUri' is not a valid S3 Uri" in reason and "gluelab deploy" in reason
+
+
+def test_a_sam_mistake_that_only_names_code_uri_gets_no_packaging_advice(aws):
+    # Lab 01's nesting mistake (CodeUri beside Properties instead of under it): SAM answers "Only
+    # one of 'InlineCode' or 'CodeUri' can be set." The template is packaged; advising to package
+    # it sent a newcomer the wrong way.
+    text = SAM + ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                  "    CodeUri: s3://bucket/code.zip\n    Properties:\n"
+                  "      Handler: app.handler\n      Runtime: python3.11\n")
+    reason = failed_change_set(aws, text)
+    assert "CodeUri" in reason and "gluelab deploy" not in reason
