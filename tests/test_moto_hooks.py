@@ -749,3 +749,14 @@ def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
     cognito = saved[("moto.cognitoidp.models", "cognitoidp_backends")]["123456789012"]["us-east-1"]
     assert cognito.user_pools[pool].json_web_key  # the key came back usable
     assert ("moto.awslambda.models", "lambda_backends") in saved
+
+
+def test_hook_dispatcher_asks_the_module_list_through_the_backends_module_on_each_request():
+    # dispatch_cache.py replaces backends.list_of_moto_modules with a fixed list: that only helps
+    # (and stays correct) while the dispatcher looks it up on the module at each request.
+    from moto import backends
+    from moto.moto_server import werkzeug_app
+    source = inspect.getsource(werkzeug_app.DomainDispatcherApplication.get_backend_for_host)
+    assert "backends.list_of_moto_modules()" in source
+    assert parameters(backends.list_of_moto_modules) == []
+    assert {"awslambda", "stepfunctions"} <= set(backends.list_of_moto_modules())

@@ -9,7 +9,9 @@ come back the same. Calls with side effects beyond state (Lambda Invoke, StartEx
 a restart must not send an SMS twice. What those calls left behind (Lambda logs, finished
 executions) goes into the same journal as records, in order with the calls, and is restored
 as it was by the module that wrote it (see `note` and `restores`). Every entry is fsync'd before
-the call answers. A start loads the last snapshot (snapshot.py) and replays only what follows it.
+the call answers, except log lines: those are written (a crash of the cloud process keeps them,
+they are in the OS's cache) and reach the disk with the next fsync, so a power cut can lose the
+newest ones; the call they belong to was already answered by the function, not by the journal. A start loads the last snapshot (snapshot.py) and replays only what follows it.
 """
 from __future__ import annotations
 
@@ -53,10 +55,11 @@ def restores(kind: str):
     return register
 
 
-def note(kind: str, record: dict) -> None:
-    """Keep something that happened outside an API call (JSON-safe `record`) across restarts."""
+def note(kind: str, record: dict, sync: bool = True) -> None:
+    """Keep something that happened outside an API call (JSON-safe `record`) across restarts;
+    `sync=False` skips the fsync (see the module's docstring for what that risks)."""
     if _journal is not None:
-        _journal.append({"kind": kind, **record})
+        _journal.append({"kind": kind, **record}, sync)
 
 
 def action_of(environ: dict, body: bytes) -> str | None:
@@ -108,12 +111,13 @@ class Journal:
         self.lines = 0  # entries in the file
         self.last_change = time.monotonic()
 
-    def append(self, entry: dict) -> None:
+    def append(self, entry: dict, sync: bool = True) -> None:
         # on disk before the call answers: what was acknowledged survives a crash
         with self.file_lock, self.path.open("a") as journal:
             journal.write(json.dumps(entry) + "\n")
             journal.flush()
-            os.fsync(journal.fileno())
+            if sync:
+                os.fsync(journal.fileno())
             self.lines += 1
             self.last_change = time.monotonic()
 

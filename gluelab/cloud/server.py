@@ -17,6 +17,7 @@ from pathlib import Path
 # Modules that patch moto in place; each exposes install(context).
 PATCHES = (
     "gluelab.cloud.seeding",
+    "gluelab.cloud.dispatch_cache",
     # First: its patch of the Step Functions interpreter's boto client must precede every import
     # of the interpreter (its modules bind the function by name).
     "gluelab.cloud.iam_enforcement",
@@ -59,11 +60,13 @@ class CloudContext:
         self.iam = iam  # IAM enforced for Lambda and Step Functions roles (iam_enforcement.py)
         self.state_dir = state_dir
         self.started = time.time()
+        self.warmed_up = False  # set when warm_up has loaded what the first deploy needs
         self.endpoint = f"http://127.0.0.1:{port}"
 
     def status(self) -> dict:
         return {"endpoint": self.endpoint, "pid": os.getpid(),
-                "uptime_s": round(time.time() - self.started, 1), "iam": self.iam}
+                "uptime_s": round(time.time() - self.started, 1), "iam": self.iam,
+                "warmed_up": self.warmed_up}
 
 
 def configure_moto(context: CloudContext) -> None:
@@ -115,6 +118,7 @@ def warm_up(context: CloudContext) -> None:
                             region_name="us-east-1")
     for service, call, kwargs in WARM_UP_CALLS:
         getattr(session.client(service, endpoint_url=context.endpoint), call)(**kwargs)
+    context.warmed_up = True
 
 
 def serve(port: int, state_dir: Path, host: str = "127.0.0.1", iam: bool = True) -> None:
