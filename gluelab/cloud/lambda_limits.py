@@ -7,7 +7,7 @@ created or changed (the API, CloudFormation, SAM):
 - MemorySize outside 128-10240 MB, Timeout outside 1-900 s, a handler longer than 128
   characters or with white space (the API's constraints);
 - environment variables over 4 KB in all;
-- an Invoke payload over 6 MB (RequestResponse) or 256 KB (Event).
+- an Invoke payload over 6 MB (RequestResponse) or 1 MB (Event; 256 KB until 2025).
 The runtime side (init budget, a handler that cannot be imported) is the worker's business.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ TIMEOUT_S = (1, 900)
 HANDLER_MAX = 128
 ENVIRONMENT_BYTES = 4096
 SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
-ASYNC_PAYLOAD_BYTES = 256 * 1024
+ASYNC_PAYLOAD_BYTES = 1024 * 1024
 
 
 @functools.cache
@@ -111,9 +111,10 @@ def check_payload(body: Any, headers: Any) -> None:
         class RequestTooLarge(JsonRESTError):
             code = 413
 
-        raise RequestTooLarge("RequestEntityTooLargeException",
-                              f"Request must be smaller than {limit} bytes for the "
-                              f"{'InvokeAsync' if asynchronous else 'InvokeFunction'} operation")
+        raise RequestTooLarge("RequestEntityTooLargeException", (
+            f"{size} byte payload is too large for the Event invocation type (limit {limit} bytes)"
+            if asynchronous else
+            f"Request must be smaller than {limit} bytes for the InvokeFunction operation"))
 
 
 # ---------------------------------------------------------------------------------------------
