@@ -404,7 +404,17 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}")
 
 
-def write_report(results: dict[str, float]) -> None:
+def recorded_results() -> dict[str, float]:
+    """The figures BENCHMARKS.md holds now, in its order."""
+    rows = {}
+    for line in (ROOT / "BENCHMARKS.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 4 and cells[0] not in ("measurement", "---"):
+            rows[cells[0]] = int(cells[1]) if cells[1].isdigit() else float(cells[1])
+    return rows
+
+
+def write_report(results: dict[str, float], alone: str | None = None) -> None:
     targets = {"start to ready (ms)": 2000, "restart with a day's state (ms)": 1500,
                "stop with a day's state (ms)": 1000, "warm invoke overhead (ms)": 10,
                "IAM check per AWS call (ms)": 10,
@@ -414,7 +424,9 @@ def write_report(results: dict[str, float]) -> None:
                "load: webhook p99 (ms)": 1000, "load: peak cloud + workers RSS (MB)": 1500,
                "load: cloud + workers RSS 300 s after (MB)": 400}
     lines = ["# Benchmarks", "",
-             f"Measured {datetime.date.today().isoformat()} by `make bench` on {machine()}.",
+             f"Measured {datetime.date.today().isoformat()} by `make bench` on {machine()}."
+             if alone is None else f"Measured by `make bench` on {machine()}; the {alone} figures "
+             f"rerun alone on {datetime.date.today().isoformat()} (`benchmarks/run.py {alone} --write`).",
              f"Each figure is the median of {RUNS} runs (warm invokes: {RUNS * 10}).", "",
              "| measurement | median | target | met |", "| --- | --- | --- | --- |"]
     for name, value in results.items():
@@ -469,6 +481,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--senders", type=int, default=20)
     parser.add_argument("--idle", type=int, default=60, help="GLUELAB_LAMBDA_IDLE_S for the run")
     parser.add_argument("--after", type=int, default=300, help="seconds before the memory after")
+    parser.add_argument("--write", action="store_true",
+                        help="with a benchmark run alone: put its figures into BENCHMARKS.md")
     args = parser.parse_args(argv)
     load = dict(texts=args.texts, senders=args.senders, idle_s=args.idle, after_s=args.after)
     if args.only:
@@ -476,6 +490,8 @@ def main(argv: list[str] | None = None) -> None:
                  "load": lambda: bench_load(**load)}[args.only]()
         for name, value in alone.items():
             print(f"{name:44} {value}")
+        if args.write:
+            write_report({**recorded_results(), **alone}, alone=args.only)
         return
     results = bench_start()
     use_private_cloud()
