@@ -430,6 +430,22 @@ def test_hook_dynamodb_table_has_no_cloudformation_update_and_keeps_what_the_upd
     assert "self.projection" in inspect.getsource(GlobalSecondaryIndex.__mro__[1].__init__)
 
 
+# --- gluelab/cloud/table_keys.py ----------------------------------------------------------
+
+def test_hook_create_table_validation_runs_on_any_self_and_reports_attributes_through_it():
+    from moto.dynamodb.responses import DynamoHandler
+    assert parameters(DynamoHandler._validate_table_creation) == [
+        "self", "billing_mode", "throughput", "key_schema", "global_indexes",
+        "local_secondary_indexes", "attr", "warm_throughput"]
+    source = inspect.getsource(DynamoHandler._validate_table_creation)
+    # table_keys hands it a stand-in self: the only use of self must be this call.
+    assert re.findall(r"self\.\w+", source) == [
+        "self._throw_attr_error"], re.findall(r"self\.\w+", source)
+    assert "self._throw_attr_error(actual_attrs, expected_attrs, has_index)" in source
+    assert parameters(DynamoHandler._throw_attr_error) == [
+        "self", "actual_attrs", "expected_attrs", "indexes"]
+
+
 def test_hook_clean_json_passes_unresolved_get_att_on_and_recurses_through_the_module():
     from moto.cloudformation import parsing
     source = inspect.getsource(parsing.clean_json)

@@ -24,6 +24,7 @@ import yaml
 from moto.core.common_models import CloudFormationModel
 from samtranslator.yaml_helper import intrinsics_multi_constructor
 
+from gluelab.cloud import table_keys
 from gluelab.cloud.lazy import when_imported
 
 if TYPE_CHECKING:
@@ -1124,6 +1125,7 @@ def install(context) -> None:
     when_imported("moto.iam.models", _install_managed_policies_for_aws_only)
     when_imported("moto.awslambda.models", _install_function_checks)
     when_imported("moto.dynamodb.models.table", _install_table_updates)
+    when_imported("moto.dynamodb.models.table", table_keys.install_on)  # after: it checks first
     when_imported("moto.ssm.models", _install_parameter_names)
     when_imported("moto.cloudformation.parsing", _install_loud_get_att)
     _install_missing_attributes()

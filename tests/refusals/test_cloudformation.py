@@ -130,6 +130,92 @@ Resources:
     assert aws.create(unique("lenient"), text)["StackStatus"] == "CREATE_COMPLETE"
 
 
+# --- DynamoDB tables, as the AWS::DynamoDB::Table handler checks them ----------------------
+
+def companies(definitions: str, index_key: str = "category") -> str:
+    return HEADER + f"""Resources:
+  CompaniesTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: {definitions}
+      KeySchema: [{{AttributeName: id, KeyType: HASH}}]
+      GlobalSecondaryIndexes:
+        - IndexName: byCategory
+          KeySchema: [{{AttributeName: {index_key}, KeyType: HASH}}]
+          Projection: {{ProjectionType: ALL}}
+"""
+
+
+def handler_said(reason: str) -> str:
+    """The handler's message inside CloudFormation's 'Resource handler returned message' frame."""
+    assert reason.startswith('Resource handler returned message: "'), reason
+    assert reason.endswith(", HandlerErrorCode: InvalidRequest)"), reason
+    return reason.split('"')[1]
+
+
+def test_an_index_key_missing_from_attribute_definitions_fails_the_table(aws):
+    # Issue 12's newcomer trial (lab 07): a GSI keyed on an attribute that AttributeDefinitions
+    # lacks deployed. On AWS the table is CREATE_FAILED with "Resource handler returned message:
+    # "An attribute referenced in a KeySchema element is not defined in AttributeDefinitions"
+    # (RequestToken: ..., HandlerErrorCode: InvalidRequest)" (aws-amplify/amplify-category-api#1924)
+    # and the stack rolls back: no table is left behind.
+    name = unique("gsikey")
+    reason = failed_resource(aws, name, companies("[{AttributeName: id, AttributeType: S}]"),
+                             "CompaniesTable")
+    assert handler_said(reason) == ("An attribute referenced in a KeySchema element is not defined "
+                                    "in AttributeDefinitions")
+    assert not [t for t in aws.dynamodb.list_tables()["TableNames"] if t.startswith(name)]
+
+
+def test_an_attribute_definition_no_key_uses_fails_the_table(aws):
+    # DynamoDB types only key attributes; the handler refuses an unused one with "Number of
+    # attributes in KeySchema does not exactly match number of attributes defined in
+    # AttributeDefinitions" (pulumi/pulumi-aws-native#729, aws-amplify/amplify-category-api#1924).
+    text = companies("[{AttributeName: id, AttributeType: S}, {AttributeName: category, AttributeType: S},"
+                     " {AttributeName: name, AttributeType: S}]")
+    reason = failed_resource(aws, unique("unused"), text, "CompaniesTable")
+    assert handler_said(reason) == ("Number of attributes in KeySchema does not exactly match number "
+                                    "of attributes defined in AttributeDefinitions")
+
+
+def test_other_create_table_rules_come_back_in_dynamodb_words(aws):
+    # What the handler passes on from CreateTable keeps DynamoDB's words and the SDK's suffix:
+    # "ProvisionedThroughput cannot be specified when BillingMode is PAY_PER_REQUEST (Service:
+    # DynamoDb, Status Code: 400, Request ID: ...)" (AWS::DynamoDB::Table ProvisionedThroughput:
+    # "If you set BillingMode as PAY_PER_REQUEST, you cannot specify this property").
+    text = companies("[{AttributeName: id, AttributeType: S}, {AttributeName: category, AttributeType: S}]"
+                     ) + "      ProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1}\n"
+    said = handler_said(failed_resource(aws, unique("billing"), text, "CompaniesTable"))
+    assert said.startswith("ProvisionedThroughput cannot be specified when BillingMode is "
+                           "PAY_PER_REQUEST (Service: DynamoDb, Status Code: 400, Request ID: ")
+
+
+def test_an_update_adding_an_index_on_an_undefined_attribute_rolls_back_and_keeps_the_items(aws):
+    # The handler checks the table's whole new state on update too (pulumi-aws-native#729 is an
+    # UPDATE): UPDATE_FAILED, the stack rolls back, the table and its items stay.
+    name = unique("gsiupdate")
+    text = HEADER + """Resources:
+  CompaniesTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+"""
+    assert aws.create(name, text)["StackStatus"] == "CREATE_COMPLETE"
+    table = aws.resources(name)["CompaniesTable"]
+    aws.dynamodb.put_item(TableName=table, Item={"id": {"S": "acme"}})
+    aws.cloudformation.update_stack(StackName=name, TemplateBody=companies(
+        "[{AttributeName: id, AttributeType: S}]"))
+    assert aws.stack(name)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    failed = [reason for resource, status, reason in aws.events(name) if status == "UPDATE_FAILED"]
+    assert [handler_said(reason) for reason in failed] == [
+        "An attribute referenced in a KeySchema element is not defined in AttributeDefinitions"]
+    assert aws.dynamodb.scan(TableName=table)["Items"] == [{"id": {"S": "acme"}}]
+    assert not aws.dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes")
+
+
 # --- The template, at change set creation ------------------------------------------------
 
 def failed_change_set(aws: Cloud, text: str) -> str:

@@ -1,0 +1,92 @@
+"""A DynamoDB table made or changed by CloudFormation is checked as DynamoDB's CreateTable checks it.
+
+moto builds a CloudFormation table straight from the template, skipping the checks its own
+CreateTable makes, so a KeySchema naming an attribute missing from AttributeDefinitions (or an
+AttributeDefinitions entry no key uses) deployed. On AWS the AWS::DynamoDB::Table resource
+handler refuses it and the stack rolls back. This runs moto's CreateTable validation (the same
+code a direct CreateTable runs) on the table's whole desired state, at create and at update, and
+words a refusal as the handler does: its own words for the key/attribute mismatch, DynamoDB's
+words (with the Java SDK's suffix) for the rest.
+"""
+from __future__ import annotations
+
+import uuid
+
+# The AWS::DynamoDB::Table handler's own wording (event reasons quoted in
+# aws-amplify/amplify-category-api#1924 and pulumi/pulumi-aws-native#729).
+UNDEFINED_KEY = "An attribute referenced in a KeySchema element is not defined in AttributeDefinitions"
+UNUSED_DEFINITION = ("Number of attributes in KeySchema does not exactly match number of "
+                     "attributes defined in AttributeDefinitions")
+
+
+def handler_message(message: str) -> str:
+    """A stack event's reason for a resource its registry handler refused, as CloudFormation
+    words it."""
+    return (f'Resource handler returned message: "{message}" (RequestToken: {uuid.uuid4()}, '
+            f"HandlerErrorCode: InvalidRequest)")
+
+
+class KeyMismatch(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class _AttributeCheck:
+    """Stands in for moto's DynamoHandler in its CreateTable validation, which calls
+    self._throw_attr_error(defined, used, has_index) when the attributes do not match."""
+
+    @staticmethod
+    def _throw_attr_error(defined: list[str], used: list[str], indexes: bool) -> None:
+        raise KeyMismatch(UNDEFINED_KEY if set(used) - set(defined) else UNUSED_DEFINITION)
+
+
+def refusal(properties: dict) -> str | None:
+    """The reason CloudFormation fails a table with these properties, or None if DynamoDB takes it."""
+    from moto.dynamodb.exceptions import MockValidationException
+    from moto.dynamodb.responses import DynamoHandler
+    billing = "PAY_PER_REQUEST" if properties.get("BillingMode") == "PAY_PER_REQUEST" else "PROVISIONED"
+    try:
+        DynamoHandler._validate_table_creation(
+            _AttributeCheck(), billing_mode=billing,
+            throughput=properties.get("ProvisionedThroughput"),
+            key_schema=properties.get("KeySchema") or [],
+            global_indexes=properties.get("GlobalSecondaryIndexes"),
+            local_secondary_indexes=properties.get("LocalSecondaryIndexes"),
+            attr=properties.get("AttributeDefinitions") or [],
+            warm_throughput=properties.get("WarmThroughput"))
+    except KeyMismatch as mismatch:
+        return handler_message(mismatch.message)
+    except MockValidationException as exc:
+        request_id = uuid.uuid4().hex[:32].upper()
+        return handler_message(f"{exc.exception_msg} (Service: DynamoDb, Status Code: 400, "
+                               f"Request ID: {request_id})")
+    return None
+
+
+def _refuse(cloudformation_json: dict) -> None:
+    reason = refusal(cloudformation_json.get("Properties") or {})
+    if reason:
+        from moto.cloudformation.exceptions import ValidationError
+        raise ValidationError(message=reason)
+
+
+def install_on(table_module) -> None:
+    """Check the table's CloudFormation create and update first (install after other wrappers)."""
+    Table = table_module.Table
+    create, update = Table.create_from_cloudformation_json, Table.update_from_cloudformation_json
+
+    @classmethod
+    def checked_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        _refuse(cloudformation_json)
+        return create.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    @classmethod
+    def checked_update(cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                       region_name):
+        _refuse(cloudformation_json)
+        return update.__func__(cls, original_resource, new_resource_name, cloudformation_json,
+                               account_id, region_name)
+
+    Table.create_from_cloudformation_json = checked_create
+    Table.update_from_cloudformation_json = checked_update
