@@ -88,12 +88,19 @@ def load_template(text: str | dict) -> dict:
         return text
     try:
         return json.loads(text)
-    except ValueError:
-        pass
+    except ValueError as exc:
+        json_error = exc
     try:
         template = yaml.load(text, Loader=_TemplateLoader)
     except yaml.YAMLError as exc:
-        raise _validation_error(f"Template format error: {exc}")
+        # CloudFormation's words, with where (1-based) and never the parser's own text.
+        if text.lstrip().startswith("{") and isinstance(json_error, json.JSONDecodeError):
+            where = (json_error.lineno, json_error.colno)
+            raise _validation_error(f"Template format error: JSON not well-formed. (line {where[0]}, "
+                                    f"column {where[1]})")
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise _validation_error(f"Template format error: YAML not well-formed.{where}")
     if not isinstance(template, dict):
         raise _validation_error("Template format error: the template is not a JSON or YAML object")
     return template

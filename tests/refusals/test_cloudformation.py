@@ -7,6 +7,7 @@ back. Each test cites the AWS documentation or error text that shows AWS refuses
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.cloud.test_cloudformation import Cloud, function_template, unique
 
@@ -224,6 +225,13 @@ def failed_change_set(aws: Cloud, text: str) -> str:
     return change_set["StatusReason"]
 
 
+def refused_stack(aws: Cloud, text: str) -> str:
+    with pytest.raises(ClientError) as refusal:
+        aws.cloudformation.create_stack(StackName=unique("parse"), TemplateBody=text)
+    assert refusal.value.response["Error"]["Code"] == "ValidationError"
+    return refusal.value.response["Error"]["Message"]
+
+
 def test_depends_on_a_resource_that_does_not_exist(aws):
     # CloudFormation: "Template format error: Unresolved resource dependencies [Ghost] in the
     # Resources block of the template" (DependsOn attribute documentation).
@@ -260,6 +268,16 @@ def test_a_resource_type_that_does_not_exist(aws):
     text = HEADER + "Resources:\n  Fn:\n    Type: AWS::Lambda::Functoin\n    Properties: {}\n"
     assert failed_change_set(aws, text) == (
         "Template format error: Unrecognized resource types: [AWS::Lambda::Functoin]")
+
+
+def test_a_template_that_does_not_parse_says_where_in_cloudformations_words(aws):
+    # CloudFormation: "Template format error: YAML not well-formed. (line 4, column 4)" (the
+    # message attendees meet in aws-samples/csv-to-dynamodb#6, Netflix/metaflow-tools#31), and
+    # "JSON not well-formed" for a JSON one; never the parser's own text.
+    misindented = parameter("{Type: String, Value: v}").replace("    Properties:", "   Properties:")
+    assert refused_stack(aws, misindented) == "Template format error: YAML not well-formed. (line 5, column 4)"
+    broken_json = '{\n  "Resources": {"Setting": [1, }\n}'
+    assert refused_stack(aws, broken_json) == "Template format error: JSON not well-formed. (line 2, column 32)"
 
 
 # --- The SAM transform -------------------------------------------------------------------
