@@ -444,6 +444,9 @@ def test_hook_create_table_validation_runs_on_any_self_and_reports_attributes_th
     assert "self._throw_attr_error(actual_attrs, expected_attrs, has_index)" in source
     assert parameters(DynamoHandler._throw_attr_error) == [
         "self", "actual_attrs", "expected_attrs", "indexes"]
+    # Its wrapper (the HASH-then-RANGE rule) takes arguments by name only, as moto passes them.
+    for caller in (DynamoHandler.create_table, DynamoHandler.import_table):
+        assert "self._validate_table_creation(\n            billing_mode=" in inspect.getsource(caller)
 
 
 def test_hook_clean_json_passes_unresolved_get_att_on_and_recurses_through_the_module():

@@ -265,6 +265,14 @@ def check_references(template: dict) -> None:
                 problem = _reference_problem(name, attribute, template)
                 if problem:
                     raise TemplateError(f"{problem[0]} (in {function} at {where}). {problem[1]}")
+    conditions = template.get("Conditions") or {}
+    for section in ("Resources", "Outputs"):
+        for logical_id, entry in (template.get(section) or {}).items():
+            condition = entry.get("Condition") if isinstance(entry, dict) else None
+            if condition is not None and not (isinstance(condition, str) and condition in conditions):
+                raise TemplateError(f"Template format error: Condition {condition} is not defined. (in "
+                                    f"Condition of {logical_id}) Fix the name, or declare it under "
+                                    f"Conditions.")
     for logical_id, resource in template["Resources"].items():
         depends_on = resource.get("DependsOn", [])
         for name in [depends_on] if isinstance(depends_on, str) else depends_on:
@@ -1132,7 +1140,7 @@ def install(context) -> None:
     when_imported("moto.iam.models", _install_managed_policies_for_aws_only)
     when_imported("moto.awslambda.models", _install_function_checks)
     when_imported("moto.dynamodb.models.table", _install_table_updates)
-    when_imported("moto.dynamodb.models.table", table_keys.install_on)  # after: it checks first
+    table_keys.install(context)  # after _install_table_updates: its wrapper checks first
     when_imported("moto.ssm.models", _install_parameter_names)
     when_imported("moto.cloudformation.parsing", _install_loud_get_att)
     _install_missing_attributes()

@@ -6,7 +6,9 @@ AttributeDefinitions entry no key uses) deployed. On AWS the AWS::DynamoDB::Tabl
 handler refuses it and the stack rolls back. This runs moto's CreateTable validation (the same
 code a direct CreateTable runs) on the table's whole desired state, at create and at update, and
 words a refusal as the handler does: its own words for the key/attribute mismatch, DynamoDB's
-words (with the Java SDK's suffix) for the rest.
+words (with the Java SDK's suffix) for the rest. It also adds to that validation, for
+CloudFormation and a direct CreateTable alike, DynamoDB's rule that moto lacks: a key schema is a
+HASH key, then optionally a RANGE key.
 """
 from __future__ import annotations
 
@@ -71,7 +73,31 @@ def _refuse(cloudformation_json: dict) -> None:
         raise ValidationError(message=reason)
 
 
-def install_on(table_module) -> None:
+def _hash_first(validate):
+    """moto's CreateTable validation, then DynamoDB's rule that moto lacks: a key schema is a
+    HASH key, optionally followed by a RANGE key."""
+    def validate_table_creation(self, **kwargs):  # moto passes every argument by name
+        validate(self, **kwargs)
+        from moto.dynamodb.exceptions import MockValidationException
+        for element, (ordinal, wanted) in zip(kwargs["key_schema"], (("first", "HASH"), ("second", "RANGE"))):
+            if element.get("KeyType") != wanted:
+                raise MockValidationException(
+                    f"Invalid KeySchema: The {ordinal} KeySchemaElement is not a {wanted} key type")
+    return validate_table_creation
+
+
+def _install_key_order(responses) -> None:
+    handler = responses.DynamoHandler
+    handler._validate_table_creation = _hash_first(handler._validate_table_creation)
+
+
+def install(context) -> None:
+    from gluelab.cloud.lazy import when_imported
+    when_imported("moto.dynamodb.responses", _install_key_order)
+    when_imported("moto.dynamodb.models.table", _install_table_checks)
+
+
+def _install_table_checks(table_module) -> None:
     """Check the table's CloudFormation create and update first (install after other wrappers)."""
     Table = table_module.Table
     create, update = Table.create_from_cloudformation_json, Table.update_from_cloudformation_json

@@ -192,6 +192,30 @@ def test_other_create_table_rules_come_back_in_dynamodb_words(aws):
                            "PAY_PER_REQUEST (Service: DynamoDb, Status Code: 400, Request ID: ")
 
 
+def test_a_key_schema_that_does_not_start_with_its_hash_key_is_refused_here_and_by_create_table(aws):
+    # DynamoDB: "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"
+    # (aws-cloudformation/cfn-lint#3132 quotes it for AWS::DynamoDB::Table); moto took it.
+    text = HEADER + """Resources:
+  CompaniesTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}, {AttributeName: city, AttributeType: S}]
+      KeySchema: [{AttributeName: city, KeyType: RANGE}, {AttributeName: id, KeyType: HASH}]
+"""
+    said = handler_said(failed_resource(aws, unique("order"), text, "CompaniesTable"))
+    assert said.startswith("Invalid KeySchema: The first KeySchemaElement is not a HASH key type "
+                           "(Service: DynamoDb, Status Code: 400")
+    with pytest.raises(ClientError) as refusal:
+        aws.dynamodb.create_table(
+            TableName=unique("order"), BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "RANGE"}])
+    assert refusal.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"}
+
+
 def test_an_update_adding_an_index_on_an_undefined_attribute_rolls_back_and_keeps_the_items(aws):
     # The handler checks the table's whole new state on update too (pulumi-aws-native#729 is an
     # UPDATE): UPDATE_FAILED, the stack rolls back, the table and its items stay.
@@ -239,6 +263,14 @@ def test_depends_on_a_resource_that_does_not_exist(aws):
     assert failed_change_set(aws, text).startswith(
         "Template format error: Unresolved resource dependencies [Ghost] in the Resources block of "
         "the template (in DependsOn of Setting)")
+
+
+def test_a_condition_that_is_not_defined(aws):
+    # CloudFormation: "Template format error: Condition ListenForHttps is not defined."
+    # (aws-cloudformation/cfn-lint#92); the local cloud answered HTTP 500.
+    text = parameter("{Type: String, Value: v}") + "    Condition: IsProd\n"
+    assert failed_change_set(aws, text).startswith(
+        "Template format error: Condition IsProd is not defined. (in Condition of Setting)")
 
 
 def test_a_circular_dependency_names_the_resources(aws):
