@@ -133,19 +133,25 @@ Resources:
 
 # --- DynamoDB tables, as the AWS::DynamoDB::Table handler checks them ----------------------
 
-def companies(definitions: str, index_key: str = "category") -> str:
+def table(definitions: str, key: str = "[{AttributeName: id, KeyType: HASH}]", more: str = "") -> str:
+    """A template with one on-demand table, CompaniesTable."""
     return HEADER + f"""Resources:
   CompaniesTable:
     Type: AWS::DynamoDB::Table
     Properties:
       BillingMode: PAY_PER_REQUEST
       AttributeDefinitions: {definitions}
-      KeySchema: [{{AttributeName: id, KeyType: HASH}}]
-      GlobalSecondaryIndexes:
+      KeySchema: {key}
+{more}"""
+
+
+def companies(definitions: str) -> str:
+    """The table with lab 07's index on category."""
+    return table(definitions, more="""      GlobalSecondaryIndexes:
         - IndexName: byCategory
-          KeySchema: [{{AttributeName: {index_key}, KeyType: HASH}}]
-          Projection: {{ProjectionType: ALL}}
-"""
+          KeySchema: [{AttributeName: category, KeyType: HASH}]
+          Projection: {ProjectionType: ALL}
+""")
 
 
 def handler_said(reason: str) -> str:
@@ -185,8 +191,8 @@ def test_other_create_table_rules_come_back_in_dynamodb_words(aws):
     # "ProvisionedThroughput cannot be specified when BillingMode is PAY_PER_REQUEST (Service:
     # DynamoDb, Status Code: 400, Request ID: ...)" (AWS::DynamoDB::Table ProvisionedThroughput:
     # "If you set BillingMode as PAY_PER_REQUEST, you cannot specify this property").
-    text = companies("[{AttributeName: id, AttributeType: S}, {AttributeName: category, AttributeType: S}]"
-                     ) + "      ProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1}\n"
+    text = table("[{AttributeName: id, AttributeType: S}]",
+                 more="      ProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1}\n")
     said = handler_said(failed_resource(aws, unique("billing"), text, "CompaniesTable"))
     assert said.startswith("ProvisionedThroughput cannot be specified when BillingMode is "
                            "PAY_PER_REQUEST (Service: DynamoDb, Status Code: 400, Request ID: ")
@@ -195,14 +201,8 @@ def test_other_create_table_rules_come_back_in_dynamodb_words(aws):
 def test_a_key_schema_that_does_not_start_with_its_hash_key_is_refused_here_and_by_create_table(aws):
     # DynamoDB: "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"
     # (aws-cloudformation/cfn-lint#3132 quotes it for AWS::DynamoDB::Table); moto took it.
-    text = HEADER + """Resources:
-  CompaniesTable:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      BillingMode: PAY_PER_REQUEST
-      AttributeDefinitions: [{AttributeName: id, AttributeType: S}, {AttributeName: city, AttributeType: S}]
-      KeySchema: [{AttributeName: city, KeyType: RANGE}, {AttributeName: id, KeyType: HASH}]
-"""
+    text = table("[{AttributeName: id, AttributeType: S}, {AttributeName: city, AttributeType: S}]",
+                 key="[{AttributeName: city, KeyType: RANGE}, {AttributeName: id, KeyType: HASH}]")
     said = handler_said(failed_resource(aws, unique("order"), text, "CompaniesTable"))
     assert said.startswith("Invalid KeySchema: The first KeySchemaElement is not a HASH key type "
                            "(Service: DynamoDb, Status Code: 400")
@@ -220,25 +220,17 @@ def test_an_update_adding_an_index_on_an_undefined_attribute_rolls_back_and_keep
     # The handler checks the table's whole new state on update too (pulumi-aws-native#729 is an
     # UPDATE): UPDATE_FAILED, the stack rolls back, the table and its items stay.
     name = unique("gsiupdate")
-    text = HEADER + """Resources:
-  CompaniesTable:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      BillingMode: PAY_PER_REQUEST
-      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
-      KeySchema: [{AttributeName: id, KeyType: HASH}]
-"""
-    assert aws.create(name, text)["StackStatus"] == "CREATE_COMPLETE"
-    table = aws.resources(name)["CompaniesTable"]
-    aws.dynamodb.put_item(TableName=table, Item={"id": {"S": "acme"}})
+    assert aws.create(name, table("[{AttributeName: id, AttributeType: S}]"))["StackStatus"] == "CREATE_COMPLETE"
+    made = aws.resources(name)["CompaniesTable"]
+    aws.dynamodb.put_item(TableName=made, Item={"id": {"S": "acme"}})
     aws.cloudformation.update_stack(StackName=name, TemplateBody=companies(
         "[{AttributeName: id, AttributeType: S}]"))
     assert aws.stack(name)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     failed = [reason for resource, status, reason in aws.events(name) if status == "UPDATE_FAILED"]
     assert [handler_said(reason) for reason in failed] == [
         "An attribute referenced in a KeySchema element is not defined in AttributeDefinitions"]
-    assert aws.dynamodb.scan(TableName=table)["Items"] == [{"id": {"S": "acme"}}]
-    assert not aws.dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes")
+    assert aws.dynamodb.scan(TableName=made)["Items"] == [{"id": {"S": "acme"}}]
+    assert not aws.dynamodb.describe_table(TableName=made)["Table"].get("GlobalSecondaryIndexes")
 
 
 # --- The template, at change set creation ------------------------------------------------
