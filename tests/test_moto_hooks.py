@@ -449,6 +449,17 @@ def test_hook_create_table_validation_runs_on_any_self_and_reports_attributes_th
         assert "self._validate_table_creation(\n            billing_mode=" in inspect.getsource(caller)
 
 
+# --- gluelab/cloud/intrinsics.py ----------------------------------------------------------
+
+def test_hook_clean_json_selects_by_python_index_as_intrinsics_replaces_it():
+    from moto.cloudformation import parsing
+    source = inspect.getsource(parsing.clean_json)
+    # intrinsics.py answers Fn::Select itself, the same way, but refuses an index out of range.
+    assert 'select_index = int(resource_json["Fn::Select"][0])' in source
+    assert 'select_list = clean_json(resource_json["Fn::Select"][1], resources_map)' in source
+    assert "return select_list[select_index]" in source
+
+
 def test_hook_clean_json_passes_unresolved_get_att_on_and_recurses_through_the_module():
     from moto.cloudformation import parsing
     source = inspect.getsource(parsing.clean_json)

@@ -24,7 +24,7 @@ import yaml
 from moto.core.common_models import CloudFormationModel
 from samtranslator.yaml_helper import intrinsics_multi_constructor
 
-from gluelab.cloud import table_keys
+from gluelab.cloud import intrinsics, table_keys
 from gluelab.cloud.lazy import when_imported
 
 if TYPE_CHECKING:
@@ -1143,6 +1143,7 @@ def install(context) -> None:
     table_keys.install(context)  # after _install_table_updates: its wrapper checks first
     when_imported("moto.ssm.models", _install_parameter_names)
     when_imported("moto.cloudformation.parsing", _install_loud_get_att)
+    intrinsics.install()
     _install_missing_attributes()
     when_imported("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))
     when_imported("moto.cloudformation.responses", _install_processed_templates)

@@ -6,6 +6,7 @@ back. Each test cites the AWS documentation or error text that shows AWS refuses
 """
 from __future__ import annotations
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -117,6 +118,20 @@ def test_an_invalid_property_in_an_update_fails_the_resource_and_rolls_back(aws)
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     reason = "Properties validation failed for resource Setting with message: #/Tier: Cheap is not a valid enum value"
     assert ("Setting", "UPDATE_FAILED", reason) in aws.events(name)
+
+
+def test_an_index_past_the_end_of_a_select_list_fails_the_resource(aws):
+    # CloudFormation fails the resource with "Template error: Fn::Select cannot select
+    # nonexistent value at index 2" (aws-samples/1click-hpc#1, a CREATE_FAILED event); the
+    # local cloud said an IndexError broke it. An index inside the list still selects.
+    text = parameter("{Type: String, Value: !Select [2, [a, b]], Description: !Select [1, [a, b]]}")
+    assert failed_resource(aws, unique("select"), text, "Setting") == (
+        "Template error: Fn::Select cannot select nonexistent value at index 2")
+    name = unique("select")
+    assert aws.create(name, parameter("{Type: String, Value: !Select [1, [a, b]]}"))["StackStatus"] == "CREATE_COMPLETE"
+    ssm = boto3.client("ssm", endpoint_url=aws.cloudformation.meta.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    assert ssm.get_parameter(Name=aws.resources(name)["Setting"])["Parameter"]["Value"] == "b"
 
 
 def test_values_written_as_text_and_refs_are_read_as_cloudformation_reads_them(aws):
