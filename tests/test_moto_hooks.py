@@ -447,6 +447,10 @@ def test_hook_create_table_validation_runs_on_any_self_and_reports_attributes_th
     # Its wrapper (the HASH-then-RANGE rule) takes arguments by name only, as moto passes them.
     for caller in (DynamoHandler.create_table, DynamoHandler.import_table):
         assert "self._validate_table_creation(\n            billing_mode=" in inspect.getsource(caller)
+    # UpdateTable's check wraps the backend's update_table, which applies the index changes.
+    from moto.dynamodb.models import DynamoDBBackend
+    assert parameters(DynamoDBBackend.update_table)[:4] == ["self", "name", "attr_definitions", "global_index"]
+    assert "self.update_table_global_indexes(table, global_index)" in inspect.getsource(DynamoDBBackend.update_table)
 
 
 # --- gluelab/cloud/intrinsics.py ----------------------------------------------------------

@@ -8,7 +8,8 @@ code a direct CreateTable runs) on the table's whole desired state, at create an
 words a refusal as the handler does: its own words for the key/attribute mismatch, DynamoDB's
 words (with the Java SDK's suffix) for the rest. It also adds to that validation, for
 CloudFormation and a direct CreateTable alike, DynamoDB's rule that moto lacks: a key schema is a
-HASH key, then optionally a RANGE key.
+HASH key, then optionally a RANGE key; and to a direct UpdateTable, that a new global index's keys
+must be defined in the request.
 """
 from __future__ import annotations
 
@@ -91,9 +92,29 @@ def _install_key_order(responses) -> None:
     handler._validate_table_creation = _hash_first(handler._validate_table_creation)
 
 
+def _index_keys_defined(update_table):
+    """moto's UpdateTable, after DynamoDB's check that moto lacks: a new global index's key
+    attributes must be in the request's AttributeDefinitions (UpdateTable reference)."""
+    def checked(self, name, attr_definitions, global_index, *args, **kwargs):
+        defined = {attribute["AttributeName"] for attribute in attr_definitions or []}
+        for change in global_index or []:
+            keys = (change.get("Create") or {}).get("KeySchema", [])
+            if any(key["AttributeName"] not in defined for key in keys):
+                from moto.dynamodb.exceptions import MockValidationException
+                raise MockValidationException("Invalid KeySchema: Some index key attribute have no definition")
+        return update_table(self, name, attr_definitions, global_index, *args, **kwargs)
+    return checked
+
+
+def _install_index_check(models) -> None:
+    backend = models.DynamoDBBackend
+    backend.update_table = _index_keys_defined(backend.update_table)
+
+
 def install(context) -> None:
     from gluelab.cloud.lazy import when_imported
     when_imported("moto.dynamodb.responses", _install_key_order)
+    when_imported("moto.dynamodb.models", _install_index_check)
     when_imported("moto.dynamodb.models.table", _install_table_checks)
 
 

@@ -231,6 +231,26 @@ def test_a_key_schema_that_does_not_start_with_its_hash_key_is_refused_here_and_
         "Message": "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"}
 
 
+def test_update_table_refuses_a_new_index_whose_key_is_not_defined(aws):
+    # UpdateTable reference: "If you are adding a new global secondary index to the table,
+    # AttributeDefinitions must include the key element(s) of the new index"; DynamoDB: "Invalid
+    # KeySchema: Some index key attribute have no definition" (alexdebrie/dynamodbguide.com#16).
+    name = unique("direct")
+    aws.dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    index = {"IndexName": "byCategory", "Projection": {"ProjectionType": "ALL"},
+             "KeySchema": [{"AttributeName": "category", "KeyType": "HASH"}]}
+    with pytest.raises(ClientError) as refusal:
+        aws.dynamodb.update_table(TableName=name, AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                                  GlobalSecondaryIndexUpdates=[{"Create": index}])
+    assert refusal.value.response["Error"]["Message"] == "Invalid KeySchema: Some index key attribute have no definition"
+    aws.dynamodb.update_table(TableName=name, AttributeDefinitions=[{"AttributeName": "category", "AttributeType": "S"}],
+                              GlobalSecondaryIndexUpdates=[{"Create": index}])
+    assert [i["IndexName"] for i in aws.dynamodb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]] == [
+        "byCategory"]
+
+
 def test_an_update_adding_an_index_on_an_undefined_attribute_rolls_back_and_keeps_the_items(aws):
     # The handler checks the table's whole new state on update too (pulumi-aws-native#729 is an
     # UPDATE): UPDATE_FAILED, the stack rolls back, the table and its items stay.
