@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from checks.fixit import STACK, output
+from checks.fixit import STACK, output, physical_id
 from checks.runner import Context, check_for
 from gluelab import config
 from gluelab.lab import reference_text
@@ -12,6 +12,21 @@ from gluelab.lab import reference_text
 def companies_table() -> str:
     return output("CompaniesTableName", f"there is no stack {STACK}: run the restore and deploy cells",
                   f"the stack {STACK} has no output CompaniesTableName: add it and deploy")
+
+
+@check_for("07", "The CompaniesTableName output is the table's name",
+           hint="Write the output as `Value: !Ref CompaniesTable`: for an AWS::DynamoDB::Table, !Ref "
+                "gives the table's name, while !GetAtt CompaniesTable.Arn gives its ARN. Run the "
+                "Outputs cell, deploy.")
+def output_is_the_name(ctx: Context) -> str:
+    value = companies_table()
+    name = physical_id("CompaniesTable", f"the stack {STACK} has no CompaniesTable resource: run "
+                       "the table's cell and deploy")
+    # DynamoDB's calls accept a table's ARN where they take its name, so only a comparison with
+    # the name CloudFormation gave the table shows the mistake.
+    what = f"the table's ARN ({value})" if value.startswith("arn:") else repr(value)
+    assert value == name, f"CompaniesTableName is {what}, not the table's name {name}"
+    return name
 
 
 @check_for("07", "The Companies table exists, keyed by id, with a ByCategory index keyed by category",

@@ -87,7 +87,9 @@ lab.restore()
 # per request, and no request charges when idle (storage is still billed per GB-month).
 #
 # **Your task:** declare the `category` attribute (a string, `S`) and the global secondary index
-# `ByCategory`, whose partition key is `category` and whose projection is `ALL`.
+# `ByCategory`, whose partition key is `category` and whose projection is `ALL`. The two go
+# together: DynamoDB refuses a key whose attribute is not in `AttributeDefinitions`, and an
+# attribute there that no key uses, and the stack rolls back with the reason.
 
 # %%
 %%sam Resources

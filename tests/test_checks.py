@@ -133,3 +133,26 @@ def test_lab15_first_reason_names_the_missing_authorizer_not_the_outputs(tmp_pat
     with pytest.raises(CheckFailed, match=r"declares no CognitoAuthorizer yet: it goes in "
                        r"Globals > Api > Auth > Authorizers"):
         check("15")
+
+
+def test_lab07_refuses_the_tables_arn_as_its_name_output(tmp_path, monkeypatch):
+    """A newcomer wrote the CompaniesTableName output as !GetAtt CompaniesTable.Arn; DynamoDB
+    calls accept an ARN for a name, so the table checks passed. The output must be the name."""
+    from gluelab.config import client
+    from gluelab.lab import STACK
+    from tests.conftest import running_cloud, use_cloud
+    template = json.dumps({"Resources": {"CompaniesTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
+        "BillingMode": "PAY_PER_REQUEST", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}}},
+        "Outputs": {"CompaniesTableName": {"Value": {"Fn::GetAtt": ["CompaniesTable", "Arn"]}}}})
+    with running_cloud(tmp_path / "state") as handle:
+        use_cloud(handle, monkeypatch)
+        client("cloudformation").create_stack(StackName=STACK, TemplateBody=template)
+        name = client("cloudformation").describe_stack_resource(
+            StackName=STACK, LogicalResourceId="CompaniesTable")["StackResourceDetail"]["PhysicalResourceId"]
+        with pytest.raises(CheckFailed) as caught:
+            check("07")
+    text = str(caught.value)
+    assert (f"✗ The CompaniesTableName output is the table's name: CompaniesTableName is the table's "
+            f"ARN (arn:aws:dynamodb:us-east-1:123456789012:table/{name}), not the table's name {name}") in text
+    assert "hint: Write the output as `Value: !Ref CompaniesTable`" in text

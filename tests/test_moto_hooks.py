@@ -430,6 +430,40 @@ def test_hook_dynamodb_table_has_no_cloudformation_update_and_keeps_what_the_upd
     assert "self.projection" in inspect.getsource(GlobalSecondaryIndex.__mro__[1].__init__)
 
 
+# --- gluelab/cloud/table_keys.py ----------------------------------------------------------
+
+def test_hook_create_table_validation_runs_on_any_self_and_reports_attributes_through_it():
+    from moto.dynamodb.responses import DynamoHandler
+    assert parameters(DynamoHandler._validate_table_creation) == [
+        "self", "billing_mode", "throughput", "key_schema", "global_indexes",
+        "local_secondary_indexes", "attr", "warm_throughput"]
+    source = inspect.getsource(DynamoHandler._validate_table_creation)
+    # table_keys hands it a stand-in self: the only use of self must be this call.
+    assert re.findall(r"self\.\w+", source) == [
+        "self._throw_attr_error"], re.findall(r"self\.\w+", source)
+    assert "self._throw_attr_error(actual_attrs, expected_attrs, has_index)" in source
+    assert parameters(DynamoHandler._throw_attr_error) == [
+        "self", "actual_attrs", "expected_attrs", "indexes"]
+    # Its wrapper (the HASH-then-RANGE rule) takes arguments by name only, as moto passes them.
+    for caller in (DynamoHandler.create_table, DynamoHandler.import_table):
+        assert "self._validate_table_creation(\n            billing_mode=" in inspect.getsource(caller)
+    # UpdateTable's check wraps the backend's update_table, which applies the index changes.
+    from moto.dynamodb.models import DynamoDBBackend
+    assert parameters(DynamoDBBackend.update_table)[:4] == ["self", "name", "attr_definitions", "global_index"]
+    assert "self.update_table_global_indexes(table, global_index)" in inspect.getsource(DynamoDBBackend.update_table)
+
+
+# --- gluelab/cloud/intrinsics.py ----------------------------------------------------------
+
+def test_hook_clean_json_selects_by_python_index_as_intrinsics_replaces_it():
+    from moto.cloudformation import parsing
+    source = inspect.getsource(parsing.clean_json)
+    # intrinsics.py answers Fn::Select itself, the same way, but refuses an index out of range.
+    assert 'select_index = int(resource_json["Fn::Select"][0])' in source
+    assert 'select_list = clean_json(resource_json["Fn::Select"][1], resources_map)' in source
+    assert "return select_list[select_index]" in source
+
+
 def test_hook_clean_json_passes_unresolved_get_att_on_and_recurses_through_the_module():
     from moto.cloudformation import parsing
     source = inspect.getsource(parsing.clean_json)

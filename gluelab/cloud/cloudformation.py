@@ -24,6 +24,7 @@ import yaml
 from moto.core.common_models import CloudFormationModel
 from samtranslator.yaml_helper import intrinsics_multi_constructor
 
+from gluelab.cloud import intrinsics, table_keys
 from gluelab.cloud.lazy import when_imported
 
 if TYPE_CHECKING:
@@ -87,12 +88,19 @@ def load_template(text: str | dict) -> dict:
         return text
     try:
         return json.loads(text)
-    except ValueError:
-        pass
+    except ValueError as exc:
+        json_error = exc
     try:
         template = yaml.load(text, Loader=_TemplateLoader)
     except yaml.YAMLError as exc:
-        raise _validation_error(f"Template format error: {exc}")
+        # CloudFormation's words, with where (1-based) and never the parser's own text.
+        if text.lstrip().startswith("{") and isinstance(json_error, json.JSONDecodeError):
+            where = (json_error.lineno, json_error.colno)
+            raise _validation_error(f"Template format error: JSON not well-formed. (line {where[0]}, "
+                                    f"column {where[1]})")
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise _validation_error(f"Template format error: YAML not well-formed.{where}")
     if not isinstance(template, dict):
         raise _validation_error("Template format error: the template is not a JSON or YAML object")
     return template
@@ -257,6 +265,14 @@ def check_references(template: dict) -> None:
                 problem = _reference_problem(name, attribute, template)
                 if problem:
                     raise TemplateError(f"{problem[0]} (in {function} at {where}). {problem[1]}")
+    conditions = template.get("Conditions") or {}
+    for section in ("Resources", "Outputs"):
+        for logical_id, entry in (template.get(section) or {}).items():
+            condition = entry.get("Condition") if isinstance(entry, dict) else None
+            if condition is not None and not (isinstance(condition, str) and condition in conditions):
+                raise TemplateError(f"Template format error: Condition {condition} is not defined. (in "
+                                    f"Condition of {logical_id}) Fix the name, or declare it under "
+                                    f"Conditions.")
     for logical_id, resource in template["Resources"].items():
         depends_on = resource.get("DependsOn", [])
         for name in [depends_on] if isinstance(depends_on, str) else depends_on:
@@ -1124,8 +1140,10 @@ def install(context) -> None:
     when_imported("moto.iam.models", _install_managed_policies_for_aws_only)
     when_imported("moto.awslambda.models", _install_function_checks)
     when_imported("moto.dynamodb.models.table", _install_table_updates)
+    table_keys.install(context)  # after _install_table_updates: its wrapper checks first
     when_imported("moto.ssm.models", _install_parameter_names)
     when_imported("moto.cloudformation.parsing", _install_loud_get_att)
+    intrinsics.install()
     _install_missing_attributes()
     when_imported("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))
     when_imported("moto.cloudformation.responses", _install_processed_templates)

@@ -146,6 +146,9 @@ def load_handler(handler: str):
     except ValueError as exc:
         raise HandlerError("Runtime.MalformedHandlerName", f"Bad handler '{handler}': {exc}")
     module_name = module_path.replace("/", ".")
+    if module_path.split(".")[0] in sys.builtin_module_names:  # `sys.handler` would find sys
+        raise HandlerError("Runtime.BuiltInModuleConflict",
+                           f"Cannot use built-in module {module_path} as a handler module")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

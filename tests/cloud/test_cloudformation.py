@@ -491,9 +491,11 @@ def test_api_url_output_serves_the_function_and_an_update_swaps_its_code(aws):
 
 def table_template(**properties) -> str:
     table = {"BillingMode": "PAY_PER_REQUEST",
-             "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"},
-                                      {"AttributeName": "city", "AttributeType": "S"}],
              "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}], **properties}
+    # Exactly the attributes the keys use: DynamoDB refuses an undefined or unused one.
+    keys = [table["KeySchema"], *(index["KeySchema"] for index in table.get("GlobalSecondaryIndexes", []))]
+    table["AttributeDefinitions"] = [{"AttributeName": name, "AttributeType": "S"}
+                                     for name in sorted({key["AttributeName"] for schema in keys for key in schema})]
     return json.dumps({"Resources": {"Reports": {"Type": "AWS::DynamoDB::Table", "Properties": table}}})
 
 

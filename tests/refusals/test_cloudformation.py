@@ -6,7 +6,9 @@ back. Each test cites the AWS documentation or error text that shows AWS refuses
 """
 from __future__ import annotations
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.cloud.test_cloudformation import Cloud, function_template, unique
 
@@ -118,6 +120,20 @@ def test_an_invalid_property_in_an_update_fails_the_resource_and_rolls_back(aws)
     assert ("Setting", "UPDATE_FAILED", reason) in aws.events(name)
 
 
+def test_an_index_past_the_end_of_a_select_list_fails_the_resource(aws):
+    # CloudFormation fails the resource with "Template error: Fn::Select cannot select
+    # nonexistent value at index 2" (aws-samples/1click-hpc#1, a CREATE_FAILED event); the
+    # local cloud said an IndexError broke it. An index inside the list still selects.
+    text = parameter("{Type: String, Value: !Select [2, [a, b]], Description: !Select [1, [a, b]]}")
+    assert failed_resource(aws, unique("select"), text, "Setting") == (
+        "Template error: Fn::Select cannot select nonexistent value at index 2")
+    name = unique("select")
+    assert aws.create(name, parameter("{Type: String, Value: !Select [1, [a, b]]}"))["StackStatus"] == "CREATE_COMPLETE"
+    ssm = boto3.client("ssm", endpoint_url=aws.cloudformation.meta.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    assert ssm.get_parameter(Name=aws.resources(name)["Setting"])["Parameter"]["Value"] == "b"
+
+
 def test_values_written_as_text_and_refs_are_read_as_cloudformation_reads_them(aws):
     # No false refusal: CloudFormation accepts "256" for an Integer and a Ref for any value.
     text = SAM + """Parameters:
@@ -130,12 +146,141 @@ Resources:
     assert aws.create(unique("lenient"), text)["StackStatus"] == "CREATE_COMPLETE"
 
 
+# --- DynamoDB tables, as the AWS::DynamoDB::Table handler checks them ----------------------
+
+def table(definitions: str, key: str = "[{AttributeName: id, KeyType: HASH}]", more: str = "") -> str:
+    """A template with one on-demand table, CompaniesTable."""
+    return HEADER + f"""Resources:
+  CompaniesTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: {definitions}
+      KeySchema: {key}
+{more}"""
+
+
+def companies(definitions: str) -> str:
+    """The table with lab 07's index on category."""
+    return table(definitions, more="""      GlobalSecondaryIndexes:
+        - IndexName: byCategory
+          KeySchema: [{AttributeName: category, KeyType: HASH}]
+          Projection: {ProjectionType: ALL}
+""")
+
+
+def handler_said(reason: str) -> str:
+    """The handler's message inside CloudFormation's 'Resource handler returned message' frame."""
+    assert reason.startswith('Resource handler returned message: "'), reason
+    assert reason.endswith(", HandlerErrorCode: InvalidRequest)"), reason
+    return reason.split('"')[1]
+
+
+def test_an_index_key_missing_from_attribute_definitions_fails_the_table(aws):
+    # Issue 12's newcomer trial (lab 07): a GSI keyed on an attribute that AttributeDefinitions
+    # lacks deployed. On AWS the table is CREATE_FAILED with "Resource handler returned message:
+    # "An attribute referenced in a KeySchema element is not defined in AttributeDefinitions"
+    # (RequestToken: ..., HandlerErrorCode: InvalidRequest)" (aws-amplify/amplify-category-api#1924)
+    # and the stack rolls back: no table is left behind.
+    name = unique("gsikey")
+    reason = failed_resource(aws, name, companies("[{AttributeName: id, AttributeType: S}]"),
+                             "CompaniesTable")
+    assert handler_said(reason) == ("An attribute referenced in a KeySchema element is not defined "
+                                    "in AttributeDefinitions")
+    assert not [t for t in aws.dynamodb.list_tables()["TableNames"] if t.startswith(name)]
+
+
+def test_an_attribute_definition_no_key_uses_fails_the_table(aws):
+    # DynamoDB types only key attributes; the handler refuses an unused one with "Number of
+    # attributes in KeySchema does not exactly match number of attributes defined in
+    # AttributeDefinitions" (pulumi/pulumi-aws-native#729, aws-amplify/amplify-category-api#1924).
+    text = companies("[{AttributeName: id, AttributeType: S}, {AttributeName: category, AttributeType: S},"
+                     " {AttributeName: name, AttributeType: S}]")
+    reason = failed_resource(aws, unique("unused"), text, "CompaniesTable")
+    assert handler_said(reason) == ("Number of attributes in KeySchema does not exactly match number "
+                                    "of attributes defined in AttributeDefinitions")
+
+
+def test_other_create_table_rules_come_back_in_dynamodb_words(aws):
+    # What the handler passes on from CreateTable keeps DynamoDB's words and the SDK's suffix:
+    # "ProvisionedThroughput cannot be specified when BillingMode is PAY_PER_REQUEST (Service:
+    # DynamoDb, Status Code: 400, Request ID: ...)" (AWS::DynamoDB::Table ProvisionedThroughput:
+    # "If you set BillingMode as PAY_PER_REQUEST, you cannot specify this property").
+    text = table("[{AttributeName: id, AttributeType: S}]",
+                 more="      ProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1}\n")
+    said = handler_said(failed_resource(aws, unique("billing"), text, "CompaniesTable"))
+    assert said.startswith("ProvisionedThroughput cannot be specified when BillingMode is "
+                           "PAY_PER_REQUEST (Service: DynamoDb, Status Code: 400, Request ID: ")
+
+
+def test_a_key_schema_that_does_not_start_with_its_hash_key_is_refused_here_and_by_create_table(aws):
+    # DynamoDB: "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"
+    # (aws-cloudformation/cfn-lint#3132 quotes it for AWS::DynamoDB::Table); moto took it.
+    text = table("[{AttributeName: id, AttributeType: S}, {AttributeName: city, AttributeType: S}]",
+                 key="[{AttributeName: city, KeyType: RANGE}, {AttributeName: id, KeyType: HASH}]")
+    said = handler_said(failed_resource(aws, unique("order"), text, "CompaniesTable"))
+    assert said.startswith("Invalid KeySchema: The first KeySchemaElement is not a HASH key type "
+                           "(Service: DynamoDb, Status Code: 400")
+    with pytest.raises(ClientError) as refusal:
+        aws.dynamodb.create_table(
+            TableName=unique("order"), BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "RANGE"}])
+    assert refusal.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"}
+
+
+def test_update_table_refuses_a_new_index_whose_key_is_not_defined(aws):
+    # UpdateTable reference: "If you are adding a new global secondary index to the table,
+    # AttributeDefinitions must include the key element(s) of the new index"; DynamoDB: "Invalid
+    # KeySchema: Some index key attribute have no definition" (alexdebrie/dynamodbguide.com#16).
+    name = unique("direct")
+    aws.dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    index = {"IndexName": "byCategory", "Projection": {"ProjectionType": "ALL"},
+             "KeySchema": [{"AttributeName": "category", "KeyType": "HASH"}]}
+    with pytest.raises(ClientError) as refusal:
+        aws.dynamodb.update_table(TableName=name, AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                                  GlobalSecondaryIndexUpdates=[{"Create": index}])
+    assert refusal.value.response["Error"]["Message"] == "Invalid KeySchema: Some index key attribute have no definition"
+    aws.dynamodb.update_table(TableName=name, AttributeDefinitions=[{"AttributeName": "category", "AttributeType": "S"}],
+                              GlobalSecondaryIndexUpdates=[{"Create": index}])
+    assert [i["IndexName"] for i in aws.dynamodb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]] == [
+        "byCategory"]
+
+
+def test_an_update_adding_an_index_on_an_undefined_attribute_rolls_back_and_keeps_the_items(aws):
+    # The handler checks the table's whole new state on update too (pulumi-aws-native#729 is an
+    # UPDATE): UPDATE_FAILED, the stack rolls back, the table and its items stay.
+    name = unique("gsiupdate")
+    assert aws.create(name, table("[{AttributeName: id, AttributeType: S}]"))["StackStatus"] == "CREATE_COMPLETE"
+    made = aws.resources(name)["CompaniesTable"]
+    aws.dynamodb.put_item(TableName=made, Item={"id": {"S": "acme"}})
+    aws.cloudformation.update_stack(StackName=name, TemplateBody=companies(
+        "[{AttributeName: id, AttributeType: S}]"))
+    assert aws.stack(name)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    failed = [reason for resource, status, reason in aws.events(name) if status == "UPDATE_FAILED"]
+    assert [handler_said(reason) for reason in failed] == [
+        "An attribute referenced in a KeySchema element is not defined in AttributeDefinitions"]
+    assert aws.dynamodb.scan(TableName=made)["Items"] == [{"id": {"S": "acme"}}]
+    assert not aws.dynamodb.describe_table(TableName=made)["Table"].get("GlobalSecondaryIndexes")
+
+
 # --- The template, at change set creation ------------------------------------------------
 
 def failed_change_set(aws: Cloud, text: str) -> str:
     change_set = aws.change_set(unique("cs"), text, "CREATE")
     assert (change_set["Status"], change_set["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
     return change_set["StatusReason"]
+
+
+def refused_stack(aws: Cloud, text: str) -> str:
+    with pytest.raises(ClientError) as refusal:
+        aws.cloudformation.create_stack(StackName=unique("parse"), TemplateBody=text)
+    assert refusal.value.response["Error"]["Code"] == "ValidationError"
+    return refusal.value.response["Error"]["Message"]
 
 
 def test_depends_on_a_resource_that_does_not_exist(aws):
@@ -145,6 +290,14 @@ def test_depends_on_a_resource_that_does_not_exist(aws):
     assert failed_change_set(aws, text).startswith(
         "Template format error: Unresolved resource dependencies [Ghost] in the Resources block of "
         "the template (in DependsOn of Setting)")
+
+
+def test_a_condition_that_is_not_defined(aws):
+    # CloudFormation: "Template format error: Condition ListenForHttps is not defined."
+    # (aws-cloudformation/cfn-lint#92); the local cloud answered HTTP 500.
+    text = parameter("{Type: String, Value: v}") + "    Condition: IsProd\n"
+    assert failed_change_set(aws, text).startswith(
+        "Template format error: Condition IsProd is not defined. (in Condition of Setting)")
 
 
 def test_a_circular_dependency_names_the_resources(aws):
@@ -174,6 +327,16 @@ def test_a_resource_type_that_does_not_exist(aws):
     text = HEADER + "Resources:\n  Fn:\n    Type: AWS::Lambda::Functoin\n    Properties: {}\n"
     assert failed_change_set(aws, text) == (
         "Template format error: Unrecognized resource types: [AWS::Lambda::Functoin]")
+
+
+def test_a_template_that_does_not_parse_says_where_in_cloudformations_words(aws):
+    # CloudFormation: "Template format error: YAML not well-formed. (line 4, column 4)" (the
+    # message attendees meet in aws-samples/csv-to-dynamodb#6, Netflix/metaflow-tools#31), and
+    # "JSON not well-formed" for a JSON one; never the parser's own text.
+    misindented = parameter("{Type: String, Value: v}").replace("    Properties:", "   Properties:")
+    assert refused_stack(aws, misindented) == "Template format error: YAML not well-formed. (line 5, column 4)"
+    broken_json = '{\n  "Resources": {"Setting": [1, }\n}'
+    assert refused_stack(aws, broken_json) == "Template format error: JSON not well-formed. (line 2, column 32)"
 
 
 # --- The SAM transform -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from gluelab.cloud.lambda_limits import check_configuration
 from tests.cloud.test_cloudformation import Cloud, function_template, unique
-from tests.cloud.test_lambda_runtime import clients, deploy, zipped
+from tests.cloud.test_lambda_runtime import clients, deploy, invoke, zipped
 
 HANDLER = "def handler(event, context):\n    return len(str(event))\n"
 
@@ -94,6 +94,24 @@ def test_runtime_dates_come_from_the_published_lifecycle():
     with pytest.raises(Exception, match="python3.9 is no longer supported"):
         check_configuration({"Runtime": "python3.9"}, "create-block", today=datetime.date(2027, 2, 1))
     check_configuration({"Runtime": "python3.9"}, "update-block", today=datetime.date(2027, 3, 2))
+
+
+@pytest.mark.parametrize("handler, error_type, message", [
+    ("app", "Runtime.MalformedHandlerName",
+     "Bad handler 'app': not enough values to unpack (expected 2, got 1)"),
+    ("sys.handler", "Runtime.BuiltInModuleConflict", "Cannot use built-in module sys as a handler module"),
+])
+def test_a_malformed_handler_is_created_and_fails_at_invoke_as_lambda_says(aws, handler, error_type, message):
+    # CreateFunction's Handler pattern is only [^\s]+, so Lambda takes `app` (no function name)
+    # and a module named after a built-in; the Python runtime then fails the invocation
+    # (awslambdaric bootstrap.py _get_handler; the report in szymonmaszke/torchlambda#19:
+    # "Bad handler 'torchlambda': not enough values to unpack (expected 2, got 1)",
+    # Runtime.MalformedHandlerName).
+    name = deploy(aws, HANDLER, Handler=handler)
+    assert aws["lambda"].get_function_configuration(FunctionName=name)["Handler"] == handler
+    result, reply = invoke(aws, name)
+    assert reply["FunctionError"] == "Unhandled"
+    assert result == {"errorMessage": message, "errorType": error_type, "requestId": "", "stackTrace": []}
 
 
 def test_cloudformation_functions_meet_the_same_limits(local):
