@@ -282,8 +282,10 @@ def _interpreter_diagnostics(definition: str) -> list[Diagnostic]:
 
 
 def _reason(exc: Exception) -> str:
-    # moto's words are "Error=ValueError Args=['<reason>']": the reason alone.
+    # moto's words are "Error=ValueError Args=['<reason>']" or "ASLParserException <reason>":
+    # the reason alone.
     text = str(getattr(exc, "message", exc)).removeprefix("Invalid State Machine Definition: ")
+    text = text.removeprefix("ASLParserException ")
     wrapped = re.fullmatch(r"Error=\w+ Args=\[(['\"])(.*)\1\]", text, re.DOTALL)
     return wrapped.group(2) if wrapped else text
 

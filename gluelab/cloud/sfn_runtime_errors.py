@@ -155,6 +155,8 @@ def _state_body(original):
         except FailureEventException:
             raise
         except Exception:
+            if not env.is_running():  # stopped, timed out or a sibling branch failed: as before
+                raise
             log.exception("state %s of execution %s", self.name,
                           env.states.context_object.context_object_data["Execution"]["Id"])
             raise runtime_failure(env, INTERNAL) from None
