@@ -259,26 +259,24 @@ def _invalid_definition(message: str) -> Exception:
 _interpreter = None  # moto's own check: what its interpreter cannot read
 
 
-def _refused_by_interpreter(definition: str) -> bool:
+def _interpreter_refusal(definition: str) -> Exception | None:
     try:
         _interpreter(definition)
     except Exception as exc:
         if type(exc).__name__ != "InvalidDefinition":
             raise
-        return True
-    return False
+        return exc
+    return None
 
 
 def _interpreter_diagnostics(definition: str) -> list[Diagnostic]:
     """What the interpreter refuses, located where it can be (a Task's Resource)."""
-    try:
-        _interpreter(definition)
-    except Exception as exc:
-        if type(exc).__name__ != "InvalidDefinition":
-            raise
-        located = sfn_integrations.unrecognized(json.loads(definition), _refused_by_interpreter)
-        return located or [Diagnostic(SCHEMA_FAILED, _reason(exc), "/")]
-    return []
+    refused = _interpreter_refusal(definition)
+    if refused is None:
+        return []
+    located = sfn_integrations.unrecognized(
+        json.loads(definition), lambda alone: _interpreter_refusal(alone) is not None)
+    return located or [Diagnostic(SCHEMA_FAILED, _reason(refused), "/")]
 
 
 def _reason(exc: Exception) -> str:
