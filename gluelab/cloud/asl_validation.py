@@ -323,8 +323,9 @@ def validate_state_machine_definition(self):
 
 def _patch_parser_backend(parser_models) -> None:
     # moto loads this module in the cloud's warm-up: compile the schema and the JSONPath parser
-    # (half a second) there, not in the first CreateStateMachine.
-    _validator(), _jsonpath_parser()
+    # and read the integrations' API models (under a second) there, not in the first
+    # CreateStateMachine.
+    _validator(), _jsonpath_parser(), sfn_integrations.warm()
     backend = parser_models.StepFunctionsParserBackend
     backend._validate_definition = _checking_definitions(backend._validate_definition)
     backend.start_execution = _checking_names(backend.start_execution)

@@ -140,3 +140,28 @@ def test_other_errors_are_still_caught_as_before(local, error):
 
     assert outcome["status"] == "SUCCEEDED"
     assert json.loads(outcome["output"]) == {"Error": error, "Cause": "on purpose"}
+
+
+def test_where_the_local_cloud_breaks_the_cause_says_so_and_names_no_python_error():
+    # No fault can be injected into the cloud process from here: the hook is run on a state
+    # whose body raises as a moto bug would, with the few environment fields it reads.
+    from types import SimpleNamespace
+
+    from gluelab.cloud.sfn_runtime_errors import _state_body
+
+    def buggy_body(state, env):
+        raise TypeError("'NoneType' object is not subscriptable")
+
+    env = SimpleNamespace(
+        next_state_name="Notify", is_running=lambda: True,
+        event_history_context=SimpleNamespace(source_event_id=2),
+        states=SimpleNamespace(context_object=SimpleNamespace(
+            context_object_data={"Execution": {"Id": "arn:aws:states:us-east-1:123456789012:execution:x:y"}})))
+    with pytest.raises(Exception) as failed:
+        _state_body(buggy_body)(SimpleNamespace(name="Notify"), env)
+
+    details = failed.value.get_execution_failed_event_details()
+    assert details["error"] == "States.Runtime"
+    assert details["cause"].startswith("An error occurred while executing the state 'Notify' "
+                                       "(entered at the event id #2). The local cloud failed")
+    assert "TypeError" not in details["cause"] and "NoneType" not in details["cause"]
