@@ -806,3 +806,17 @@ def test_hook_parallel_map_and_fail_name_their_errors_through_a_module_global():
     for module in (branches_decl, iteration_worker, state_fail):
         assert "CustomErrorName(" in inspect.getsource(module)
         assert hasattr(module, "CustomErrorName")
+
+
+# --- gluelab/cloud/asl_validation.py and sfn_integrations.py: the interpreter's refusals -----
+
+def test_hook_interpreter_refusals_are_worded_error_args_and_unknown_integrations_refused():
+    # asl_validation._reason unwraps "Error=<type> Args=[<reason>]"; sfn_integrations relies on
+    # the interpreter refusing an integration it does not know, one Task at a time.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service)
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    source = inspect.getsource(StepFunctionsParserBackend._validate_definition)
+    assert 'f"Error={exception_name} Args={exception_args} in definition' in source
+    check = inspect.getsource(state_task_service.StateTaskService._validate_service_integration_is_supported)
+    assert "not recognized" in check and "raise ValueError" in check
