@@ -762,6 +762,11 @@ def test_hook_dollar_fields_evaluate_their_path_in_one_method_that_raises_no_suc
     assert "raise NoSuchJsonPathError(json_path=path, data=data)" in inspect.getsource(json_path.extract_json)
 
 
+def test_hook_items_path_samples_its_path_in_eval_body():
+    from moto.stepfunctions.parser.asl.component.common.path.items_path import ItemsPath
+    assert "self.string_sampler.eval(env=env)" in inspect.getsource(ItemsPath._eval_body)
+
+
 def test_hook_result_path_applies_its_source_in_eval_body():
     from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
     assert "update_or_create" in inspect.getsource(ResultPath._eval_body)

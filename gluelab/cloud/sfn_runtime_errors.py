@@ -9,6 +9,8 @@ What this changes in moto 5.2.5's interpreter (hooks pinned in tests/test_moto_h
   input '{"Body":"hi"}'" (AWS's words, as AWS re:Post and the Step Functions workshop quote
   them). moto reported it as `Exception` after calling the Lambda function (Resource a Lambda
   ARN), or without the field's name.
+* A Map's `ItemsPath` that finds nothing fails as an `InputPath` miss does: "Invalid path
+  '$.items' : No results for path: $['items']".
 * A `ResultPath` that cannot be applied to the state's input (`$.a.b` when `a` is a number)
   fails with `States.Runtime` "Unable to apply ReferencePath $.a.b to input {"a":1}" instead
   of a Python TypeError.
@@ -77,6 +79,20 @@ def _binding_value(original):
                 f"The JSONPath '{missing.json_path}' specified for the field '{self.field}.$' "
                 f"could not be found in the input '{_compact(missing.data)}'")) from None
     return eval_val
+
+
+def _items_path(original):
+    # A reference path, worded as moto words InputPath and OutputPath misses (moto: the input
+    # pasted with spaces, no path).
+    def eval_body(self, env):
+        from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+        try:
+            original(self, env)
+        except NoSuchJsonPathError as missing:
+            path = missing.json_path
+            raise runtime_failure(env, f"Invalid path '{path}' : No results for path: "
+                                       f"$['{path[2:]}']") from None
+    return eval_body
 
 
 def _result_path(original):
@@ -184,6 +200,8 @@ def install(context) -> None:
     base = "moto.stepfunctions.parser.asl.component."
     when_imported(base + "common.payload.payloadvalue.payloadbinding.payload_binding",
                   lambda m: _patch(m, "PayloadBindingStringExpressionSimple", "_eval_val", _binding_value))
+    when_imported(base + "common.path.items_path",
+                  lambda m: _patch(m, "ItemsPath", "_eval_body", _items_path))
     when_imported(base + "common.path.result_path",
                   lambda m: _patch(m, "ResultPath", "_eval_body", _result_path))
     when_imported(base + "common.error_name.error_equals_decl",

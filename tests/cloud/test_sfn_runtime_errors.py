@@ -78,6 +78,9 @@ def cases():
         ("parallel_branch_output_path", one({"Type": "Parallel", "End": True, "Branches": [
             branch({"Type": "Pass", "OutputPath": "$.sid"})]}),
          "Inner", 4, "Invalid path '$.sid' : No results for path: $['sid']"),
+        ("items_path", one({"Type": "Map", "ItemsPath": "$.items", "End": True, "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"}, **branch({"Type": "Pass"})}}),
+         "Notify", 2, "Invalid path '$.items' : No results for path: $['items']"),
         ("map_iteration_parameters", one({"Type": "Map", "ItemsPath": "$.items", "End": True, "ItemProcessor": {
             "ProcessorConfig": {"Mode": "INLINE"}, **branch({"Type": "Pass", "Parameters": {"to.$": "$.phone"}})}}),
          "Inner", 5, missing("$.phone", "to.$", '{"name":"Ada"}')),
