@@ -825,3 +825,12 @@ def test_hook_interpreter_refusals_are_worded_error_args_and_unknown_integration
     assert 'f"Error={exception_name} Args={exception_args} in definition' in source
     check = inspect.getsource(state_task_service.StateTaskService._validate_service_integration_is_supported)
     assert "not recognized" in check and "raise ValueError" in check
+
+
+def test_hook_state_and_context_path_causes_quote_the_input_through_the_module_s_to_json_str():
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression
+    from moto.stepfunctions.parser.asl.component.state import state
+    assert "to_json_str(input_value)" in inspect.getsource(string_expression.StringContextPath._eval_body)
+    assert "to_json_str(no_such_json_path_error.data)" in inspect.getsource(state.CommonStateField._eval_body)
+    for module in (string_expression, state):
+        assert parameters(module.to_json_str) == ["obj", "separators"]

@@ -208,6 +208,7 @@ def install(context) -> None:
                   lambda m: _patch(m, "ErrorEqualsDecl", "_eval_body", _error_equals))
     when_imported(base + "common.error_name.failure_event", _patch_failure_event)
     when_imported(base + "state.state", _patch_state)
+    when_imported(base + "common.string.string_expression", _compact_causes)
     when_imported(base + "state.exec.execute_state",
                   lambda m: _patch(m, "ExecutionState", "_evaluate_with_timeout", _task_attempt))
     for module in ("state.exec.state_parallel.branches_decl",
@@ -223,6 +224,17 @@ def _patch_failure_event(module) -> None:
 def _patch_state(module) -> None:
     _patch(module, "CommonStateField", "_eval_state_input", _noting_entered_event)
     _patch(module, "CommonStateField", "_eval_body", _state_body)
+    _compact_causes(module)
+
+
+def _compact_causes(module) -> None:
+    # The input quoted in a cause is compact JSON on AWS ('{"Body":"hi"}'); these modules'
+    # causes (a `$$.` path, a Fail state's ErrorPath/CausePath) used json.dumps' spaces.
+    original = module.to_json_str
+
+    def to_json_str(obj, separators=None):
+        return original(obj, separators=separators or (",", ":"))
+    module.to_json_str = to_json_str
 
 
 def _patch_error_names(module) -> None:
