@@ -794,3 +794,88 @@ def test_hook_dispatcher_asks_the_module_list_through_the_backends_module_on_eac
     assert "backends.list_of_moto_modules()" in source
     assert parameters(backends.list_of_moto_modules) == []
     assert {"awslambda", "stepfunctions"} <= set(backends.list_of_moto_modules())
+
+
+# --- gluelab/cloud/sfn_runtime_errors.py ---------------------------------------------------
+
+def test_hook_dollar_fields_evaluate_their_path_in_one_method_that_raises_no_such_json_path():
+    from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadbinding import (
+        payload_binding)
+    from moto.stepfunctions.parser.asl.utils import json_path
+    binding = payload_binding.PayloadBindingStringExpressionSimple
+    assert parameters(binding._eval_val) == ["self", "env"] and "field" in parameters(binding.__init__)
+    assert "raise NoSuchJsonPathError(json_path=path, data=data)" in inspect.getsource(json_path.extract_json)
+
+
+def test_hook_items_path_samples_its_path_in_eval_body():
+    from moto.stepfunctions.parser.asl.component.common.path.items_path import ItemsPath
+    assert "self.string_sampler.eval(env=env)" in inspect.getsource(ItemsPath._eval_body)
+
+
+def test_hook_result_path_applies_its_source_in_eval_body():
+    from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
+    assert "update_or_create" in inspect.getsource(ResultPath._eval_body)
+    assert parameters(ResultPath.__init__) == ["self", "result_path_src"]
+
+
+def test_hook_retriers_and_catchers_match_error_names_popped_from_the_stack():
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
+        ErrorEqualsDecl)
+    source = inspect.getsource(ErrorEqualsDecl._eval_body)
+    assert "env.stack.pop()" in source and "env.stack.append(res)" in source
+    assert "self.error_names" in source
+
+
+def test_hook_failure_events_and_their_decorated_cause():
+    from moto.stepfunctions.parser.asl.component.common.error_name import failure_event
+    assert parameters(failure_event.FailureEvent.__init__)[:2] == ["self", "env"]
+    assert "source_event_id" in inspect.getsource(failure_event.FailureEvent.__init__)
+    details = inspect.getsource(failure_event.FailureEventException.get_execution_failed_event_details)
+    assert "An error occurred while executing the state" in details
+    assert "extract_error_cause_pair" in details
+
+
+def test_hook_states_read_their_input_right_after_their_entered_event():
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    body = inspect.getsource(CommonStateField._eval_body)
+    assert body.index("state_entered_event_type") < body.index("self._eval_state_input(env=env)")
+    assert body.count("add_event(") == 2  # entered and exited: nothing in between moves the id
+
+
+def test_hook_execution_states_run_each_attempt_in_evaluate_with_timeout():
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    assert "self._evaluate_with_timeout(env)" in inspect.getsource(ExecutionState._eval_state)
+    assert parameters(ExecutionState._evaluate_with_timeout) == ["self", "env"]
+
+
+def test_hook_parallel_map_and_fail_name_their_errors_through_a_module_global():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        iteration_worker)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from moto.stepfunctions.parser.asl.component.state.fail import state_fail
+    for module in (branches_decl, iteration_worker, state_fail):
+        assert "CustomErrorName(" in inspect.getsource(module)
+        assert hasattr(module, "CustomErrorName")
+
+
+# --- gluelab/cloud/asl_validation.py and sfn_integrations.py: the interpreter's refusals -----
+
+def test_hook_interpreter_refusals_are_worded_error_args_and_unknown_integrations_refused():
+    # asl_validation._reason unwraps "Error=<type> Args=[<reason>]"; sfn_integrations relies on
+    # the interpreter refusing an integration it does not know, one Task at a time.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service)
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    source = inspect.getsource(StepFunctionsParserBackend._validate_definition)
+    assert 'f"Error={exception_name} Args={exception_args} in definition' in source
+    check = inspect.getsource(state_task_service.StateTaskService._validate_service_integration_is_supported)
+    assert "not recognized" in check and "raise ValueError" in check
+
+
+def test_hook_state_and_context_path_causes_quote_the_input_through_the_module_s_to_json_str():
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression
+    from moto.stepfunctions.parser.asl.component.state import state
+    assert "to_json_str(input_value)" in inspect.getsource(string_expression.StringContextPath._eval_body)
+    assert "to_json_str(no_such_json_path_error.data)" in inspect.getsource(state.CommonStateField._eval_body)
+    for module in (string_expression, state):
+        assert parameters(module.to_json_str) == ["obj", "separators"]

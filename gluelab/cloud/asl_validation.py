@@ -26,6 +26,8 @@ from typing import Any, Iterator
 
 import jsonschema
 
+from gluelab.cloud import sfn_integrations
+
 SCHEMA_FAILED = "SCHEMA_VALIDATION_FAILED"
 MISSING_TARGET = "MISSING_TRANSITION_TARGET"
 # The intrinsic functions of the Amazon States Language.
@@ -222,6 +224,7 @@ def diagnostics(definition: str) -> list[Diagnostic]:
         found += [d for d in map(_schema_diagnostic, errors) if d]
         found += _dynamic_fields(machine, "")
     found += _reference_diagnostics(machine)
+    found += sfn_integrations.misspelt(machine)
     unique: list[Diagnostic] = []
     for diagnostic in found:
         if diagnostic not in unique:
@@ -253,15 +256,48 @@ def _invalid_definition(message: str) -> Exception:
     return InvalidDefinition(message)
 
 
+_interpreter = None  # moto's own check: what its interpreter cannot read
+
+
+def _interpreter_refusal(definition: str) -> Exception | None:
+    try:
+        _interpreter(definition)
+    except Exception as exc:
+        if type(exc).__name__ != "InvalidDefinition":
+            raise
+        return exc
+    return None
+
+
+def _interpreter_diagnostics(definition: str) -> list[Diagnostic]:
+    """What the interpreter refuses, located where it can be (a Task's Resource)."""
+    refused = _interpreter_refusal(definition)
+    if refused is None:
+        return []
+    located = sfn_integrations.unrecognized(
+        json.loads(definition), lambda alone: _interpreter_refusal(alone) is not None)
+    return located or [Diagnostic(SCHEMA_FAILED, _reason(refused), "/")]
+
+
+def _reason(exc: Exception) -> str:
+    # moto's words are "Error=ValueError Args=['<reason>']" or "ASLParserException <reason>":
+    # the reason alone.
+    text = str(getattr(exc, "message", exc)).removeprefix("Invalid State Machine Definition: ")
+    text = text.removeprefix("ASLParserException ")
+    wrapped = re.fullmatch(r"Error=\w+ Args=\[(['\"])(.*)\1\]", text, re.DOTALL)
+    return wrapped.group(2) if wrapped else text
+
+
 def _checking_definitions(validate):
+    global _interpreter
+    _interpreter = validate
     valid: set[str] = set()  # deploys and restarts bring the same definitions again
 
     def check(definition: str):
         if definition not in valid:
-            found = diagnostics(definition)
+            found = diagnostics(definition) or _interpreter_diagnostics(definition)
             if found:
                 raise _invalid_definition(refusal(found))
-            validate(definition)
             valid.add(definition)
     return staticmethod(check)
 
@@ -278,16 +314,8 @@ def _checking_names(start_execution):
 def validate_state_machine_definition(self):
     """ValidateStateMachineDefinition: OK, or FAIL with the diagnostics a create would refuse with."""
     from moto.core.responses import ActionResult
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
     definition = self._get_param("definition")
-    found = diagnostics(definition)
-    if not found:
-        try:  # what the interpreter itself cannot read
-            StepFunctionsParserBackend._validate_definition(definition)
-        except Exception as exc:
-            if type(exc).__name__ != "InvalidDefinition":
-                raise
-            found = [Diagnostic(SCHEMA_FAILED, str(getattr(exc, "message", exc)), "/")]
+    found = diagnostics(definition) or _interpreter_diagnostics(definition)
     limit = int(self._get_param("maxResults") or 100)
     return ActionResult({"result": "FAIL" if found else "OK", "diagnostics": found[:limit],
                          "truncated": len(found) > limit})
@@ -295,8 +323,9 @@ def validate_state_machine_definition(self):
 
 def _patch_parser_backend(parser_models) -> None:
     # moto loads this module in the cloud's warm-up: compile the schema and the JSONPath parser
-    # (half a second) there, not in the first CreateStateMachine.
-    _validator(), _jsonpath_parser()
+    # and read the integrations' API models (under a second) there, not in the first
+    # CreateStateMachine.
+    _validator(), _jsonpath_parser(), sfn_integrations.warm()
     backend = parser_models.StepFunctionsParserBackend
     backend._validate_definition = _checking_definitions(backend._validate_definition)
     backend.start_execution = _checking_names(backend.start_execution)

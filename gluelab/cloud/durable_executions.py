@@ -262,9 +262,10 @@ def resume(context) -> list[str]:
         start = records[0]
         try:
             outcome = _resume_one(records)
-        except Exception as exc:  # one bad file must not stop the others
+        except Exception:  # one bad file must not stop the others
             log.exception("resuming %s", path)
-            outcome = f"{type(exc).__name__}: {exc}"
+            outcome = (f"the local cloud failed to run it on from its saved progress (its "
+                       f"error is in this log, under 'resuming {path}')")
         if isinstance(outcome, str):
             if outcome != ENDED:
                 print(f"warning: could not resume execution {start['arn']}: {outcome}", flush=True)

@@ -170,31 +170,19 @@ def _start_execution(original):
 
 
 def _comparison_variable_eval(self, env) -> None:
-    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEvent, FailureEventException)
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
-        StatesErrorName)
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
-        StatesErrorNameType)
     from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_operator_type import (
         ComparisonOperatorType)
     from moto.stepfunctions.parser.asl.component.state.choice.comparison.variable import (
         NoSuchVariable)
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    from gluelab.cloud.sfn_runtime_errors import runtime_failure
 
     self.variable.eval(env)
     if (isinstance(env.stack[-1], NoSuchVariable)
             and self.comparison_function.operator_type != ComparisonOperatorType.IsPresent):
         path = self.variable.string_sampler.literal_value
-        cause = (f"Invalid path '{path}': The choice state's condition path references an "
-                 f"invalid value.")
-        raise FailureEventException(failure_event=FailureEvent(
-            env=env,
-            error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
-            event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
-                error=StatesErrorNameType.StatesRuntime.to_name(), cause=cause))))
+        raise runtime_failure(env, f"Invalid path '{path}': The choice state's condition path "
+                                   f"references an invalid value.")
     self.comparison_function.eval(env)
 
 

@@ -143,7 +143,9 @@ def test_choice_on_a_missing_field_fails_like_aws(local):
     failed = run(arn, {"text": "no category"})
     assert failed["status"] == "FAILED"
     assert failed["error"] == "States.Runtime"
-    assert "$.category" in failed["cause"]
+    assert failed["cause"] == ("An error occurred while executing the state 'Route' (entered at the "
+                               "event id #2). Invalid path '$.category': The choice state's "
+                               "condition path references an invalid value.")
 
 
 def test_is_present_still_tests_for_a_missing_field(local):

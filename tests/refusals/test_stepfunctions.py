@@ -79,6 +79,30 @@ CASES = [
     # "X" is not reachable.'
     ("unreachable_state", broken(lambda s: s.update(Orphan={"Type": "Succeed"})),
      'MISSING_TRANSITION_TARGET: State "Orphan" is not reachable. at /States/Orphan'),
+    # Integration Resources are matched exactly: the DynamoDB integration is `dynamodb:putItem`
+    # (developer guide, "Call DynamoDB with Step Functions"); anything else is "The resource
+    # provided ... not recognized. The value is not a valid resource ARN, or the resource is not
+    # available in this region."
+    ("integration_in_the_wrong_case",
+     broken(lambda s: s["Arrange"].update(Resource="arn:aws:states:::dynamodb:PutItem")),
+     "SCHEMA_VALIDATION_FAILED: The resource provided arn:aws:states:::dynamodb:PutItem not recognized. "
+     "The value is not a valid resource ARN, or the resource is not available in this region. Did you "
+     "mean arn:aws:states:::dynamodb:putItem? at /States/Arrange/Resource"),
+    ("misspelt_integration",
+     broken(lambda s: s["Arrange"].update(Resource="arn:aws:states:::lambda:invok")),
+     "SCHEMA_VALIDATION_FAILED: The resource provided arn:aws:states:::lambda:invok not recognized. "
+     "The value is not a valid resource ARN, or the resource is not available in this region. "
+     "at /States/Arrange/Resource"),
+    ("unknown_integration_service_in_a_branch",
+     broken(lambda s: s.update(Done={"Type": "Parallel", "End": True, "Branches": [{"StartAt": "Put", "States": {
+         "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodbb:putItem", "End": True}}}]})),
+     "SCHEMA_VALIDATION_FAILED: The resource provided arn:aws:states:::dynamodbb:putItem not recognized. "
+     "The value is not a valid resource ARN, or the resource is not available in this region. "
+     "at /States/Done/Branches[0]/States/Put/Resource"),
+    # SDK integrations name the API action in camelCase too ("aws-sdk:s3:listBuckets").
+    ("sdk_integration_in_the_wrong_case",
+     broken(lambda s: s["Arrange"].update(Resource="arn:aws:states:::aws-sdk:sqs:SendMessage")),
+     "Did you mean arn:aws:states:::aws-sdk:sqs:sendMessage? at /States/Arrange/Resource"),
 ]
 
 
@@ -127,6 +151,13 @@ def test_cloudformation_state_machines_go_through_the_same_validator(local):
     reason = creation_error(stack_name(), machine_template(Definition=definition))
     assert "State machine Flow: InvalidDefinition" in reason
     assert "Missing 'Next' target: Nowhere at /States/Arrange/Catch[0]/Next" in reason
+
+
+def test_cloudformation_refuses_an_integration_in_the_wrong_case(local):
+    definition = broken(lambda s: s["Arrange"].update(Resource="arn:aws:states:::dynamodb:PutItem"))
+    reason = creation_error(stack_name(), machine_template(Definition=definition))
+    assert "State machine Flow: InvalidDefinition" in reason
+    assert "Did you mean arn:aws:states:::dynamodb:putItem? at /States/Arrange/Resource" in reason
 
 
 # StartExecution name (API reference): "1-80 characters ... must not contain white space,
