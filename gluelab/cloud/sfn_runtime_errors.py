@@ -27,6 +27,12 @@ What this changes in moto 5.2.5's interpreter (hooks pinned in tests/test_moto_h
 * Where the local cloud itself breaks while running a state, the execution fails with
   `States.Runtime` naming the state and saying so; the Python error goes to the cloud's log
   only (moto put the Python exception text in the cause).
+* A cause quotes the input as compact JSON, as AWS does (moto put spaces after `:` and `,`).
+
+Not checked against AWS here: the wording for a miss inside an intrinsic function's arguments
+(the field's wording above is used), the per-segment form of "No results for path" for a nested
+InputPath/OutputPath/ItemsPath (`$['a.b']` here), and whether a Task's history shows a TaskFailed
+event before ExecutionFailed for a States.Runtime error (moto's, kept).
 """
 from __future__ import annotations
 
