@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from checks.fixit import STACK, failure_of, finished, history_events, physical_id, texts_to
-from checks.runner import Context, check_for
+from checks.fixit import STACK, finished, history_events, physical_id, texts_to
+from checks.runner import Context, Hinted, check_for
+from checks.workflow_hints import explain, output_of
 from gluelab import config
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone.
@@ -36,9 +37,7 @@ def run_once() -> dict:
                 "substitution, run those cells and deploy; the error above says which part fails.")
 def succeeds(ctx: Context) -> str:
     _run.clear()
-    run = run_once()
-    status = run["execution"]["status"]
-    assert status == "SUCCEEDED", f"the execution ended {status}: {failure_of(run['execution'])}"
+    output_of(run_once()["execution"])
     return ""
 
 
@@ -64,6 +63,8 @@ def history_shows_task(ctx: Context) -> str:
 def one_sms(ctx: Context) -> str:
     run = run_once()
     texts = [text for text in texts_to(TEST_HANDSET) if run["name"] in text]
+    if not texts and (hint := explain(run["execution"])):
+        raise Hinted(f"no text to {TEST_HANDSET} mentions the report {run['name']}", hint)
     assert len(texts) == 1, (f"{len(texts)} texts to {TEST_HANDSET} mention the report "
                              f"{run['name']}, not 1")
     assert "LIFT" in texts[0] and "Via Roma 12" in texts[0], (
