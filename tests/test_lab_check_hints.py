@@ -2,12 +2,15 @@
 and 14 (issue 12), each made in a restored project, deployed, and checked as the attendee would."""
 from __future__ import annotations
 
+import contextlib
+import io
 from contextlib import contextmanager
 
 import pytest
 import requests
 
-from checks import runner
+from checks import lab05, runner
+from gluelab import notebooks
 from gluelab.config import settings
 from gluelab.lab import Lab, plan_before
 from gluelab.templates import validate
@@ -54,6 +57,20 @@ def failures(lab_id: str) -> dict[str, runner.Result]:
     return {r.title: r for r in runner.run(lab_id).results if not r.passed}
 
 
+def solution_cell(lab_id: str, containing: str) -> str:
+    """The code of the solution's cell that contains `containing`."""
+    [lab] = notebooks.sources(wanted=[lab_id])
+    return next(cell.source for cell in notebooks.render(lab)[1].cells if containing in cell.source)
+
+
+def printed(code: str, names: dict) -> str:
+    """What a notebook cell's code prints when it runs with `names` defined."""
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        exec(compile(code, "<cell>", "exec"), dict(names))
+    return shown.getvalue()
+
+
 def test_validate_shows_cfn_lint_warnings_without_failing(tmp_path):
     # cfn-lint on the attendee's machine prints warnings too (W3005: a DependsOn a !Ref implies).
     template = tmp_path / "template.yaml"
@@ -92,12 +109,20 @@ def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing
     assert result.title == "The reporter got exactly one SMS about the report"
     assert "NotifyReporter sent body as the text '$.text'" in result.hint
     assert "a key that takes a path ends in .$" in result.hint
+    # The phone cell says no text about the report arrived, where it raised an IndexError.
+    phone = printed(solution_cell("05", "inbox = twilio_local.messages"),
+                    {"MY_PHONE": lab05.TEST_HANDSET, "name": lab05._run["name"]})
+    assert phone.startswith(f"No text about {lab05._run['name']} reached {lab05.TEST_HANDSET}; "
+                            "the newest one says '$.text'. Read the execution's status above")
 
     with mistake(lab, ASL, '"to.$": "$.reporter"', '"to.$": "$.Reporter"'):
         failed = failures("05")
     result = failed["An execution with a report as input succeeds"]
     assert result.hint.startswith("In NotifyReporter's Parameters, to.$ takes $.Reporter, which names "
                                   "nothing in the state's input (its fields are category, city, ")
+    # The wait cell prints the failed execution's error and cause, where it printed no output.
+    waited = printed(solution_cell("05", "wait_for_end(execution_arn)"), {"execution_arn": lab05._run["arn"]})
+    assert waited.startswith("FAILED\nerror: ") and "\ncause: " in waited and "$.Reporter" in waited
 
 
 def test_lab09_hints_name_the_state_and_field_at_fault(project):
@@ -126,6 +151,12 @@ def test_lab13_and_14_hints_name_the_policy_the_result_path_and_the_functions_lo
     assert "may not perform dynamodb:PutItem" in hint and "a DynamoDBWritePolicy for that table" in hint
     with mistake(lab, ASL, '      "ResultPath": null,\n      "End": true', '      "End": true'):
         failed = failures("13")
+        # The try-it cell says what to fix, where it raised KeyError: 'id'.
+        cell = {"outputs": lab.outputs()}
+        exec(solution_cell("13", "def report("), cell)
+        with pytest.raises(TryItFailed, match=r"The execution's output is \{\}, not the report "
+                           r"document: give StoreReport \"ResultPath\": null"):
+            exec(solution_cell("13", "document = json.loads("), cell)
     assert list(failed) == [stored]
     assert failed[stored].hint.startswith('Give StoreReport "ResultPath": null')
 
