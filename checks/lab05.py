@@ -32,6 +32,14 @@ def run_once() -> dict:
     return _run
 
 
+def failed_first(run: dict, what: str) -> None:
+    """A later check of an execution that did not succeed: its hint is the first check's."""
+    execution = run["execution"]
+    if execution["status"] != "SUCCEEDED":
+        raise Hinted(f"{what}: the execution ended {execution['status']}",
+                     explain(execution) or "Put right what the first check names, then run the checks again.")
+
+
 @check_for("05", "An execution with a report as input succeeds",
            hint="Fill in NotifyReporter's Parameters (to and body) and the NotifyFunctionArn "
                 "substitution, run those cells and deploy; the error above says which part fails.")
@@ -49,6 +57,7 @@ def history_shows_task(ctx: Context) -> str:
     events = history_events(run["execution"])
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
     assert "NotifyReporter" in entered, f"Task states entered: {entered or 'none'}"
+    failed_first(run, "NotifyReporter did not finish")
     scheduled = [e["lambdaFunctionScheduledEventDetails"]["resource"] for e in events
                  if e["type"] == "LambdaFunctionScheduled"]
     assert any(":function:" in r and "NotifyFunction" in r for r in scheduled), (
@@ -63,8 +72,10 @@ def history_shows_task(ctx: Context) -> str:
 def one_sms(ctx: Context) -> str:
     run = run_once()
     texts = [text for text in texts_to(TEST_HANDSET) if run["name"] in text]
-    if not texts and (hint := explain(run["execution"])):
-        raise Hinted(f"no text to {TEST_HANDSET} mentions the report {run['name']}", hint)
+    if not texts:
+        failed_first(run, f"no text to {TEST_HANDSET} mentions the report {run['name']}")
+        if hint := explain(run["execution"]):
+            raise Hinted(f"no text to {TEST_HANDSET} mentions the report {run['name']}", hint)
     assert len(texts) == 1, (f"{len(texts)} texts to {TEST_HANDSET} mention the report "
                              f"{run['name']}, not 1")
     assert "LIFT" in texts[0] and "Via Roma 12" in texts[0], (

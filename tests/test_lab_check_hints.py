@@ -117,6 +117,8 @@ def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing
 
     with mistake(lab, ASL, '"to.$": "$.reporter"', '"to.$": "$.Reporter"'):
         failed = failures("05")
+    # Every check of the failed execution gives the hint that names the path.
+    assert len(failed) == 3 and len({result.hint for result in failed.values()}) == 1
     result = failed["An execution with a report as input succeeds"]
     assert result.hint.startswith("In NotifyReporter's Parameters, to.$ takes $.Reporter, which names "
                                   "nothing in the state's input (its fields are category, city, ")
