@@ -112,10 +112,10 @@ def _state_definition(states: dict, name: str) -> dict | None:
 
 
 def definition_of(execution: dict) -> dict:
-    """The States of the definition the execution ran."""
-    sfn = config.client("stepfunctions")
-    machine = sfn.describe_execution(executionArn=execution["executionArn"])["stateMachineArn"]
-    return json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])["States"]
+    """The States of the definition the execution ran (describe_execution's answer)."""
+    described = config.client("stepfunctions").describe_state_machine(
+        stateMachineArn=execution["stateMachineArn"])
+    return json.loads(described["definition"])["States"]
 
 
 def missing_paths(execution: dict, failed: Failure) -> list[tuple[str, str]]:

@@ -10,11 +10,11 @@ import pytest
 import requests
 
 from checks import lab05, runner
-from gluelab import notebooks
+from gluelab import notebooks, twilio_local
 from gluelab.config import settings
 from gluelab.lab import Lab, plan_before
 from gluelab.templates import validate
-from gluelab.tryit import TryItFailed, expect
+from gluelab.tryit import TryItFailed, expect, replies
 from tests.conftest import running_cloud
 
 ASL = "statemachine/fixit.asl.json"
@@ -41,7 +41,8 @@ def restored(before: str) -> Lab:
 
 @contextmanager
 def mistake(lab: Lab, path: str, right: str, wrong: str):
-    """While the block runs, the project has `wrong` in place of `right` in `path`, deployed."""
+    """The project with `wrong` in place of `right` in `path`, deployed; the file is put back on
+    leaving the block (the cloud keeps the wrong version until the next deploy)."""
     file = lab.project / path
     text = file.read_text()
     assert right in text, f"{right!r} is not in {path}"
@@ -177,3 +178,12 @@ def test_lab13_and_14_hints_name_the_policy_the_result_path_and_the_functions_lo
     assert str(caught.value).startswith("The API answered 502, not 200, with the body "
                                         "'{\"message\": \"Internal server error\"}'. Function ")
     assert "ValidationException" in str(caught.value)
+
+    # Lab 14's first try-it cell: a text whose webhook failed shows the receiver's logged error.
+    with mistake(lab, "functions/receiver/app.py", "def handler(event, context):\n",
+                 "def handler(event, context):\n    raise RuntimeError('broken on purpose')\n"):
+        sent = twilio_local.text_app("+447700900299", "LIFT stuck", from_city="ROMA")
+    with pytest.raises(TryItFailed, match=r"(?s)Your text reached no working webhook \(Twilio error "
+                       r"\d+: .*\[ERROR\] RuntimeError: broken on purpose.*gluelab logs "
+                       r"ReceiverFunction --stack fixit"):
+        replies(sent)
