@@ -6,7 +6,7 @@ import uuid
 
 from checks.fixit import STACK, finished, history_events, physical_id, texts_to
 from checks.runner import Context, Hinted, check_for
-from checks.workflow_hints import explain, output_of
+from checks.workflow_hints import explain, failed, output_of
 from gluelab import config
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone.
@@ -73,11 +73,10 @@ def one_sms(ctx: Context) -> str:
     run = run_once()
     texts = [text for text in texts_to(TEST_HANDSET) if run["name"] in text]
     if not texts:
-        failed_first(run, f"no text to {TEST_HANDSET} mentions the report {run['name']}")
-        if hint := explain(run["execution"]):
-            raise Hinted(f"no text to {TEST_HANDSET} mentions the report {run['name']}", hint)
-    assert len(texts) == 1, (f"{len(texts)} texts to {TEST_HANDSET} mention the report "
-                             f"{run['name']}, not 1")
+        missing = f"no text to {TEST_HANDSET} mentions the report {run['name']}"
+        failed_first(run, missing)
+        raise failed(run["execution"], missing)
+    assert len(texts) == 1, f"{len(texts)} texts to {TEST_HANDSET} mention the report {run['name']}, not 1"
     assert "LIFT" in texts[0] and "Via Roma 12" in texts[0], (
         f"the text {texts[0]!r} does not give the category and the description")
     return ""

@@ -6,7 +6,7 @@ import json
 
 from checks.fixit import run_workflow, sample_report, texts_to
 from checks.runner import Context, Hinted, check_for
-from checks.workflow_hints import explain, output_of
+from checks.workflow_hints import failed, output_of
 
 COMPANY, COMPANY_PHONE = "Elevatori Capitale", "+15555550112"
 REPORT_FIELDS = ("reportId", "category", "text", "reporter")
@@ -45,11 +45,7 @@ def company_notified(ctx: Context) -> str:
     output_of(execution)
     jobs = [text for text in texts_to(COMPANY_PHONE) if report["reportId"] in text]
     if not jobs:
-        detail = f"no text to {COMPANY} ({COMPANY_PHONE}) mentions {report['reportId']}"
-        hint = explain(execution)
-        if hint:
-            raise Hinted(detail, hint)
-        raise AssertionError(detail)
+        raise failed(execution, f"no text to {COMPANY} ({COMPANY_PHONE}) mentions {report['reportId']}")
     expected = f"Fixit job {report['reportId']}: LIFT problem reported by {report['reporter']}: {report['text']}"
     assert jobs[0] == expected, f"the job text is {jobs[0]!r}, not {expected!r}"
     return f"{COMPANY}, {COMPANY_PHONE}"

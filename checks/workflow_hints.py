@@ -159,13 +159,16 @@ def explain(execution: dict, report_field: str = "reporter") -> str | None:
     return None
 
 
+def failed(execution: dict, detail: str) -> AssertionError:
+    """The error a check raises for `detail`, with the hint that names the mistake the
+    execution shows, if it shows one."""
+    hint = explain(execution)
+    return AssertionError(detail) if hint is None else Hinted(detail, hint)
+
+
 def output_of(execution: dict):
     """The parsed output of an execution that must have succeeded; if it did not, the failure
     with a hint that names the mistake when the execution shows one."""
     if execution["status"] == "SUCCEEDED":
         return json.loads(execution["output"])
-    detail = f"the execution ended {execution['status']} ({failure_of(execution)})"
-    hint = explain(execution)
-    if hint is None:
-        raise AssertionError(detail)
-    raise Hinted(detail, hint)
+    raise failed(execution, f"the execution ended {execution['status']} ({failure_of(execution)})")
