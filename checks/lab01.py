@@ -1,10 +1,11 @@
-"""Lab 01 "Start the project and set up git": a committed project, a valid template, a stack."""
+"""Lab 01 "Start the project and set up git": a committed project, a valid template, a stack
+whose receiver answers with the hello the lab asks for."""
 from __future__ import annotations
 
 import subprocess
 
-from checks.fixit import STACK, stack
-from checks.runner import Context, check_for
+from checks.fixit import STACK, invoke, physical_id, stack, twiml_messages
+from checks.runner import Context, Hinted, check_for
 from gluelab import config
 from gluelab.templates import validate
 
@@ -36,7 +37,8 @@ def committed(ctx: Context) -> str:
 def template_valid(ctx: Context) -> str:
     problems = validate(ctx.settings.workspace / "template.yaml")
     assert not problems, "; ".join(problems)
-    return ""
+    # Warnings do not make it invalid, but the attendee sees what cfn-lint would print.
+    return "; ".join(f"warning: {w}" for w in problems.warnings)
 
 
 @check_for("01", "The stack fixit is deployed, with its ReceiverFunction",
@@ -49,3 +51,35 @@ def deployed(ctx: Context) -> str:
     assert any(r["LogicalResourceId"] == "ReceiverFunction" for r in resources), \
         "the stack has no ReceiverFunction"
     return status
+
+
+HELLO = "Hello from Fixit!"
+ANSWER_HINT = ("Make handler return {\"statusCode\": 200, \"headers\": {\"Content-Type\": "
+               "\"text/xml\"}, \"body\": twiml(\"Hello from Fixit!\")}: the keys spelt exactly so, "
+               "as API Gateway reads them. Run the app.py cell again, then the pipeline cell.")
+
+
+@check_for("01", "The deployed receiver answers with a TwiML hello: 200, Content-Type text/xml",
+           hint=ANSWER_HINT)
+def answers_hello(ctx: Context) -> str:
+    try:
+        receiver = physical_id("ReceiverFunction", f"the stack {STACK} has no ReceiverFunction yet")
+    except AssertionError as exc:
+        raise Hinted(str(exc), "Deploy first: run the cell under \"Deploy through the pipeline\".") from None
+    error, answer = invoke(receiver, {})
+    if error:
+        raise Hinted(f"the function failed: {answer.get('errorType')}: {answer.get('errorMessage')}",
+                     "Read the error: it names the line of app.py that failed. Fix it, run the "
+                     "app.py cell again, then the pipeline cell.")
+    assert isinstance(answer, dict), f"the function returned {answer!r}, not a dict"
+    wrong = sorted(set(answer) - {"statusCode", "headers", "body", "isBase64Encoded",
+                                  "multiValueHeaders", "cookies"})
+    assert not wrong, (f"the answer has the key{'s' * (len(wrong) > 1)} {', '.join(map(repr, wrong))}, "
+                       f"which API Gateway ignores: it reads statusCode, headers and body")
+    assert answer.get("statusCode") == 200, f"statusCode is {answer.get('statusCode')!r}, not 200"
+    content_type = (answer.get("headers") or {}).get("Content-Type")
+    assert content_type == "text/xml", (
+        f"the Content-Type header is {content_type!r}, not 'text/xml' (headers: {answer.get('headers')})")
+    messages = twiml_messages(answer.get("body") or "")
+    assert messages == [HELLO], f"the TwiML's messages are {messages}, not [{HELLO!r}]"
+    return f"200 text/xml <Message>{HELLO}</Message>"

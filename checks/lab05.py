@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from checks.fixit import STACK, failure_of, finished, history_events, physical_id, texts_to
-from checks.runner import Context, check_for
+from checks.fixit import STACK, finished, history_events, physical_id, texts_to
+from checks.runner import Context, Hinted, check_for
+from checks.workflow_hints import explain, failed, output_of
 from gluelab import config
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone.
@@ -31,14 +32,20 @@ def run_once() -> dict:
     return _run
 
 
+def failed_first(run: dict, what: str) -> None:
+    """A later check of an execution that did not succeed: its hint is the first check's."""
+    execution = run["execution"]
+    if execution["status"] != "SUCCEEDED":
+        raise Hinted(f"{what}: the execution ended {execution['status']}",
+                     explain(execution) or "Put right what the first check names, then run the checks again.")
+
+
 @check_for("05", "An execution with a report as input succeeds",
            hint="Fill in NotifyReporter's Parameters (to and body) and the NotifyFunctionArn "
                 "substitution, run those cells and deploy; the error above says which part fails.")
 def succeeds(ctx: Context) -> str:
     _run.clear()
-    run = run_once()
-    status = run["execution"]["status"]
-    assert status == "SUCCEEDED", f"the execution ended {status}: {failure_of(run['execution'])}"
+    output_of(run_once()["execution"])
     return ""
 
 
@@ -50,6 +57,7 @@ def history_shows_task(ctx: Context) -> str:
     events = history_events(run["execution"])
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
     assert "NotifyReporter" in entered, f"Task states entered: {entered or 'none'}"
+    failed_first(run, "NotifyReporter did not finish")
     scheduled = [e["lambdaFunctionScheduledEventDetails"]["resource"] for e in events
                  if e["type"] == "LambdaFunctionScheduled"]
     assert any(":function:" in r and "NotifyFunction" in r for r in scheduled), (
@@ -64,8 +72,11 @@ def history_shows_task(ctx: Context) -> str:
 def one_sms(ctx: Context) -> str:
     run = run_once()
     texts = [text for text in texts_to(TEST_HANDSET) if run["name"] in text]
-    assert len(texts) == 1, (f"{len(texts)} texts to {TEST_HANDSET} mention the report "
-                             f"{run['name']}, not 1")
+    if not texts:
+        missing = f"no text to {TEST_HANDSET} mentions the report {run['name']}"
+        failed_first(run, missing)
+        raise failed(run["execution"], missing)
+    assert len(texts) == 1, f"{len(texts)} texts to {TEST_HANDSET} mention the report {run['name']}, not 1"
     assert "LIFT" in texts[0] and "Via Roma 12" in texts[0], (
         f"the text {texts[0]!r} does not give the category and the description")
     return ""

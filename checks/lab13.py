@@ -5,11 +5,29 @@ from __future__ import annotations
 import json
 
 from checks.fixit import (STACK, deployed_states, run_workflow, sample_report, stack_outputs,
-                          stored_report, succeeded, text_fixit, unreachable_company)
-from checks.runner import Context, check_for
+                          stored_report, text_fixit, unreachable_company)
+from checks.runner import Context, Hinted, check_for
+from checks.workflow_hints import output_of
+from gluelab import config
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone, apart from other checks' handsets.
 CHECK_HANDSET = "+447700900213"
+PUT_ITEM = "arn:aws:states:::dynamodb:putItem"
+
+
+def reports_table() -> str:
+    """The name of the deployed Reports table, which must be keyed by the document's id."""
+    table = stack_outputs().get("ReportsTableName")
+    if not table:
+        raise Hinted(f"the stack {STACK} has no ReportsTableName output",
+                     "Run the ReportsTableName cell (Value: !Ref ReportsTable) and deploy again.")
+    keys = [k["AttributeName"] for k in
+            config.client("dynamodb").describe_table(TableName=table)["Table"]["KeySchema"]]
+    if keys != ["id"]:
+        raise Hinted(f"the table's key is {', '.join(keys)}, not id",
+                     "The report document's key field is id: give ReportsTable "
+                     "PrimaryKey: {Name: id, Type: String} and deploy again.")
+    return table
 
 
 @check_for("13", "After a text, its report is in the table named by ReportsTableName",
@@ -18,17 +36,23 @@ CHECK_HANDSET = "+447700900213"
                 "${ReportsTableName}, ResultPath null); give FixitStateMachine the "
                 "ReportsTableName substitution and a DynamoDBWritePolicy; deploy again.")
 def report_stored(ctx: Context) -> str:
-    table = stack_outputs().get("ReportsTableName")
-    assert table, f"the stack {STACK} has no ReportsTableName output"
-    document = succeeded(text_fixit(CHECK_HANDSET))
-    assert isinstance(document, dict) and "id" in document, (
-        f"the execution's output is not the report document: {json.dumps(document)[:200]}; give "
-        f"StoreReport \"ResultPath\": null so putItem's answer does not replace it")
+    table = reports_table()
+    document = output_of(text_fixit(CHECK_HANDSET))
+    if not (isinstance(document, dict) and "id" in document):
+        raise Hinted(f"the execution's output is not the report document: {json.dumps(document)[:200]}",
+                     "Give StoreReport \"ResultPath\": null, so that putItem's answer does not "
+                     "replace the document, and deploy again.")
     item = stored_report(table, document["id"])
-    assert item is not None, f"no item with id {document['id']} in {table}"
+    if item is None:
+        raise Hinted(f"no item with id {document['id']} in {table}",
+                     "The workflow ended before StoreReport: make Glue go on to it (\"Next\": "
+                     "\"StoreReport\") and deploy again.")
     different = sorted(key for key in set(item) | set(document) if item.get(key) != document.get(key))
-    assert not different, (f"the stored item differs from the report document in "
-                           f"{', '.join(different)}; keep ResultPath null so the output stays the document")
+    if different:
+        raise Hinted(f"the stored item differs from the report document in {', '.join(different)}",
+                     "StoreReport's Item must hold every field of the document under its own name, "
+                     "each as {\"S.$\": \"$.<field>\"}: compare its entries for those fields with "
+                     "the cell's, and deploy again.")
     return f"{document['id']} with {len(item)} attributes"
 
 
@@ -37,10 +61,17 @@ def report_stored(ctx: Context) -> str:
                 "the last state (\"End\": true), after Glue.")
 def direct_integration(ctx: Context) -> str:
     states = deployed_states()
-    assert "StoreReport" in states, f"the deployed definition has no StoreReport state"
+    if "StoreReport" not in states:
+        raise Hinted("the deployed definition has no StoreReport state",
+                     "Run the definition cell with StoreReport, then deploy again.")
     resource = states["StoreReport"].get("Resource")
-    assert resource == "arn:aws:states:::dynamodb:putItem", f"StoreReport's Resource is {resource!r}"
-    assert states.get("Glue", {}).get("Next") == "StoreReport", "Glue does not go on to StoreReport"
+    if resource != PUT_ITEM:
+        raise Hinted(f"StoreReport's Resource is {resource!r}",
+                     f"Give StoreReport \"Resource\": \"{PUT_ITEM}\", the service integration "
+                     "that calls DynamoDB's PutItem, and deploy again.")
+    if states.get("Glue", {}).get("Next") != "StoreReport":
+        raise Hinted("Glue does not go on to StoreReport",
+                     "In Glue, put \"Next\": \"StoreReport\" in place of \"End\": true, and deploy again.")
     return resource
 
 
@@ -48,12 +79,11 @@ def direct_integration(ctx: Context) -> str:
            hint="Keep lab 11's Catch in each notify branch (a text that cannot be sent becomes "
                 "NOT_SENT) and make StoreReport store whatever Glue built.")
 def stored_when_a_text_fails(ctx: Context) -> str:
-    table = stack_outputs().get("ReportsTableName")
-    assert table, f"the stack {STACK} has no ReportsTableName output"
+    table = reports_table()
     with unreachable_company() as company:
         report = sample_report("13", city=company["city"])
         execution = run_workflow(report)
-    succeeded(execution)
+    output_of(execution)
     item = stored_report(table, report["reportId"])
     assert item is not None, f"no item with id {report['reportId']} in {table}"
     assert item.get("companyMessageSid") == "NOT_SENT", (

@@ -7,10 +7,12 @@ import uuid
 
 import requests
 
-from checks.fixit import signed_in_token, stack_outputs, stored_report, succeeded, text_fixit
+from checks.fixit import (STACK, physical_id, signed_in_token, stack_outputs, stored_report,
+                          succeeded, text_fixit)
 from checks.lab12 import check_document
-from checks.runner import Context, check_for
+from checks.runner import Context, Hinted, check_for
 from gluelab.config import client
+from gluelab.webhook_errors import error_lines, logged_error
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone, apart from other checks' handsets.
 CHECK_HANDSET = "+447700900214"
@@ -50,7 +52,22 @@ def json_of(answer: requests.Response):
 def served(outputs: dict[str, str], report_id: str, status: int):
     """The JSON body of GET /reports/{report_id}, which must answer `status`."""
     answer = get_report(outputs, report_id)
-    assert answer.status_code == status, f"the API answered {answer.status_code}: {answer.text[:200]!r}"
+    said = f"the API answered {answer.status_code}: {answer.text[:200]!r}"
+    if answer.status_code == 502:  # API Gateway's answer when the function failed: its log says why
+        function = physical_id("GetReportFunction", f"the stack {STACK} has no GetReportFunction")
+        if error_lines(function):
+            raise Hinted(f"{said}. {logged_error(function)}",
+                         "GetReportFunction failed: fix what its log line names, in app.py or in "
+                         "the template (see all its log with `gluelab logs GetReportFunction`), "
+                         "and deploy again.")
+        raise Hinted(f"{said}, and GetReportFunction logged no error (`gluelab logs GetReportFunction`)",
+                     "The handler returned something that is not a proxy answer: return a dict with "
+                     "statusCode, headers and a string body, as _json builds it, and deploy again.")
+    if answer.status_code == 403 and status != 403 and "UserPoolId" not in outputs:
+        raise Hinted(f"{said}: the API has no GET /reports/{{id}} route",
+                     "Give GetReportFunction the GetReport event (Type: Api, Path: /reports/{id}, "
+                     "Method: get) and deploy again.")
+    assert answer.status_code == status, said
     return json_of(answer)
 
 
@@ -97,7 +114,6 @@ def end_to_end(ctx: Context) -> str:
     check_document(document, report)
     assert stored_report(outputs["ReportsTableName"], document["id"]) == document, (
         "the stored item is not the workflow's report document")
-    answer = get_report(outputs, document["id"])
-    assert answer.status_code == 200, f"the API answered {answer.status_code} for {document['id']}"
-    assert json_of(answer) == document, "the API served something else than the stored report"
+    assert served(outputs, document["id"], 200) == document, \
+        "the API served something else than the stored report"
     return f"{document['id']}: {document['company']}, 2 texts, stored, served"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gluelab.config import ROOT, Settings, settings
+from gluelab.lab_failures import LastStepFailed
 
 CHECKS_DIR = ROOT / "checks"
 LABS_DIR = ROOT / "labs"
@@ -50,6 +51,15 @@ def check_for(lab: str, title: str, hint: str):
         _REGISTRY.setdefault(lab, []).append(Check(lab, title, hint, run))
         return run
     return register
+
+
+class Hinted(AssertionError):
+    """A check's failure whose hint fits what was found; shown instead of the check's own hint,
+    which has to cover every way the check can fail."""
+
+    def __init__(self, detail: str, hint: str):
+        super().__init__(detail)
+        self.hint = hint
 
 
 class CheckFailed(AssertionError):
@@ -112,13 +122,16 @@ def run(lab: str, values: dict[str, Any] | None = None) -> Report:
     context = Context(settings(), dict(values or {}))
     results = []
     for item in _REGISTRY.get(lab, []):
+        hint = item.hint
         try:
             detail, passed = item.run(context) or "", True
         except AssertionError as exc:
-            detail, passed = str(exc), False
+            detail, passed, hint = str(exc), False, getattr(exc, "hint", hint)
+        except LastStepFailed as exc:  # the cloud runs the previous version: nothing to check yet
+            detail, passed, hint = str(exc), False, "Do what the reason says first, then run the checks again."
         except Exception as exc:  # a check that crashes is a failed check, reported with why
             detail, passed = f"{type(exc).__name__}: {exc}", False
-        results.append(Result(item.title, passed, detail, item.hint))
+        results.append(Result(item.title, passed, detail, hint))
     report = Report(lab, results)
     _record(lab, report.passed)
     return report

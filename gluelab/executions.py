@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gluelab import config, graph, lab_failures
+from gluelab.plain_errors import PlainError
 
 DETAIL_WIDTH = 70
 
@@ -75,13 +76,15 @@ class Execution(dict):
             raise KeyError(key)
         name = self.get("name") or self.get("executionArn", "").rsplit(":", 1)[-1]
         failure = ": ".join(filter(None, (self.get("error"), self.get("cause"))))
+        # The command names the ARN itself: the cell that failed may hold it in no variable.
         raise ExecutionHasNoOutput(
             f"Execution {name} has no output: it is {self.get('status')}"
             f"{' with ' + _shorten(failure, 300) if failure else ''}. Its history says which "
-            "state failed: `executions.history_table(executions.fetch_history(execution_arn))`.")
+            "state failed: `executions.history_table(executions.fetch_history("
+            f"{self.get('executionArn')!r}))`.")
 
 
-class ExecutionHasNoOutput(LookupError):
+class ExecutionHasNoOutput(PlainError, LookupError):
     """The output of an execution that did not succeed."""
 
 

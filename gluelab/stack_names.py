@@ -53,3 +53,12 @@ def physical(name: str, resource_type: str, stack: str | None = None) -> str:
         raise LookupError(f"{name} is a {kind} of stacks {', '.join(found)}: say which, e.g. "
                           f"--stack {next(iter(found))}.")
     return next(iter(found.values()), name)
+
+
+def logical(physical_id: str, resource_type: str) -> tuple[str, str] | None:
+    """(stack, logical id) of the stack resource with this physical id; None if no stack made it."""
+    for stack in _stacks():
+        for logical_id, physical_name in _resources(stack, resource_type).items():
+            if physical_name == physical_id:
+                return stack, logical_id
+    return None

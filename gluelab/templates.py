@@ -2,12 +2,14 @@
 
     from gluelab.templates import validate
     problems = validate("template.yaml")      # [] when the template is fine
+    print(problems)                           # its errors, then cfn-lint's warnings
 
 The transform is the one CloudFormation runs for `Transform: AWS::Serverless-2016-10-31`; it
 needs no account, because the local code folders are first replaced by placeholder S3
 locations (as `aws cloudformation package` would) and no managed policy is looked up.
 cfn-lint then checks the template against the resource specifications of the regions the
-workshop deploys to; only its errors (rules E...) count, warnings do not.
+workshop deploys to. Its errors (rules E...) make the template invalid; its warnings (W...)
+do not, but they are shown, as `cfn-lint` on the attendee's machine would print them.
 """
 from __future__ import annotations
 
@@ -76,17 +78,39 @@ def _transform_problems(path: Path) -> list[str]:
     return []
 
 
+class Problems(list):
+    """The errors that make a template invalid (the list itself) and cfn-lint's warnings,
+    which do not; printed, both, warnings marked as such."""
+
+    def __init__(self, errors: list[str], warnings: list[str] = ()):
+        super().__init__(errors)
+        self.warnings = list(warnings)
+
+    def __str__(self) -> str:
+        verdict = [] if self else ["No errors: the template is valid."]
+        return "\n".join([*verdict, *self, *(f"warning: {w}" for w in self.warnings)])
+
+
+def _lint(path: Path) -> list:
+    from cfnlint.api import lint
+    return lint(path.read_text(), regions=REGIONS)
+
+
+def _line(match) -> str:
+    return f"cfn-lint {match.rule.id} line {match.linenumber}: {match.message}"
+
+
 def lint_errors(path: str | Path) -> list[str]:
     """cfn-lint's errors (not warnings) for the template, one line each."""
-    from cfnlint.api import lint
-    matches = lint(Path(path).read_text(), regions=REGIONS)
-    return [f"cfn-lint {m.rule.id} line {m.linenumber}: {m.message}"
-            for m in matches if m.rule.id.startswith("E")]
+    return [_line(m) for m in _lint(Path(path)) if m.rule.id.startswith("E")]
 
 
-def validate(path: str | Path) -> list[str]:
-    """Every problem the SAM transform and cfn-lint find in the template; empty when valid."""
+def validate(path: str | Path) -> Problems:
+    """Every error the SAM transform and cfn-lint find in the template (empty when valid), with
+    cfn-lint's warnings in `.warnings`."""
     path = Path(path)
     if not path.is_file():
-        return [f"{path} does not exist"]
-    return _transform_problems(path) + lint_errors(path)
+        return Problems([f"{path} does not exist"])
+    matches = _lint(path)
+    return Problems(_transform_problems(path) + [_line(m) for m in matches if m.rule.id.startswith("E")],
+                    [_line(m) for m in matches if m.rule.id.startswith("W")])

@@ -3,7 +3,8 @@
 When a webhook answers an error (API Gateway's 502 for a function that raised), the reason is in
 the function's log, not in the answer. `explain(url)` finds the function behind the webhook URL
 (the REST API's resource for the path and its Lambda integration, through public API Gateway
-calls) and returns the error lines of its latest invocation.
+calls, a path parameter such as /reports/{id} matching any value) and returns the error lines of
+its latest invocation, with the `gluelab logs` command that shows the rest.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gluelab import config
+from gluelab import config, stack_names
 from gluelab.logs import recent_invocations
 
 # The local cloud's two URL forms and API Gateway's own: (api id, stage, path).
@@ -31,6 +32,13 @@ def _route(url: str) -> tuple[str, str] | None:
     return None
 
 
+def _matches(template: str, path: str) -> bool:
+    """Does a resource path such as /reports/{id} match the path /reports/SM123?"""
+    wanted, given = template.strip("/").split("/"), path.strip("/").split("/")
+    return len(wanted) == len(given) and all(
+        w == g or (w.startswith("{") and w.endswith("}")) for w, g in zip(wanted, given))
+
+
 def function_behind(url: str, method: str = "POST") -> str | None:
     """The name of the Lambda function an API Gateway URL invokes, or None if none is found."""
     route = _route(url)
@@ -39,7 +47,7 @@ def function_behind(url: str, method: str = "POST") -> str | None:
     api, path = route
     apigateway = config.client("apigateway")
     resources = apigateway.get_resources(restApiId=api, limit=500)["items"]
-    resource = next((r for r in resources if r["path"].rstrip("/") == path.rstrip("/")), None)
+    resource = next((r for r in resources if _matches(r["path"], path)), None)
     methods = (resource or {}).get("resourceMethods") or {}
     chosen = method if method in methods else "ANY" if "ANY" in methods else None
     if chosen is None:
@@ -54,16 +62,37 @@ def explain(url: str, method: str = "POST") -> str:
     """Where to look and what the function said, for a webhook at `url` that failed."""
     try:
         function = function_behind(url, method)
-        if function is None:
-            return f"No Lambda function answers {url}: check the webhook URL."
-        invocations = recent_invocations(function, limit=1)
-    except (ClientError, BotoCoreError, LookupError) as exc:
-        return f"Its function's log could not be read ({exc})."
+    except (ClientError, BotoCoreError) as exc:
+        return f"Its function could not be found ({exc})."
+    if function is None:
+        return f"No Lambda function answers {url}: check the webhook URL."
+    return logged_error(function)
+
+
+def logs_command(function: str) -> str:
+    """The `gluelab logs` command for a function, by its name in the template when a stack made it."""
+    made_by = stack_names.logical(function, stack_names.FUNCTION)
+    return f"gluelab logs {made_by[1]} --stack {made_by[0]}" if made_by else f"gluelab logs {function}"
+
+
+def error_lines(function: str) -> list[str]:
+    """The lines that say why the function's latest invocation failed; none if it did not."""
+    invocations = recent_invocations(function, limit=1)
     errors = invocations[-1].errors if invocations else []
     if not errors:
-        return f"Function {function} logged no error; see `gluelab logs {function}`."
+        return []
     # The runtime's "[ERROR] Type: message" line says it; a bare traceback ends with it.
-    said = [e.splitlines()[0] for e in errors if e.startswith("[ERROR]")] or \
-        [errors[-1].splitlines()[-1]]
+    return [e.splitlines()[0] for e in errors if e.startswith("[ERROR]")] or [errors[-1].splitlines()[-1]]
+
+
+def logged_error(function: str) -> str:
+    """The error lines of the function's latest invocation, and the command that shows all."""
+    try:
+        said = error_lines(function)
+        command = logs_command(function)
+    except (ClientError, BotoCoreError, LookupError) as exc:
+        return f"Its function's log could not be read ({exc})."
+    if not said:
+        return f"Function {function} logged no error; see `{command}`."
     shown = "\n".join(f"    {line}" for line in said)
-    return f"Function {function} failed; its log says:\n{shown}\n(all of it: `gluelab logs {function}`)"
+    return f"Function {function} failed; its log says:\n{shown}\n(all of it: `{command}`)"

@@ -165,7 +165,6 @@ outputs = lab.deploy()
 
 # %% tags=["needs-task"]
 import json
-import time
 import uuid
 
 from gluelab.config import client, my_phone
@@ -181,15 +180,23 @@ execution_arn = sfn.start_execution(stateMachineArn=outputs["StateMachineArn"], 
 print("Started", name)
 
 # %% [markdown]
-# `start_execution` returns at once: the workflow runs on its own. Wait for it to finish.
+# `start_execution` returns at once: the workflow runs on its own. Wait for it to finish:
+# `executions.wait_for_end` asks `describe_execution` until the status is no longer `RUNNING`.
+# An execution that succeeded has an `output`; one that `FAILED` has an `error` and a `cause`
+# instead, which say what went wrong.
 
 # %% tags=["needs-task"]
-execution = sfn.describe_execution(executionArn=execution_arn)
-while execution["status"] == "RUNNING":
-    time.sleep(0.2)
-    execution = sfn.describe_execution(executionArn=execution_arn)
+from gluelab import executions
+
+execution = executions.wait_for_end(execution_arn)
 print(execution["status"])
-print("output:", execution.get("output"))
+if execution["status"] == "SUCCEEDED":
+    print("output:", execution["output"])
+else:
+    print("error:", execution.get("error"))
+    print("cause:", execution.get("cause"))
+    print("Fix what the cause names in the definition or the template, deploy again, then "
+          "run the cells from \"Try it\" again.")
 
 # %% [markdown]
 # The output is the notify function's result, because `NotifyReporter` has no `ResultPath`:
@@ -203,8 +210,6 @@ print("output:", execution.get("output"))
 # `gluelab.executions.history_table` shows the same events with timings and details.
 
 # %% tags=["needs-task"]
-from gluelab import executions
-
 history = executions.fetch_history(execution_arn)
 for event in executions.history_table(history).records():
     print(f"{event['id']:>2}  {event['type']:<26} {event['state']}")
@@ -219,12 +224,21 @@ executions.machine_diagram(outputs["StateMachineArn"], execution_arn)
 
 # %% [markdown]
 # ## See the text on your phone
+#
+# Your phone's newest texts, and among them the one about this report.
 
 # %% tags=["needs-task"]
 from gluelab import twilio_local
 
-newest = twilio_local.messages(to=MY_PHONE, limit=1)[0]
-print(f"{newest.from_} -> {newest.to}: {newest.body}")
+inbox = twilio_local.messages(to=MY_PHONE, limit=5)
+about = [text for text in inbox if name in text.body]
+if about:
+    print(f"{about[0].from_} -> {about[0].to}: {about[0].body}")
+else:
+    print(f"No text about {name} reached {MY_PHONE}"
+          + (f"; the newest one says {inbox[0].body!r}" if inbox else "")
+          + ". Read the execution's status above; if it succeeded, NotifyReporter's body does "
+          "not name the report: fix its Parameters, deploy, and run the cells again.")
 
 # %% [markdown]
 # ## Run the checks for this lab

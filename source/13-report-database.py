@@ -448,6 +448,7 @@ import json
 
 from gluelab import executions, twilio_local
 from gluelab.config import client, my_phone
+from gluelab.tryit import TryItFailed
 
 MY_PHONE = my_phone()  # the number you saved in lab 00
 
@@ -459,7 +460,10 @@ def report(text: str, city: str = "") -> dict:
 
 # %% tags=["needs-task"]
 execution = report("WATER leak under the sink in flat 5, Via Torino 8", city="MILANO")
-document = json.loads(execution["output"])
+document = json.loads(execution["output"])  # an execution that failed says why, here
+if "id" not in document:
+    raise TryItFailed(f"The execution's output is {json.dumps(document)}, not the report document: "
+                      "give StoreReport \"ResultPath\": null, deploy again and run this cell again.")
 print(execution["status"], document["id"])
 
 # %% [markdown]
@@ -467,9 +471,13 @@ print(execution["status"], document["id"])
 # `Item` of `StoreReport`: each value wrapped in its type, here always `S`.
 
 # %% tags=["needs-task"]
-item = client("dynamodb").get_item(TableName=outputs["ReportsTableName"],
-                                   Key={"id": {"S": document["id"]}})["Item"]
-print(json.dumps(item, indent=2, sort_keys=True))
+found = client("dynamodb").get_item(TableName=outputs["ReportsTableName"],
+                                    Key={"id": {"S": document["id"]}})
+if "Item" not in found:
+    raise TryItFailed(f"No item with id {document['id']} in {outputs['ReportsTableName']}: the "
+                      "workflow ended before StoreReport. Make Glue go on to it (\"Next\": "
+                      "\"StoreReport\"), deploy again and run the cells from \"Try it\" again.")
+print(json.dumps(found["Item"], indent=2, sort_keys=True))
 
 # %% [markdown]
 # ## Try it: see the call in the history

@@ -132,22 +132,21 @@ outputs = lab.deploy()
 
 # %% tags=["needs-task"]
 import json
-import time
 
 import requests
 
-from gluelab import twilio_local
-from gluelab.config import client, my_phone
+from gluelab import executions, twilio_local
+from gluelab.config import my_phone
+from gluelab.tryit import expect, replies
 
 MY_PHONE = my_phone()  # the number you saved in lab 00
 
 sent = twilio_local.text_app(MY_PHONE, "LIFT stuck between floors 3 and 4, Via Roma 12", from_city="ROMA")
 report_id = sent["message"]["sid"]
-print("Fixit replied:", sent["replies"][0]["body"])
+for reply in replies(sent):  # or, if the receiver failed, what its log says
+    print("Fixit replied:", reply)
 
-arn = outputs["StateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + report_id
-while (execution := client("stepfunctions").describe_execution(executionArn=arn))["status"] == "RUNNING":
-    time.sleep(0.5)
+execution = executions.wait_for_end(executions.execution_arn(outputs["StateMachineArn"], report_id))
 print("Workflow:", execution["status"])
 
 # %% [markdown]
@@ -162,11 +161,14 @@ for sid in (document["companyMessageSid"], document["reporterMessageSid"]):
     print(f"to {message.to}: {message.body}")
 
 # %% [markdown]
-# And anyone with the id can now read the report over HTTP:
+# And anyone with the id can now read the report over HTTP. `expect` stops the cell when the
+# API gives another status than the one expected: it shows the answer's body and, when your
+# function failed (API Gateway answers `502`), the error from the function's log.
 
 # %% tags=["needs-task"]
 url = outputs["ApiUrl"] + f"reports/{report_id}"
 answer = requests.get(url, timeout=10)
+expect(answer, 200)
 print(answer.status_code, answer.headers["Content-Type"])
 shown = answer.json()
 for field in ("id", "summary", "company", "companyPhone", "reporter", "receivedAt", "status"):
@@ -179,6 +181,7 @@ for field in ("id", "summary", "company", "companyPhone", "reporter", "receivedA
 
 # %% tags=["needs-task"]
 missing = requests.get(outputs["ApiUrl"] + "reports/SM-no-such-report", timeout=10)
+expect(missing, 404)
 print(missing.status_code, missing.json())
 
 # %% [markdown]

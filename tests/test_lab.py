@@ -122,11 +122,14 @@ def test_a_failed_deploy_makes_the_demo_cells_say_so(project, monkeypatch):
 
 
 def test_a_failed_execution_shows_its_failure_instead_of_a_key_error():
+    arn = "arn:aws:states:us-east-1:123456789012:execution:fixit-FixitStateMachine:SM1"
     failed = Execution({"name": "SM1", "status": "FAILED", "error": "States.TaskFailed",
-                        "cause": "NoCompanyFound: no company for LIFT in Atlantis"})
+                        "cause": "NoCompanyFound: no company for LIFT in Atlantis", "executionArn": arn})
     with pytest.raises(ExecutionHasNoOutput, match="SM1 has no output: it is FAILED with "
-                       "States.TaskFailed: NoCompanyFound: no company for LIFT in Atlantis"):
+                       "States.TaskFailed: NoCompanyFound: no company for LIFT in Atlantis") as caught:
         failed["output"]
+    # The history command it suggests runs as written: it names the ARN, not a variable.
+    assert f"`executions.history_table(executions.fetch_history('{arn}'))`" in str(caught.value)
     assert failed.get("output") is None
 
 
