@@ -60,9 +60,11 @@ class InvalidJson(PlainError, ValueError):
     """A `%%save` cell for a .json file holds text that is not valid JSON."""
 
 
-def _refuse_invalid_json(path: str, body: str, aside: Path | None = None) -> None:
-    """Refuse JSON that does not parse, naming the line and column; the attendee's text is
-    written to `aside` first when given (a file, not just the cell, which they may undo)."""
+def _refuse_invalid_json(path: str, body: str, aside: Path | None = None,
+                         shown=str) -> None:
+    """Refuse JSON that does not parse, naming the line and column as Jupyter numbers the
+    cell's lines (the `%%save` line is line 1); the attendee's text is written to `aside` first
+    when given (a file, not just the cell, which they may undo). `shown` says where a path is."""
     if path.endswith(".json"):
         try:
             json.loads(body)
@@ -71,11 +73,21 @@ def _refuse_invalid_json(path: str, body: str, aside: Path | None = None) -> Non
             if aside is not None:
                 aside.parent.mkdir(parents=True, exist_ok=True)
                 aside.write_text(saved_text(body))
-                kept = f"; your text is kept in {aside}"
-            raise InvalidJson(f"{path} was not saved: it would not be valid JSON, at line "
-                              f"{exc.lineno}, column {exc.colno} of the cell: {exc.msg.lower()}. "
+                kept = f"; your text is kept in {shown(aside)}"
+            raise InvalidJson(f"{shown(path)} not saved: line {exc.lineno + 1} column "
+                              f"{exc.colno} of the cell is not valid JSON: {exc.msg.lower()}. "
                               f"The previous {path} is unchanged{kept}. Fix the cell (a missing "
                               "comma or quote, a comma before `}`?) and run it again.") from None
+
+
+def shown_path(path: str | Path) -> str:
+    """A path in the open project (the current folder) as an attendee finds it from the
+    repository (workspace/...), or in full when the project folder is elsewhere."""
+    where = Path.cwd() / path
+    try:
+        return str(where.relative_to(ROOT))
+    except ValueError:
+        return str(where)
 
 
 def saved_text(body: str) -> str:
@@ -302,7 +314,7 @@ def _save_magic(line: str, cell: str) -> None:
 
     def write() -> None:
         _refuse_blank(cell, f"The cell for {path}")
-        _refuse_invalid_json(path, cell, aside=Path(NOT_SAVED_FOLDER) / path)
+        _refuse_invalid_json(path, cell, aside=Path(NOT_SAVED_FOLDER) / path, shown=shown_path)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(saved_text(cell))
