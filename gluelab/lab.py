@@ -22,6 +22,7 @@ the files their `%%save` / `%%sam` cells write, one deploy, then their cells tag
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -193,6 +194,7 @@ class Plan:
     files: dict[str, str] = field(default_factory=dict)
     deploys: bool = False
     setup: list[tuple[str, str]] = field(default_factory=list)  # (lab name, cell source)
+    written_by: dict[str, str] = field(default_factory=dict)  # path -> the last lab writing it
 
 
 def lab_number(name: str) -> str:
@@ -212,7 +214,9 @@ def plan_before(lab_id: str, including: bool = False) -> Plan:
             if cell.kind != "code":
                 continue
             source = keep_solution(cell.source)
-            apply_cell(plan.files, source)
+            path = apply_cell(plan.files, source)
+            if path:
+                plan.written_by[path] = number
             plan.deploys |= "deploy" in cell.tags
             if "setup" in cell.tags:
                 plan.setup.append((lab.name, source))
@@ -266,33 +270,63 @@ class Lab:
 
     def restore(self, echo=print) -> None:
         """Bring the project and the cloud to where the earlier labs' solutions leave them.
-        A project file of yours that differs is saved aside first, and named."""
-        from gluelab import restore_files
+        A project file of yours that differs is kept when it passes the checks of the lab that
+        wrote it last; otherwise it is saved aside first. Either way it is named."""
+        from gluelab import restore_checks, restore_files
         lab_failures.forget_all()  # restore rewrites the project to a version that deploys
         plan = plan_before(self.id)
-        written = restore_files.write_files(self.project, plan.files, self.id)
-        committed = restore_files.commit(self, written)
-        if plan.deploys:
-            self.deploy(echo=lambda line: None)
-        for lab_name, source in plan.setup:
-            try:
-                exec(compile(source, f"<setup cell of {lab_name}>", "exec"), {"lab": self})
-            except Exception as exc:
-                raise RuntimeError(f"Restoring failed in a setup step of {lab_name}: {exc}. "
-                                   "Run `gluelab cloud reset` and restore again; if it keeps "
-                                   "failing, open that lab's solution and run it.") from exc
+        yours = restore_files.differing(self.project, plan.files) if plan.deploys else []
+        written = restore_files.write_files(
+            self.project, {path: text for path, text in plan.files.items() if path not in yours},
+            self.id)
+        committed = restore_files.commit(self, written.created + yours, functools.partial(
+            restore_files.first_commit_message, self.id, written))
+        failed = self._rebuild(plan, tolerate=bool(yours))
+        while yours:
+            failing = ({path: f"the deploy failed with yours: {failed}" for path in yours}
+                       if failed else restore_checks.failing(yours, plan.written_by))
+            if not failing:
+                break
+            restore_files.write_files(self.project, {path: plan.files[path] for path in failing},
+                                      self.id, written, failing)
+            yours = [path for path in yours if path not in failing]
+            committed |= restore_files.commit(self, list(failing), functools.partial(
+                restore_files.rewrite_commit_message, self.id, written))
+            failed = self._rebuild(plan, tolerate=bool(yours))
+        written.kept = {path: plan.written_by[path] for path in yours}
         restore_files.mark_restored(self.id)
         if not plan.files and not plan.setup:
             echo(f"Lab {self.id} starts from scratch: nothing to restore.")
             return
-        changed = len(written.created) + len(written.rewritten)
         echo(f"Restored the finished state of the labs before {self.id}: "
-             f"{len(plan.files)} project files ({changed} rewritten)"
+             f"{len(plan.files)} project files "
+             f"({len(written.created) + len(written.rewritten)} rewritten"
+             f"{f', {len(written.kept)} of yours kept' if written.kept else ''})"
              f"{', stack ' + STACK + ' deployed' if plan.deploys else ''}"
              f"{f', {len(plan.setup)} setup steps' if plan.setup else ''}"
              f"{', committed in git' if committed else ''}.")
         for line in written.lines():
             echo(line)
+
+    def _rebuild(self, plan: Plan, tolerate: bool) -> str:
+        """Deploy the project and run the plan's setup steps. When `tolerate` (files of yours
+        are being tried), a failure is returned in one line instead of raised."""
+        try:
+            if plan.deploys:
+                self.deploy(echo=lambda line: None)
+            for lab_name, source in plan.setup:
+                try:
+                    exec(compile(source, f"<setup cell of {lab_name}>", "exec"), {"lab": self})
+                except Exception as exc:
+                    raise RuntimeError(f"Restoring failed in a setup step of {lab_name}: {exc}. "
+                                       "Run `gluelab cloud reset` and restore again; if it keeps "
+                                       "failing, open that lab's solution and run it.") from exc
+        except Exception as exc:
+            if not tolerate:
+                raise
+            lab_failures.forget_all()  # the labs' versions are deployed next
+            return " ".join(str(exc).split())
+        return ""
 
 
 NOT_SAVED_FOLDER = "not-saved"
