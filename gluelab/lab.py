@@ -155,6 +155,12 @@ def merge_section(template: str, section: str, snippet: str) -> str:
     return "\n".join(line for _, lines in sections for line in lines) + "\n"
 
 
+def template_resources(template: str) -> list[str]:
+    """The names of the entries of a template's Resources section, in order."""
+    sections = dict(_blocks(template.splitlines(), ""))
+    return [key for key, _ in _blocks(sections.get("Resources", [""])[1:], "  ") if key]
+
+
 def reference_text(path: str) -> str:
     """A file of the finished app in infra/, which `%reference PATH` copies into the project."""
     source = REFERENCE_APP / path
@@ -195,6 +201,7 @@ class Plan:
     deploys: bool = False
     setup: list[tuple[str, str]] = field(default_factory=list)  # (lab name, cell source)
     written_by: dict[str, str] = field(default_factory=dict)  # path -> the last lab writing it
+    added_by: dict[str, str] = field(default_factory=dict)  # resource -> the first lab adding it
 
 
 def lab_number(name: str) -> str:
@@ -217,10 +224,19 @@ def plan_before(lab_id: str, including: bool = False) -> Plan:
             path = apply_cell(plan.files, source)
             if path:
                 plan.written_by[path] = number
+            if path == TEMPLATE:
+                for resource in template_resources(plan.files[TEMPLATE]):
+                    plan.added_by.setdefault(resource, number)
             plan.deploys |= "deploy" in cell.tags
             if "setup" in cell.tags:
                 plan.setup.append((lab.name, source))
     return plan
+
+
+def finished_plan() -> Plan:
+    """What all the labs leave behind: the finished app."""
+    from gluelab.notebooks import sources
+    return plan_before(lab_number(sources()[-1].name), including=True)
 
 
 # --- the notebook side -----------------------------------------------------------------------
@@ -233,12 +249,20 @@ class Lab:
         self.settings = settings
         self.project = settings.workspace
 
-    def deploy(self, echo=None) -> dict[str, str]:
-        """Package and deploy your project as the stack `fixit`; returns the stack's outputs."""
+    def deploy(self, echo=None, remove: bool = False) -> dict[str, str]:
+        """Package and deploy your project as the stack `fixit`; returns the stack's outputs.
+        A deploy that would delete resources your template.yaml no longer has refuses and
+        names them, unless `remove=True`."""
+        return self._deploy(echo, remove, again="lab.deploy(remove=True)")
+
+    def _deploy(self, echo, remove: bool, again: str) -> dict[str, str]:
+        from gluelab import stack_removals
         from gluelab.deploy import deploy
         lab_failures.refuse_if_failed("deploying", files_only=True)
         lines: list[str] = []
         try:
+            if not remove:
+                stack_removals.refuse_removing(self.project, STACK, again)
             outputs = deploy(self.project, STACK, echo=echo or lines.append)
         except Exception as exc:
             lab_failures.failed(lab_failures.DEPLOY, str(exc))
@@ -268,11 +292,13 @@ class Lab:
             raise RuntimeError(f"`git {' '.join(args)}` failed in {self.project}:\n{done.stderr.strip()}")
         return done.stdout
 
-    def restore(self, echo=print) -> None:
+    def restore(self, echo=print, remove: bool = False) -> None:
         """Bring the project and the cloud to where the earlier labs' solutions leave them.
         A project file of yours that differs is kept when it passes the checks of the lab that
-        wrote it last; otherwise it is saved aside first. Either way it is named."""
-        from gluelab import restore_checks, restore_files
+        wrote it last; otherwise it is saved aside first. Either way it is named, and so are
+        resources the project has beyond this lab's start. Its deploy refuses to delete
+        resources, naming them, unless `remove=True`."""
+        from gluelab import restore_checks, restore_files, stack_removals
         lab_failures.forget_all()  # restore rewrites the project to a version that deploys
         plan = plan_before(self.id)
         yours = restore_files.differing(self.project, plan.files) if plan.deploys else []
@@ -281,7 +307,7 @@ class Lab:
             self.id)
         committed = restore_files.commit(self, written.created + yours, functools.partial(
             restore_files.first_commit_message, self.id, written))
-        failed = self._rebuild(plan, tolerate=bool(yours))
+        failed = self._rebuild(plan, bool(yours), remove)
         while yours:
             failing = ({path: f"the deploy failed with yours: {failed}" for path in yours}
                        if failed else restore_checks.failing(yours, plan.written_by))
@@ -292,11 +318,15 @@ class Lab:
             yours = [path for path in yours if path not in failing]
             committed |= restore_files.commit(self, list(failing), functools.partial(
                 restore_files.rewrite_commit_message, self.id, written))
-            failed = self._rebuild(plan, tolerate=bool(yours))
+            failed = self._rebuild(plan, bool(yours), remove)
         written.kept = {path: plan.written_by[path] for path in yours}
         restore_files.mark_restored(self.id)
+        extra = stack_removals.ahead(self.project, STACK,
+                                     template_resources(plan.files.get(TEMPLATE, "")))
         if not plan.files and not plan.setup:
-            echo(f"Lab {self.id} starts from scratch: nothing to restore.")
+            echo(f"Lab {self.id} starts from scratch: nothing to restore"
+                 f"{', and nothing was changed' if extra else '.'}")
+            self._say_ahead(extra, echo)
             return
         echo(f"Restored the finished state of the labs before {self.id}: "
              f"{len(plan.files)} project files "
@@ -307,13 +337,23 @@ class Lab:
              f"{', committed in git' if committed else ''}.")
         for line in written.lines():
             echo(line)
+        self._say_ahead(extra, echo)
 
-    def _rebuild(self, plan: Plan, tolerate: bool) -> str:
+    def _say_ahead(self, extra: list[str], echo) -> None:
+        """Say which resources the project has beyond this lab's start (later labs' work)."""
+        from gluelab.stack_removals import named
+        if extra:
+            echo(f"Your project is ahead of the start of lab {self.id}: template.yaml or stack "
+                 f"{STACK} has {named(extra)}, and restore kept them. This lab's cells rewrite the "
+                 "files they write; a deploy that would delete any of these resources names them "
+                 "and refuses until you say so.")
+
+    def _rebuild(self, plan: Plan, tolerate: bool, remove: bool) -> str:
         """Deploy the project and run the plan's setup steps. When `tolerate` (files of yours
         are being tried), a failure is returned in one line instead of raised."""
         try:
             if plan.deploys:
-                self.deploy(echo=lambda line: None)
+                self._deploy(lambda line: None, remove, again="lab.restore(remove=True)")
             for lab_name, source in plan.setup:
                 try:
                     exec(compile(source, f"<setup cell of {lab_name}>", "exec"), {"lab": self})

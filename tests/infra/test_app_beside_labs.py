@@ -218,3 +218,35 @@ def test_infra_readmes_local_commands_work_as_written(own_cloud):
     assert '"category": "LIFT"' in done.stdout.replace('":"', '": "')
     stored = client("ssm").get_parameter(Name="/fixit/twilio/webhook_url")["Parameter"]["Value"]
     assert stored.startswith("http://127.0.0.1:") and stored.endswith("/sms")
+
+
+def test_going_back_to_lab_01_says_what_the_project_holds_and_its_deploy_asks_before_deleting(labs):
+    """Last in the module: it deletes the later labs' resources from the labs' stack."""
+    from gluelab.lab import TEMPLATE, plan_before
+    from gluelab.stack_removals import WouldRemoveResources
+    later, _, _ = labs
+    first = Lab("01", later.settings)
+    lines = []
+    first.restore(echo=lines.append)
+    assert lines[0] == "Lab 01 starts from scratch: nothing to restore, and nothing was changed"
+    assert lines[1].startswith("Your project is ahead of the start of lab 01: template.yaml or "
+                               f"stack {LABS_STACK} has ReceiverFunction (lab 01), NotifyFunction "
+                               "(lab 04), FixitStateMachine (lab 05), CompaniesTable (lab 07), ArrangeFunction (lab 08), "
+                               "ReportsTable (lab 13), and restore kept them."), lines
+    # Lab 01's first cell writes its skeleton template, as %%save does; the deploy refuses.
+    (first.project / TEMPLATE).write_text(plan_before("01", including=True).files[TEMPLATE])
+    kept = client("cloudformation").describe_stack_resources(StackName=LABS_STACK)["StackResources"]
+    with pytest.raises(WouldRemoveResources) as refused:
+        first.deploy()
+    assert str(refused.value).startswith(
+        "Not deploying: your template.yaml no longer has NotifyFunction (lab 04), "
+        "FixitStateMachine (lab 05), CompaniesTable (lab 07), ArrangeFunction (lab 08), "
+        f"ReportsTable (lab 13), so this deploy would delete them from stack {LABS_STACK}")
+    assert "run `lab.deploy(remove=True)`" in str(refused.value)
+    assert client("cloudformation").describe_stack_resources(
+        StackName=LABS_STACK)["StackResources"] == kept
+    # The attendee's yes.
+    first.deploy(remove=True)
+    left = {r["LogicalResourceId"] for r in client("cloudformation").describe_stack_resources(
+        StackName=LABS_STACK)["StackResources"]}
+    assert "ReceiverFunction" in left and "ReportsTable" not in left
