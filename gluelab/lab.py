@@ -298,28 +298,16 @@ class Lab:
         wrote it last; otherwise it is saved aside first. Either way it is named, and so are
         resources the project has beyond this lab's start. Its deploy refuses to delete
         resources, naming them, unless `remove=True`."""
-        from gluelab import restore_checks, restore_files, stack_removals
+        from gluelab import restore_files, stack_removals
         lab_failures.forget_all()  # restore rewrites the project to a version that deploys
         plan = plan_before(self.id)
-        yours = restore_files.differing(self.project, plan.files) if plan.deploys else []
-        written = restore_files.write_files(
-            self.project, {path: text for path, text in plan.files.items() if path not in yours},
-            self.id)
-        committed = restore_files.commit(self, written.created + yours, functools.partial(
-            restore_files.first_commit_message, self.id, written))
-        failed = self._rebuild(plan, bool(yours), remove)
-        while yours:
-            failing = ({path: f"the deploy failed with yours: {failed}" for path in yours}
-                       if failed else restore_checks.failing(yours, plan.written_by))
-            if not failing:
-                break
-            restore_files.write_files(self.project, {path: plan.files[path] for path in failing},
-                                      self.id, written, failing)
-            yours = [path for path in yours if path not in failing]
-            committed |= restore_files.commit(self, list(failing), functools.partial(
-                restore_files.rewrite_commit_message, self.id, written))
-            failed = self._rebuild(plan, bool(yours), remove)
-        written.kept = {path: plan.written_by[path] for path in yours}
+        written = restore_files.Written()
+        try:
+            committed = self._restore_files(plan, written, remove)
+        except Exception:
+            for line in written.lines():  # what was kept or saved aside before the failure
+                echo(line)
+            raise
         restore_files.mark_restored(self.id)
         extra = stack_removals.ahead(self.project, STACK,
                                      template_resources(plan.files.get(TEMPLATE, "")))
@@ -338,6 +326,31 @@ class Lab:
         for line in written.lines():
             echo(line)
         self._say_ahead(extra, echo)
+
+    def _restore_files(self, plan: Plan, written, remove: bool) -> bool:
+        """Write the plan's files, trying yours first (see restore), deploy and run the setup
+        steps; record in `written` what was done; True if anything was committed in git."""
+        from gluelab import restore_checks, restore_files
+        yours = restore_files.differing(self.project, plan.files) if plan.deploys else []
+        restore_files.write_files(
+            self.project, {path: text for path, text in plan.files.items() if path not in yours},
+            self.id, written)
+        committed = restore_files.commit(self, written.created + yours, functools.partial(
+            restore_files.first_commit_message, self.id, written))
+        failed = self._rebuild(plan, bool(yours), remove)
+        while yours:
+            failing = ({path: f"the deploy failed with yours: {failed}" for path in yours}
+                       if failed else restore_checks.failing(yours, plan.written_by))
+            if not failing:
+                break
+            restore_files.write_files(self.project, {path: plan.files[path] for path in failing},
+                                      self.id, written, failing)
+            yours = [path for path in yours if path not in failing]
+            committed |= restore_files.commit(self, list(failing), functools.partial(
+                restore_files.rewrite_commit_message, self.id, written))
+            failed = self._rebuild(plan, bool(yours), remove)
+        written.kept = {path: plan.written_by[path] for path in yours}
+        return committed
 
     def _say_ahead(self, extra: list[str], echo) -> None:
         """Say which resources the project has beyond this lab's start (later labs' work)."""
