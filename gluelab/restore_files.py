@@ -83,7 +83,7 @@ def commit(lab, paths: list[str], message) -> bool:
     if not paths or not (lab.project / ".git").exists():
         return False
     lab.git("add", "--", *paths)
-    staged = lab.git("diff", "--cached", "--name-only").split()
+    staged = lab.git("diff", "--cached", "--name-only").splitlines()
     if not staged:
         return False
     lab.git("commit", "--quiet", "-m", message(staged))
