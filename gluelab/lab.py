@@ -22,6 +22,7 @@ the files their `%%save` / `%%sam` cells write, one deploy, then their cells tag
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -60,9 +61,11 @@ class InvalidJson(PlainError, ValueError):
     """A `%%save` cell for a .json file holds text that is not valid JSON."""
 
 
-def _refuse_invalid_json(path: str, body: str, aside: Path | None = None) -> None:
-    """Refuse JSON that does not parse, naming the line and column; the attendee's text is
-    written to `aside` first when given (a file, not just the cell, which they may undo)."""
+def _refuse_invalid_json(path: str, body: str, aside: Path | None = None,
+                         shown=str) -> None:
+    """Refuse JSON that does not parse, naming the line and column as Jupyter numbers the
+    cell's lines (the `%%save` line is line 1); the attendee's text is written to `aside` first
+    when given (a file, not just the cell, which they may undo). `shown` says where a path is."""
     if path.endswith(".json"):
         try:
             json.loads(body)
@@ -71,11 +74,21 @@ def _refuse_invalid_json(path: str, body: str, aside: Path | None = None) -> Non
             if aside is not None:
                 aside.parent.mkdir(parents=True, exist_ok=True)
                 aside.write_text(saved_text(body))
-                kept = f"; your text is kept in {aside}"
-            raise InvalidJson(f"{path} was not saved: it would not be valid JSON, at line "
-                              f"{exc.lineno}, column {exc.colno} of the cell: {exc.msg.lower()}. "
+                kept = f"; your text is kept in {shown(aside)}"
+            raise InvalidJson(f"{shown(path)} not saved: line {exc.lineno + 1} column "
+                              f"{exc.colno} of the cell is not valid JSON: {exc.msg.lower()}. "
                               f"The previous {path} is unchanged{kept}. Fix the cell (a missing "
                               "comma or quote, a comma before `}`?) and run it again.") from None
+
+
+def shown_path(path: str | Path) -> str:
+    """A path in the open project (the current folder) as an attendee finds it from the
+    repository (workspace/...), or in full when the project folder is elsewhere."""
+    where = Path.cwd() / path
+    try:
+        return str(where.relative_to(ROOT))
+    except ValueError:
+        return str(where)
 
 
 def saved_text(body: str) -> str:
@@ -142,6 +155,12 @@ def merge_section(template: str, section: str, snippet: str) -> str:
     return "\n".join(line for _, lines in sections for line in lines) + "\n"
 
 
+def template_resources(template: str) -> list[str]:
+    """The names of the entries of a template's Resources section, in order."""
+    sections = dict(_blocks(template.splitlines(), ""))
+    return [key for key, _ in _blocks(sections.get("Resources", [""])[1:], "  ") if key]
+
+
 def reference_text(path: str) -> str:
     """A file of the finished app in infra/, which `%reference PATH` copies into the project."""
     source = REFERENCE_APP / path
@@ -181,6 +200,8 @@ class Plan:
     files: dict[str, str] = field(default_factory=dict)
     deploys: bool = False
     setup: list[tuple[str, str]] = field(default_factory=list)  # (lab name, cell source)
+    written_by: dict[str, str] = field(default_factory=dict)  # path -> the last lab writing it
+    added_by: dict[str, str] = field(default_factory=dict)  # resource -> the first lab adding it
 
 
 def lab_number(name: str) -> str:
@@ -200,11 +221,22 @@ def plan_before(lab_id: str, including: bool = False) -> Plan:
             if cell.kind != "code":
                 continue
             source = keep_solution(cell.source)
-            apply_cell(plan.files, source)
+            path = apply_cell(plan.files, source)
+            if path:
+                plan.written_by[path] = number
+            if path == TEMPLATE:
+                for resource in template_resources(plan.files[TEMPLATE]):
+                    plan.added_by.setdefault(resource, number)
             plan.deploys |= "deploy" in cell.tags
             if "setup" in cell.tags:
                 plan.setup.append((lab.name, source))
     return plan
+
+
+def finished_plan() -> Plan:
+    """What all the labs leave behind: the finished app."""
+    from gluelab.notebooks import sources
+    return plan_before(lab_number(sources()[-1].name), including=True)
 
 
 # --- the notebook side -----------------------------------------------------------------------
@@ -217,12 +249,20 @@ class Lab:
         self.settings = settings
         self.project = settings.workspace
 
-    def deploy(self, echo=None) -> dict[str, str]:
-        """Package and deploy your project as the stack `fixit`; returns the stack's outputs."""
+    def deploy(self, echo=None, remove: bool = False) -> dict[str, str]:
+        """Package and deploy your project as the stack `fixit`; returns the stack's outputs.
+        A deploy that would delete resources your template.yaml no longer has refuses and
+        names them, unless `remove=True`."""
+        return self._deploy(echo, remove, again="lab.deploy(remove=True)")
+
+    def _deploy(self, echo, remove: bool, again: str) -> dict[str, str]:
+        from gluelab import stack_removals
         from gluelab.deploy import deploy
         lab_failures.refuse_if_failed("deploying", files_only=True)
         lines: list[str] = []
         try:
+            if not remove:
+                stack_removals.refuse_removing(self.project, STACK, again)
             outputs = deploy(self.project, STACK, echo=echo or lines.append)
         except Exception as exc:
             lab_failures.failed(lab_failures.DEPLOY, str(exc))
@@ -252,35 +292,94 @@ class Lab:
             raise RuntimeError(f"`git {' '.join(args)}` failed in {self.project}:\n{done.stderr.strip()}")
         return done.stdout
 
-    def restore(self, echo=print) -> None:
+    def restore(self, echo=print, remove: bool = False) -> None:
         """Bring the project and the cloud to where the earlier labs' solutions leave them.
-        A project file of yours that differs is saved aside first, and named."""
-        from gluelab import restore_files
+        A project file of yours that differs is kept when it passes the checks of the lab that
+        wrote it last; otherwise it is saved aside first. Either way it is named, and so are
+        resources the project has beyond this lab's start. Its deploy refuses to delete
+        resources, naming them, unless `remove=True`."""
+        from gluelab import restore_files, stack_removals
         lab_failures.forget_all()  # restore rewrites the project to a version that deploys
         plan = plan_before(self.id)
-        written = restore_files.write_files(self.project, plan.files, self.id)
-        committed = restore_files.commit(self, written)
-        if plan.deploys:
-            self.deploy(echo=lambda line: None)
-        for lab_name, source in plan.setup:
-            try:
-                exec(compile(source, f"<setup cell of {lab_name}>", "exec"), {"lab": self})
-            except Exception as exc:
-                raise RuntimeError(f"Restoring failed in a setup step of {lab_name}: {exc}. "
-                                   "Run `gluelab cloud reset` and restore again; if it keeps "
-                                   "failing, open that lab's solution and run it.") from exc
+        written = restore_files.Written()
+        try:
+            committed = self._restore_files(plan, written, remove)
+        except Exception:
+            for line in written.lines():  # what was kept or saved aside before the failure
+                echo(line)
+            raise
         restore_files.mark_restored(self.id)
+        extra = stack_removals.ahead(self.project, STACK,
+                                     template_resources(plan.files.get(TEMPLATE, "")))
         if not plan.files and not plan.setup:
-            echo(f"Lab {self.id} starts from scratch: nothing to restore.")
+            echo(f"Lab {self.id} starts from scratch: nothing to restore"
+                 f"{', and nothing was changed' if extra else '.'}")
+            self._say_ahead(extra, echo)
             return
-        changed = len(written.created) + len(written.rewritten)
         echo(f"Restored the finished state of the labs before {self.id}: "
-             f"{len(plan.files)} project files ({changed} rewritten)"
+             f"{len(plan.files)} project files "
+             f"({len(written.created) + len(written.rewritten)} rewritten"
+             f"{f', {len(written.kept)} of yours kept' if written.kept else ''})"
              f"{', stack ' + STACK + ' deployed' if plan.deploys else ''}"
              f"{f', {len(plan.setup)} setup steps' if plan.setup else ''}"
              f"{', committed in git' if committed else ''}.")
         for line in written.lines():
             echo(line)
+        self._say_ahead(extra, echo)
+
+    def _restore_files(self, plan: Plan, written, remove: bool) -> bool:
+        """Write the plan's files, trying yours first (see restore), deploy and run the setup
+        steps; record in `written` what was done; True if anything was committed in git."""
+        from gluelab import restore_checks, restore_files
+        yours = restore_files.differing(self.project, plan.files) if plan.deploys else []
+        restore_files.write_files(
+            self.project, {path: text for path, text in plan.files.items() if path not in yours},
+            self.id, written)
+        committed = restore_files.commit(self, written.created + yours, functools.partial(
+            restore_files.first_commit_message, self.id, written))
+        failed = self._rebuild(plan, bool(yours), remove)
+        while yours:
+            failing = ({path: f"the deploy failed with yours: {failed}" for path in yours}
+                       if failed else restore_checks.failing(yours, plan.written_by))
+            if not failing:
+                break
+            restore_files.write_files(self.project, {path: plan.files[path] for path in failing},
+                                      self.id, written, failing)
+            yours = [path for path in yours if path not in failing]
+            committed |= restore_files.commit(self, list(failing), functools.partial(
+                restore_files.rewrite_commit_message, self.id, written))
+            failed = self._rebuild(plan, bool(yours), remove)
+        written.kept = {path: plan.written_by[path] for path in yours}
+        return committed
+
+    def _say_ahead(self, extra: list[str], echo) -> None:
+        """Say which resources the project has beyond this lab's start (later labs' work)."""
+        from gluelab.stack_removals import named
+        if extra:
+            echo(f"Your project is ahead of the start of lab {self.id}: template.yaml or stack "
+                 f"{STACK} has {named(extra)}, and restore kept them. This lab's cells rewrite the "
+                 "files they write; a deploy that would delete any of these resources names them "
+                 "and refuses until you say so.")
+
+    def _rebuild(self, plan: Plan, tolerate: bool, remove: bool) -> str:
+        """Deploy the project and run the plan's setup steps. When `tolerate` (files of yours
+        are being tried), a failure is returned in one line instead of raised."""
+        try:
+            if plan.deploys:
+                self._deploy(lambda line: None, remove, again="lab.restore(remove=True)")
+            for lab_name, source in plan.setup:
+                try:
+                    exec(compile(source, f"<setup cell of {lab_name}>", "exec"), {"lab": self})
+                except Exception as exc:
+                    raise RuntimeError(f"Restoring failed in a setup step of {lab_name}: {exc}. "
+                                       "Run `gluelab cloud reset` and restore again; if it keeps "
+                                       "failing, open that lab's solution and run it.") from exc
+        except Exception as exc:
+            if not tolerate:
+                raise
+            lab_failures.forget_all()  # the labs' versions are deployed next
+            return " ".join(str(exc).split())
+        return ""
 
 
 NOT_SAVED_FOLDER = "not-saved"
@@ -302,7 +401,7 @@ def _save_magic(line: str, cell: str) -> None:
 
     def write() -> None:
         _refuse_blank(cell, f"The cell for {path}")
-        _refuse_invalid_json(path, cell, aside=Path(NOT_SAVED_FOLDER) / path)
+        _refuse_invalid_json(path, cell, aside=Path(NOT_SAVED_FOLDER) / path, shown=shown_path)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(saved_text(cell))

@@ -3,6 +3,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from IPython.core.interactiveshell import InteractiveShell
+
 from gluelab import lab_failures
 from gluelab.deploy import DeployError
 from gluelab.executions import Execution, ExecutionHasNoOutput, wait_for_end
@@ -74,17 +76,20 @@ def test_reference_cell_copies_the_finished_apps_file():
 
 def test_save_cell_refuses_invalid_json_and_says_where():
     files = {}
-    with pytest.raises(ValueError, match=r"statemachine/fixit.asl.json was not saved: .*line 1"):
+    with pytest.raises(ValueError, match=r"^statemachine/fixit.asl.json not saved: line 2 column 17 "):
         apply_cell(files, '%%save statemachine/fixit.asl.json\n{"StartAt": "A",}')
     assert files == {}
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    """An open lab's project folder, with nothing remembered from another test."""
-    monkeypatch.chdir(tmp_path)
+    """An open lab's project folder (the repository's workspace/), with nothing remembered
+    from another test."""
+    monkeypatch.setattr("gluelab.lab.ROOT", tmp_path)
+    (tmp_path / "workspace").mkdir()
+    monkeypatch.chdir(tmp_path / "workspace")
     lab_failures.forget_all()
-    yield tmp_path
+    yield tmp_path / "workspace"
     lab_failures.forget_all()
 
 
@@ -92,15 +97,25 @@ def test_invalid_json_save_keeps_the_old_file_puts_the_text_aside_and_stops_the_
     (project / "statemachine").mkdir()
     (project / "statemachine/fixit.asl.json").write_text('{"StartAt": "A"}\n')
     typed = '{\n  "StartAt": "A",\n}'
-    with pytest.raises(InvalidJson, match=r"line 3, column 1 .*kept in not-saved/statemachine/fixit.asl.json"):
-        _save_magic("statemachine/fixit.asl.json", typed)
+    # Run as Jupyter runs the cell, whose line 4 is the `}` after a trailing comma.
+    shell = InteractiveShell.instance()
+    shell.register_magic_function(_save_magic, magic_kind="cell", magic_name="save")
+    cell = f"%%save statemachine/fixit.asl.json\n{typed}"
+    assert cell.splitlines()[3] == "}"
+    with pytest.raises(InvalidJson) as refused:
+        shell.run_cell(cell).raise_error()
+    assert str(refused.value).startswith(
+        "workspace/statemachine/fixit.asl.json not saved: line 4 column 1 of the cell is not valid "
+        "JSON: expecting property name enclosed in double quotes. The previous "
+        "statemachine/fixit.asl.json is unchanged; your text is kept in "
+        "workspace/not-saved/statemachine/fixit.asl.json. Fix the cell")
     assert (project / "statemachine/fixit.asl.json").read_text() == '{"StartAt": "A"}\n'
     assert (project / "not-saved/statemachine/fixit.asl.json").read_text() == typed + "\n"
 
     # The deploy and the demo cells after it would run the previous version: they refuse.
     lab = Lab("10", SimpleNamespace(workspace=project))
     with pytest.raises(lab_failures.LastStepFailed, match=r"Not deploying: your last %%save "
-                       r"statemachine/fixit.asl.json failed .*line 3, column 1"):
+                       r"statemachine/fixit.asl.json failed .*line 4 column 1"):
         lab.deploy()
     with pytest.raises(lab_failures.LastStepFailed, match="previous version"):
         wait_for_end("arn:aws:states:us-east-1:123456789012:execution:m:e")
@@ -135,7 +150,6 @@ def test_a_failed_execution_shows_its_failure_instead_of_a_key_error():
 
 def test_gluelab_errors_show_as_their_message_alone_in_a_notebook(capsys):
     # A refused deploy or save says what to do; a traceback through gluelab's code buried it.
-    from IPython.core.interactiveshell import InteractiveShell
     shell = InteractiveShell.instance()
     shell.run_cell("from gluelab.deploy import DeployError\n"
                    "raise DeployError('Stack fixit was made elsewhere: deploy under another --stack')")

@@ -142,21 +142,43 @@ def test_deploying_the_app_over_the_labs_stack_is_refused_and_says_how_to_procee
         StackName=LABS_STACK)["StackResources"] == resources
 
 
-def test_an_attendees_edited_file_survives_restore_saved_aside_and_named(labs):
+def test_an_attendees_file_that_passes_the_earlier_labs_checks_is_kept_and_named(labs):
     lab = labs[0]
     receiver = lab.project / "functions" / "receiver" / "app.py"
-    mine = receiver.read_text() + "\n# my own improvement\n"
+    mine = receiver.read_text() + "\n# my own improvement, not committed yet\n"
+    receiver.write_text(mine)
+    lines = []
+    lab.restore(echo=lines.append)
+    assert "  kept your functions/receiver/app.py: it passes the checks of lab 06, which wrote it " \
+        "last" in lines, lines
+    assert "(0 rewritten, 1 of yours kept)" in lines[0] and not any("rewrote" in line for line in lines)
+    assert receiver.read_text() == mine
+    # Committed as it was, under a message of its own (lab 01's setup commit would swallow it).
+    assert lab.git("log", "-1", "--format=%s").strip() == (
+        "Restore the labs before lab 14: your functions/receiver/app.py as you left them, "
+        "before checking them")
+    assert lab.git("status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_an_attendees_file_that_fails_the_earlier_labs_checks_is_saved_aside_and_named(labs):
+    lab = labs[0]
+    receiver = lab.project / "functions" / "receiver" / "app.py"
+    # Executions no longer named after the MessageSid: lab 06's first check fails.
+    mine = receiver.read_text().replace("name=name,", 'name=name + "-mine",')
     receiver.write_text(mine)
     lab.git("commit", "--quiet", "-am", "My own receiver")
     lines = []
     lab.restore(echo=lines.append)
-    saved = [line for line in lines if "rewrote functions/receiver/app.py" in line]
+    why = "yours fails lab 06's check: A good report starts one execution, named after its MessageSid"
+    saved = [line for line in lines if line.startswith(f"  rewrote functions/receiver/app.py "
+                                                       f"with the labs' version ({why}); ")]
     assert len(saved) == 1, lines
     where = saved[0].split("your version is in ")[1]
     assert (lab.project / where).read_text() == mine
-    assert receiver.read_text() != mine
+    assert receiver.read_text() == lab.git("show", "HEAD:functions/receiver/app.py") != mine
     messages = lab.git("log", "-2", "--format=%s").splitlines()
-    assert messages[0].startswith("Restore the labs before lab 14: rewrote functions/receiver/app.py")
+    assert messages[0] == (f"Restore the labs before lab 14: rewrote functions/receiver/app.py "
+                           f"({why}) (your versions are in {where.rsplit('/functions/', 1)[0]}/)")
     assert messages[1] == "My own receiver"
     assert lab.git("status", "--porcelain", "--untracked-files=no") == ""
 
@@ -196,3 +218,35 @@ def test_infra_readmes_local_commands_work_as_written(own_cloud):
     assert '"category": "LIFT"' in done.stdout.replace('":"', '": "')
     stored = client("ssm").get_parameter(Name="/fixit/twilio/webhook_url")["Parameter"]["Value"]
     assert stored.startswith("http://127.0.0.1:") and stored.endswith("/sms")
+
+
+def test_going_back_to_lab_01_says_what_the_project_holds_and_its_deploy_asks_before_deleting(labs):
+    """Last in the module: it deletes the later labs' resources from the labs' stack."""
+    from gluelab.lab import TEMPLATE, plan_before
+    from gluelab.stack_removals import WouldRemoveResources
+    later, _, _ = labs
+    first = Lab("01", later.settings)
+    lines = []
+    first.restore(echo=lines.append)
+    assert lines[0] == "Lab 01 starts from scratch: nothing to restore, and nothing was changed"
+    assert lines[1].startswith("Your project is ahead of the start of lab 01: template.yaml or "
+                               f"stack {LABS_STACK} has ReceiverFunction (lab 01), NotifyFunction "
+                               "(lab 04), FixitStateMachine (lab 05), CompaniesTable (lab 07), ArrangeFunction (lab 08), "
+                               "ReportsTable (lab 13), and restore kept them."), lines
+    # Lab 01's first cell writes its skeleton template, as %%save does; the deploy refuses.
+    (first.project / TEMPLATE).write_text(plan_before("01", including=True).files[TEMPLATE])
+    kept = client("cloudformation").describe_stack_resources(StackName=LABS_STACK)["StackResources"]
+    with pytest.raises(WouldRemoveResources) as refused:
+        first.deploy()
+    assert str(refused.value).startswith(
+        "Not deploying: your template.yaml no longer has NotifyFunction (lab 04), "
+        "FixitStateMachine (lab 05), CompaniesTable (lab 07), ArrangeFunction (lab 08), "
+        f"ReportsTable (lab 13), so this deploy would delete them from stack {LABS_STACK}")
+    assert "run `lab.deploy(remove=True)`" in str(refused.value)
+    assert client("cloudformation").describe_stack_resources(
+        StackName=LABS_STACK)["StackResources"] == kept
+    # The attendee's yes.
+    first.deploy(remove=True)
+    left = {r["LogicalResourceId"] for r in client("cloudformation").describe_stack_resources(
+        StackName=LABS_STACK)["StackResources"]}
+    assert "ReceiverFunction" in left and "ReportsTable" not in left
