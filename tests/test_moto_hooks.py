@@ -741,7 +741,7 @@ def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
                                                              AccountSpecificBackend)
                    for b in backends.values())
         buffer = io.BytesIO()
-        snapshot._Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
+        snapshot._Pickler(buffer).dump(
             {key: dict(value) for key, value in backends.items()})
         saved = pickle.loads(buffer.getvalue())
     ssm = saved[("moto.ssm.models", "ssm_backends")]["123456789012"]["us-east-1"]
@@ -749,3 +749,16 @@ def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
     cognito = saved[("moto.cognitoidp.models", "cognitoidp_backends")]["123456789012"]["us-east-1"]
     assert cognito.user_pools[pool].json_web_key  # the key came back usable
     assert ("moto.awslambda.models", "lambda_backends") in saved
+
+
+def test_hook_backend_dicts_are_read_and_changed_only_through_the_methods_snapshot_wraps():
+    """A snapshot's part is loaded by the first of these calls on its BackendDict: moto must
+    reach a service's backends through them (a dict subclass, accounts made in __getitem__)."""
+    from moto.core.base_backend import BackendDict
+
+    from gluelab.cloud.snapshot import _BACKEND_DICT_METHODS
+    assert issubclass(BackendDict, dict)
+    assert all(callable(getattr(BackendDict, name)) for name in _BACKEND_DICT_METHODS)
+    assert "_create_account_specific_backend" in inspect.getsource(
+        inspect.unwrap(BackendDict.__getitem__))
+    assert "self.items()" in inspect.getsource(inspect.unwrap(BackendDict.iter_backends))
