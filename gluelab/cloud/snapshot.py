@@ -47,6 +47,8 @@ import moto
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from gluelab.cloud import first_use
+
 
 FILE = "snapshot.pickle"
 FORMAT = 2  # 1: one pickle of every backend; 2: a header, then one part per service
@@ -150,8 +152,10 @@ def _backend_dicts() -> dict[tuple[str, str], dict]:
         if module is None or not (name.startswith("moto.") and name.endswith("models")):
             continue
         for attribute, value in list(vars(module).items()):
-            if isinstance(value, BackendDict) and value:  # imported elsewhere too: once
-                found.setdefault(id(value), ((name, attribute), value))
+            if isinstance(value, BackendDict) and value:  # imported elsewhere too: once,
+                known = found.get(id(value))  # by the module that defines its backend, whose
+                if known is None or name == value.backend.__module__:  # import loads it
+                    found[id(value)] = ((name, attribute), value)
     return dict(found.values())
 
 
@@ -216,7 +220,7 @@ class _Unpickler(pickle.Unpickler):
 
 
 class Parts:
-    """A read snapshot's parts: each put into moto when its service's backends are first read."""
+    """A read snapshot's parts, each put into moto when its service is first used (first_use)."""
 
     def __init__(self, header: dict, data: bytes):
         self.keys, self.slices, start = [], [], 0
@@ -241,49 +245,7 @@ class Parts:
                 dict.update(target, accounts)
                 self.memos[index] = unpickler.memo.copy()
                 self.slices[index] = None  # its bytes are not needed again
-                target.__dict__.pop(_PENDING, None)  # last: other threads wait until here
             return self.memos[index]
-
-    def pending(self, module) -> None:
-        """Mark the module's BackendDicts that have a part not yet loaded (at its import)."""
-        for index, (name, attribute) in enumerate(self.keys):
-            if name == module.__name__ and index not in self.memos:
-                setattr(getattr(module, attribute), _PENDING, partial(self.memo, index))
-
-    def load_all(self) -> None:
-        for index in range(len(self.keys)):
-            self.memo(index)
-
-
-_PENDING = "_gluelab_snapshot_part"  # on a BackendDict whose state is still in the snapshot
-_parts_read: Parts | None = None
-# Every way moto and gluelab read or change a BackendDict: each loads its part first.
-_BACKEND_DICT_METHODS = ("__getitem__", "__setitem__", "__delitem__", "__iter__", "__len__",
-                         "__contains__", "keys", "values", "items", "get", "pop", "setdefault",
-                         "clear", "copy", "iter_backends")
-
-
-def _loading_first(method):
-    def loaded(self, *args, **kwargs):
-        part = self.__dict__.get(_PENDING)
-        if part is not None:
-            part()
-        return method(self, *args, **kwargs)
-    loaded.__wrapped__ = method
-    return loaded
-
-
-def _patch_backend_dicts() -> None:
-    from moto.core.base_backend import BackendDict
-    if getattr(BackendDict.__getitem__, "__wrapped__", None) is None:
-        for name in _BACKEND_DICT_METHODS:
-            setattr(BackendDict, name, _loading_first(getattr(BackendDict, name)))
-
-
-def load_everything() -> None:
-    """Every part of the snapshot read at start put into moto (before saving a new one)."""
-    if _parts_read is not None:
-        _parts_read.load_all()
 
 
 def _read(path: Path) -> tuple[dict, bytes]:
@@ -300,7 +262,6 @@ def _read(path: Path) -> tuple[dict, bytes]:
 def load(state_dir: Path, journal: Path) -> dict | None:
     """Make the snapshot's state moto's (each service's as it is first read); what it covers,
     or None (then replay everything)."""
-    global _parts_read
     path = state_dir / FILE
     for unfinished in state_dir.glob(f".{FILE}.*"):  # a save cut short by a stop or a crash
         unfinished.unlink()
@@ -319,11 +280,9 @@ def load(state_dir: Path, journal: Path) -> dict | None:
         print(f"the saved snapshot {path} does not match this journal or moto version; "
               f"replaying the whole journal instead", flush=True)
         return None
-    from gluelab.cloud.lazy import when_imported
-    _patch_backend_dicts()
-    _parts_read = Parts(snapshot, data)
-    for module in {module for module, _ in _parts_read.keys}:
-        when_imported(module, _parts_read.pending)
+    parts = Parts(snapshot, data)
+    for index, key in enumerate(parts.keys):
+        first_use.on_first_use(key, partial(parts.memo, index))
     return snapshot
 
 
@@ -351,7 +310,7 @@ class Saver:
 
     def save_now(self) -> None:
         started = time.perf_counter()
-        load_everything()  # what is still only in the last snapshot goes into the next one
+        first_use.restore_everything()  # what waits for its first use goes into the snapshot
         with self.journal.lock, self.journal.file_lock:
             lines, path = self.journal.lines, self.journal.path
             covers = {"count": self.journal.count, "lines": lines,  # measured before the fork:

@@ -119,13 +119,18 @@ def test_a_start_loads_the_snapshot_and_replays_only_the_journal_after_it(handle
         assert time.monotonic() < deadline, "no snapshot within 30 s of the last change"
         time.sleep(0.2)
     create_table("AfterTheSnapshot")
-    kill_9(handle)  # no snapshot: the journal has the table
+    item = {"id": {"S": "report-1"}, "text": {"S": "LIFT stuck"}}
+    client("dynamodb").put_item(TableName="Saved", Item=item)
+    kill_9(handle)  # no snapshot: the journal has the table and the item
     lines = len(log.read_text().splitlines())
 
     process.start(handle.settings, quiet=True)
     started = log.read_text().splitlines()[lines:]
     assert any(line.startswith("restored a snapshot of ") for line in started), started
     assert "restored 1 saved API calls from" in "\n".join(started)
+    # the item write waits for DynamoDB's first use, and is there when it comes
+    assert "1 more are restored when their service is first used" in started
+    assert client("dynamodb").get_item(TableName="Saved", Key={"id": item["id"]})["Item"] == item
     assert {"Saved", "AfterTheSnapshot"} <= set(tables())
 
     process.stop(handle.settings)

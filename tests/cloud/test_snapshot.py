@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from gluelab.cloud import snapshot
+from gluelab.cloud import first_use, snapshot
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -43,8 +43,7 @@ def saved(tmp_path):
         for backend_dict in backends.values():
             dict.clear(backend_dict)
         yield tmp_path, journal, session
-        snapshot.load_everything()  # nothing of this test is left pending for the next one
-        snapshot._parts_read = None
+        first_use.restore_everything()  # nothing of this test is left pending for the next one
 
 
 def test_each_service_loads_at_first_use_and_shared_objects_stay_shared(saved):
