@@ -12,12 +12,15 @@ so nothing sees a service before its state is back. Pinned in tests/test_moto_ho
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import threading
 from functools import partial, wraps
 from typing import Callable
 
 from gluelab.cloud.lazy import when_imported
+
+log = logging.getLogger("gluelab.first_use")
 
 PENDING = "_gluelab_restore"  # on a BackendDict with restore steps still to run
 # Every way moto and gluelab read or change a BackendDict: each runs the steps first.
@@ -66,7 +69,7 @@ def restore(key: tuple[str, str]) -> None:
             _running.add(key)
             try:
                 for step in steps:
-                    step()
+                    _run(key, step)
             finally:
                 _running.discard(key)
         target = getattr(importlib.import_module(key[0]), key[1])
@@ -99,6 +102,16 @@ def waiting_from(entries: list[dict]) -> int:
     while index and service_of(entries[index - 1]) is not None:
         index -= 1
     return index
+
+
+def _run(key: tuple[str, str], step: Callable[[], None]) -> None:
+    try:
+        step()
+    except Exception as exc:  # the call that came for the service still gets an answer
+        log.exception("restoring %s", key[0])
+        print(f"warning: part of the saved state of {key[0].split('.')[1]} could not be "
+              f"restored ({type(exc).__name__}); what it held is missing. `gluelab cloud "
+              f"reset` starts from an empty cloud.", flush=True)
 
 
 def restore_everything() -> None:
