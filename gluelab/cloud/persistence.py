@@ -42,6 +42,11 @@ SIDE_EFFECTS = {"Invoke", "InvokeAsync", "InvokeWithResponseStream", "StartExecu
 NOT_AWS = ("/_gluelab", "/moto-api", "/api/", "/2010-04-01/Accounts", "/twilio/")
 LAMBDA_INVOKE_SUFFIXES = ("/invocations", "/invoke-async", "/response-streaming-invocations")
 
+# A note that stays open until its end is noted (a queued asynchronous Lambda event until it
+# has run): a snapshot keeps the open ones, which lie before the journal tail a start replays.
+CLOSED_BY = {"lambda-event": "lambda-event-done"}
+_CLOSING = set(CLOSED_BY.values())
+
 _journal: "Journal | None" = None
 _restorers: dict[str, Callable[[dict], None]] = {}
 
@@ -108,6 +113,13 @@ class Journal:
         self.count = 0  # seeds given so far
         self.lines = 0  # entries in the file
         self.last_change = time.monotonic()
+        self.open_notes: dict[str, dict] = {}  # id -> a CLOSED_BY note not yet closed
+
+    def track(self, entry: dict) -> None:
+        if entry.get("kind") in CLOSED_BY:
+            self.open_notes[entry["id"]] = entry
+        elif entry.get("kind") in _CLOSING:
+            self.open_notes.pop(entry["id"], None)
 
     def append(self, entry: dict) -> None:
         # on disk before the call answers: what was acknowledged survives a crash
@@ -116,6 +128,7 @@ class Journal:
             journal.flush()
             os.fsync(journal.fileno())
             self.lines += 1
+            self.track(entry)
             self.last_change = time.monotonic()
 
     def replay(self, lines: int = 0, offset: int = 0) -> tuple[int, list[str]]:
@@ -136,6 +149,7 @@ class Journal:
                                        partial(self._replay_later, number, entry, failures))
             else:
                 self.count = self.lines = number
+                self.track(entry)
                 failure = self._replay_one(number, entry)
                 if failure:
                     failures.append(failure)
@@ -210,8 +224,15 @@ def wrap(app, context):
     covered = snapshot.load(context.state_dir, journal.path)
     if covered:
         print(f"restored a snapshot of {covered['lines']} saved changes", flush=True)
+    reopened = []
+    for entry in (covered or {}).get("open_notes", []):  # before the snapshot, still open
+        journal.track(entry)
+        failure = _restore(entry)
+        if failure:
+            reopened.append(f"a saved {entry['kind']}: {failure}")
     replayed, failures = journal.replay(*((covered["lines"], covered["journal_bytes"])
                                           if covered else ()))
+    failures[:0] = reopened  # the same list: what the tail's later replays fail at joins it
     _journal = journal
     saver = snapshot.Saver(journal, covered["lines"] if covered else 0)
     threading.Thread(target=saver.run, daemon=True, name="snapshots").start()

@@ -315,7 +315,8 @@ class Saver:
             lines, path = self.journal.lines, self.journal.path
             covers = {"count": self.journal.count, "lines": lines,  # measured before the fork:
                       "journal_bytes": path.stat().st_size if path.exists() else 0,  # it goes on
-                      "journal_head": head_digest(path)}
+                      "journal_head": head_digest(path),
+                      "open_notes": list(self.journal.open_notes.values())}
             backends = _backend_dicts()
             pid = os.fork()
             if pid == 0:  # the copy: save and leave, touching nothing the parent's threads held

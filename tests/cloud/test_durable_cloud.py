@@ -2,11 +2,14 @@
 snapshot and replays only the journal after it, and `gluelab cloud status` shows what runs."""
 from __future__ import annotations
 
+import io
 import json
 import os
+import pickle
 import re
 import signal
 import time
+import zipfile
 
 import pytest
 
@@ -110,14 +113,53 @@ def create_table(name: str) -> None:
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
 
 
-def test_a_start_loads_the_snapshot_and_replays_only_the_journal_after_it(handle, sfn):
-    log = handle.state_dir / "cloud.log"
-    saved = log.read_text().count("saved a snapshot of")
-    create_table("Saved")
+def wait_for_a_snapshot(log, saved: int) -> None:
     deadline = time.monotonic() + 30
     while log.read_text().count("saved a snapshot of") == saved:  # once changes settle
         assert time.monotonic() < deadline, "no snapshot within 30 s of the last change"
         time.sleep(0.2)
+
+
+def snapshot_covers(handle) -> int:
+    """How many journal entries the saved snapshot holds (its header says)."""
+    try:
+        with (handle.state_dir / "snapshot.pickle").open("rb") as file:
+            return pickle.load(file)["lines"]
+    except FileNotFoundError:
+        return 0
+
+
+def test_a_queued_asynchronous_invocation_before_the_snapshot_survives_a_restart(handle, sfn):
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    role = client("iam").create_role(RoleName="queued", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    ))["Role"]["Arn"]
+    functions = client("lambda")
+    functions.create_function(FunctionName="queued", Runtime="python3.12", Role=role,
+                              Handler="app.handler", Code={"ZipFile": code.getvalue()})
+    # no concurrency at all: Lambda keeps the event queued, as it does while throttled
+    functions.put_function_concurrency(FunctionName="queued", ReservedConcurrentExecutions=0)
+    functions.invoke(FunctionName="queued", InvocationType="Event", Payload=b'{"n": 1}')
+    journal, deadline = handle.state_dir / "journal.jsonl", time.monotonic() + 30
+    while snapshot_covers(handle) < len(journal.read_text().splitlines()):
+        assert time.monotonic() < deadline, "no snapshot of the whole journal within 30 s"
+        time.sleep(0.2)  # then the event's journal entry lies before the snapshot's end
+
+    process.stop(handle.settings)
+    process.start(handle.settings, quiet=True)
+
+    assert process.status(handle.settings)["queued_invocations"] == 1
+    functions.delete_function(FunctionName="queued")  # its queued event goes with it
+
+
+def test_a_start_loads_the_snapshot_and_replays_only_the_journal_after_it(handle, sfn):
+    log = handle.state_dir / "cloud.log"
+    saved = log.read_text().count("saved a snapshot of")
+    create_table("Saved")
+    wait_for_a_snapshot(log, saved)
     create_table("AfterTheSnapshot")
     item = {"id": {"S": "report-1"}, "text": {"S": "LIFT stuck"}}
     client("dynamodb").put_item(TableName="Saved", Item=item)
