@@ -11,9 +11,11 @@ so it is immediate, and the next start replays what came after the last snapshot
 
 What is not in a snapshot: running Step Functions executions (durable_executions.py resumes them
 from their own files; an ended one is saved as it ended) and the Lambda runtime's worker processes.
+Asynchronous Lambda events still queued or running are: the header keeps their journal notes
+(persistence.CLOSED_BY), and a start queues them again.
 
 A start reads nothing but the snapshot's header: each service's state is a part of its own,
-unpickled when something first reads that service's backends (its BackendDict), so a start
+unpickled when something first uses that service's backends (first_use.py), so a start
 does not import every service moto has state for (SSM alone pulls in EC2's models, the Step
 Functions backend its whole interpreter). Objects shared between services (a stack's Lambda
 function is the Lambda backend's) are saved once, in the first part that reaches them; a later

@@ -9,6 +9,7 @@ import pickle
 import re
 import signal
 import time
+import warnings
 import zipfile
 
 import pytest
@@ -143,16 +144,27 @@ def test_a_queued_asynchronous_invocation_before_the_snapshot_survives_a_restart
     # no concurrency at all: Lambda keeps the event queued, as it does while throttled
     functions.put_function_concurrency(FunctionName="queued", ReservedConcurrentExecutions=0)
     functions.invoke(FunctionName="queued", InvocationType="Event", Payload=b'{"n": 1}')
-    journal, deadline = handle.state_dir / "journal.jsonl", time.monotonic() + 30
-    while snapshot_covers(handle) < len(journal.read_text().splitlines()):
-        assert time.monotonic() < deadline, "no snapshot of the whole journal within 30 s"
-        time.sleep(0.2)  # then the event's journal entry lies before the snapshot's end
+    wait_for_a_snapshot_of_the_whole_journal(handle)  # the event's entry lies before its end
 
     process.stop(handle.settings)
     process.start(handle.settings, quiet=True)
-
     assert process.status(handle.settings)["queued_invocations"] == 1
-    functions.delete_function(FunctionName="queued")  # its queued event goes with it
+
+    functions.delete_function(FunctionName="queued")  # its queued event goes with it, for good
+    wait_for_a_snapshot_of_the_whole_journal(handle)
+    process.stop(handle.settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", process.RestoreWarning)  # nothing is missing
+        process.start(handle.settings, quiet=True)
+    assert process.status(handle.settings)["queued_invocations"] == 0
+
+
+def wait_for_a_snapshot_of_the_whole_journal(handle) -> None:
+    # a snapshot waits for 2 s without changes, and a loaded machine takes seconds to save one
+    journal, deadline = handle.state_dir / "journal.jsonl", time.monotonic() + 90
+    while snapshot_covers(handle) < len(journal.read_text().splitlines()):
+        assert time.monotonic() < deadline, "no snapshot of the whole journal within 90 s"
+        time.sleep(0.2)
 
 
 def test_a_start_loads_the_snapshot_and_replays_only_the_journal_after_it(handle, sfn):
