@@ -40,8 +40,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def use_private_cloud() -> Path:
-    state = Path(tempfile.mkdtemp(prefix="gluelab-bench-"))
+def use_private_cloud(state: Path | None = None) -> Path:
+    state = state or Path(tempfile.mkdtemp(prefix="gluelab-bench-"))
     os.environ.update(GLUELAB_STATE_DIR=str(state), GLUELAB_PORT=str(free_port()),
                       GLUELAB_TARGET="local", AWS_ACCESS_KEY_ID="test",
                       AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
@@ -222,51 +222,76 @@ def bench_workflow() -> dict:
             "sum of the handlers' own durations (ms)": median_ms(handlers)}
 
 
-def bench_restart(deploys: int = 10, reports: int = 1000, senders: int = 4) -> dict:
+def bench_restart(deploys: int = 10, reports: int = 1000, senders: int = 4,
+                  state: Path | None = None) -> dict:
     """Stop and start after a day's use: 10 deploys, 1,000 reports through the app, their logs.
 
-    Runs on a cloud of its own (a fresh state folder)."""
+    Runs on a cloud of its own: a fresh state folder, or `state` (built there when it has no
+    journal yet, reused as it is otherwise: building a day takes minutes)."""
+    reuse = state is not None and (state / "journal.jsonl").exists()
+    use_private_cloud(state)
+    s = settings()
+    process.start(s, quiet=True)
+    try:
+        if reuse:
+            outputs = {o["OutputKey"]: o["OutputValue"] for o in _client("cloudformation")
+                       .describe_stacks(StackName="day-fixit")["Stacks"][0]["Outputs"]}
+            succeeded = None
+        else:
+            outputs, statuses = _build_day(s, deploys, reports, senders)
+            succeeded = statuses.count("SUCCEEDED")
+        stops, starts, answers = [], [], []
+        for _ in range(RUNS):
+            stops.append(timed(lambda: process.stop(s)))
+            started = time.perf_counter()
+            process.start(s, quiet=True)
+            starts.append(time.perf_counter() - started)
+            # a service's saved state loads at its first use: what the first calls wait for
+            _client("cloudformation").describe_stacks(StackName="day-fixit")
+            stored = _client("dynamodb").scan(TableName=outputs["ReportsTableName"],
+                                              Select="COUNT")
+            answers.append(time.perf_counter() - started)
+        assert succeeded in (None, stored["Count"]), (stored["Count"], succeeded)
+    finally:
+        process.stop(s)
+    return {"restart with a day's state (ms)": median_ms(starts),
+            "restart with a day's state, to its stack and reports read (ms)": median_ms(answers),
+            "stop with a day's state (ms)": median_ms(stops),
+            "day's state: reports stored": stored["Count"],
+            "day's state: journal (MB)": round((s.state_dir / "journal.jsonl").stat().st_size / 1e6, 1),
+            "day's state: snapshot (MB)": round(_snapshot_bytes(s.state_dir) / 1e6, 1)}
+
+
+def _snapshot_bytes(state_dir: Path) -> int:
+    return sum(path.stat().st_size for path in state_dir.glob("snapshot*") if path.is_file())
+
+
+def _build_day(s, deploys: int, reports: int, senders: int) -> tuple[dict, list[str]]:
+    """The reference app deployed `deploys` times and `reports` texts through it."""
     from concurrent.futures import ThreadPoolExecutor
 
     from gluelab import twilio_local
     from gluelab.deploy import deploy
-    use_private_cloud()
-    s = settings()
-    process.start(s, quiet=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix="gluelab-day-") as work:
-            app = Path(work) / "app"
-            shutil.copytree(APP, app)
-            handler = next(app.glob("functions/*/app.py"))
-            for n in range(deploys):  # a day of edits: each deploy changes one handler
-                handler.write_text(handler.read_text() + f"\n# edit {n}\n")
-                outputs = deploy(app, "day-fixit", echo=lambda line: None)
-        seed = _load_seed()
-        seed.seed(boto3.resource("dynamodb", endpoint_url=s.endpoint)
-                  .Table(outputs["CompaniesTableName"]), seed.companies())
-        twilio_local.store_credentials()
-        _client("ssm").put_parameter(Name="/fixit/twilio/webhook_url", Value=outputs["WebhookUrl"],
-                                     Type="String", Overwrite=True)
-        twilio_local.set_webhook(outputs["WebhookUrl"])
+    with tempfile.TemporaryDirectory(prefix="gluelab-day-") as work:
+        app = Path(work) / "app"
+        shutil.copytree(APP, app)
+        handler = next(app.glob("functions/*/app.py"))
+        for n in range(deploys):  # a day of edits: each deploy changes one handler
+            handler.write_text(handler.read_text() + f"\n# edit {n}\n")
+            outputs = deploy(app, "day-fixit", echo=lambda line: None)
+    seed = _load_seed()
+    seed.seed(boto3.resource("dynamodb", endpoint_url=s.endpoint)
+              .Table(outputs["CompaniesTableName"]), seed.companies())
+    twilio_local.store_credentials()
+    _client("ssm").put_parameter(Name="/fixit/twilio/webhook_url", Value=outputs["WebhookUrl"],
+                                 Type="String", Overwrite=True)
+    twilio_local.set_webhook(outputs["WebhookUrl"])
 
-        def report(n: int) -> str:
-            sid = twilio_local.text_app(f"+4477009{n:05d}", "LIFT stuck between floors 3 and 4")["message"]["sid"]
-            return wait_for_end(execution_arn(outputs["StateMachineArn"], sid))["status"]
-        with ThreadPoolExecutor(senders) as pool:
-            statuses = list(pool.map(report, range(reports)))
-        stops, starts = [], []
-        for _ in range(RUNS):
-            stops.append(timed(lambda: process.stop(s)))
-            starts.append(timed(lambda: process.start(s, quiet=True)))
-        stored = _client("dynamodb").scan(TableName=outputs["ReportsTableName"], Select="COUNT")
-        assert stored["Count"] == statuses.count("SUCCEEDED"), (stored["Count"], statuses)
-    finally:
-        process.stop(s)
-    return {"restart with a day's state (ms)": median_ms(starts),
-            "stop with a day's state (ms)": median_ms(stops),
-            "day's state: reports stored": stored["Count"],
-            "day's state: journal (MB)": round((s.state_dir / "journal.jsonl").stat().st_size / 1e6, 1),
-            "day's state: snapshot (MB)": round((s.state_dir / "snapshot.pickle").stat().st_size / 1e6, 1)}
+    def report(n: int) -> str:
+        sid = twilio_local.text_app(f"+4477009{n:05d}", "LIFT stuck between floors 3 and 4")["message"]["sid"]
+        return wait_for_end(execution_arn(outputs["StateMachineArn"], sid))["status"]
+    with ThreadPoolExecutor(senders) as pool:
+        return outputs, list(pool.map(report, range(reports)))
 
 
 def _tree_rss_mb(root: int) -> float:
@@ -437,8 +462,13 @@ def write_report(results: dict[str, float], alone: str | None = None) -> None:
               "- *start to ready*: `gluelab cloud start` until the endpoint answers, fresh state folder.",
               "- *restart with a day's state*: on a cloud of its own, the reference app deployed 10 times",
               "  (one handler edited each time) and 1,000 texts through it (4 handsets at once); then",
-              "  `gluelab cloud stop` and `start` until the endpoint answers. The start loads the snapshot",
-              "  (snapshot.py) and replays only the journal after it, so it does not grow with history.",
+              "  `gluelab cloud stop` and `start` until the endpoint answers. The start reads the snapshot's",
+              "  header (snapshot.py); each service's state, and the journal's tail of item writes, logs and",
+              "  finished executions, is put back at that service's first use (first_use.py), so a start",
+              "  does not grow with history. *to its stack and reports read*: the same start, then",
+              "  DescribeStacks and a Scan of the reports (which load CloudFormation's state, with every",
+              "  service its stack made, and DynamoDB's). `--day-state DIR` builds the day in DIR once",
+              "  and reuses it after.",
               "- *invoke*: `lambda.invoke` over HTTP of a one-line Python handler; *cold* is the first call",
               "  of a new function (a new worker process), *warm* the calls after it. The overhead is warm",
               "  invoke minus calling the same handler in-process, with IAM enforced (as always).",
@@ -483,10 +513,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--after", type=int, default=300, help="seconds before the memory after")
     parser.add_argument("--write", action="store_true",
                         help="with a benchmark run alone: put its figures into BENCHMARKS.md")
+    parser.add_argument("--day-state", type=Path, metavar="DIR",
+                        help="restart: build the day's state in DIR, or reuse the one built there")
     args = parser.parse_args(argv)
     load = dict(texts=args.texts, senders=args.senders, idle_s=args.idle, after_s=args.after)
     if args.only:
-        alone = {"start": bench_start, "invoke": bench_invoke_alone, "restart": bench_restart,
+        alone = {"start": bench_start, "invoke": bench_invoke_alone,
+                 "restart": lambda: bench_restart(state=args.day_state and args.day_state.resolve()),
                  "load": lambda: bench_load(**load)}[args.only]()
         for name, value in alone.items():
             print(f"{name:44} {value}")

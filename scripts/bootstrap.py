@@ -36,6 +36,15 @@ def environment(env_dir: Path) -> tuple[Path, bool]:
     return python, has_pinned_uv(python) or run([str(python), "-m", "pip", "install", "--quiet", UV])
 
 
+def compile_bytecode(python: Path) -> bool:
+    """Every installed module compiled once, now. uv installs without .pyc files, and with
+    PYTHONDONTWRITEBYTECODE set (as in many containers) Python never writes them: each start of
+    the local cloud then compiled moto from source again (about a second of its start)."""
+    where = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return run([str(python), "-m", "compileall", "-q", "-j", "0", where, str(ROOT / "gluelab")])
+
+
 def main() -> int:
     if sys.version_info < MIN_PYTHON:
         print(f"gluelab needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer; this is "
@@ -45,10 +54,11 @@ def main() -> int:
     spec = [".[test]"] if os.environ.get("GLUELAB_NO_EDITABLE") else ["-e", ".[test]"]
     uv = [str(python), "-m", "uv", "pip", "install", "--python", str(python)]
     if have_uv and run([*uv, "--require-hashes", "-r", LOCK]) and run([*uv, "--no-deps", *spec]):
-        return 0
+        return 0 if compile_bytecode(python) else 1
     print("uv was not usable here; installing with pip instead (slower).", flush=True)
     pip = [str(python), "-m", "pip", "install", "--quiet"]
-    return 0 if run([*pip, "--require-hashes", "-r", LOCK]) and run([*pip, "--no-deps", *spec]) else 1
+    installed = run([*pip, "--require-hashes", "-r", LOCK]) and run([*pip, "--no-deps", *spec])
+    return 0 if installed and compile_bytecode(python) else 1
 
 
 if __name__ == "__main__":

@@ -749,7 +749,7 @@ def test_hook_seconds_waits_sleep_in_wait_interval_with_the_environment():
     assert not set(SECONDS_WAITS) & {c.__name__ for c in vars(timestamp).values() if isinstance(c, type)}
 
 
-# --- gluelab/cloud/snapshot.py -------------------------------------------------------------
+# --- gluelab/cloud/snapshot.py, first_use.py -----------------------------------------------
 
 def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
     """moto's state for the services the app uses survives snapshot's pickler: locks, weak
@@ -775,7 +775,7 @@ def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
                                                              AccountSpecificBackend)
                    for b in backends.values())
         buffer = io.BytesIO()
-        snapshot._Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
+        snapshot._Pickler(buffer).dump(
             {key: dict(value) for key, value in backends.items()})
         saved = pickle.loads(buffer.getvalue())
     ssm = saved[("moto.ssm.models", "ssm_backends")]["123456789012"]["us-east-1"]
@@ -879,3 +879,27 @@ def test_hook_state_and_context_path_causes_quote_the_input_through_the_module_s
     assert "to_json_str(no_such_json_path_error.data)" in inspect.getsource(state.CommonStateField._eval_body)
     for module in (string_expression, state):
         assert parameters(module.to_json_str) == ["obj", "separators"]
+
+
+def test_hook_backend_dicts_are_read_and_changed_only_through_the_methods_first_use_wraps():
+    """A service's saved state is put back by the first of these calls on its BackendDict
+    (first_use.py): moto must reach a service's backends through them (a dict subclass whose
+    accounts are made in __getitem__)."""
+    from moto.core.base_backend import BackendDict
+
+    from gluelab.cloud.first_use import METHODS
+    assert issubclass(BackendDict, dict)
+    assert all(callable(getattr(BackendDict, name)) for name in METHODS)
+    assert "_create_account_specific_backend" in inspect.getsource(
+        inspect.unwrap(BackendDict.__getitem__))
+    assert "self.items()" in inspect.getsource(inspect.unwrap(BackendDict.iter_backends))
+
+
+def test_hook_the_dispatcher_makes_a_service_s_app_under_its_lock_reading_its_backend_dict():
+    """first_use.py gives the dispatcher its own lock: restoring a service replays calls through
+    the dispatcher, and the dispatcher reads a service's BackendDict while it makes its app."""
+    from moto.moto_server import werkzeug_app
+    assert "self.lock = Lock()" in inspect.getsource(werkzeug_app.DomainDispatcherApplication.__init__)
+    getting = inspect.getsource(werkzeug_app.DomainDispatcherApplication.get_application)
+    assert "with self.lock:" in getting and "self.create_app(backend)" in getting
+    assert "backend_dict[DEFAULT_ACCOUNT_ID]" in inspect.getsource(werkzeug_app.create_backend_app)

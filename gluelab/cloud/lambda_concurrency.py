@@ -133,9 +133,11 @@ class Concurrency:
     def forget(self, name: str) -> None:
         """A deleted function's queued events are dropped, as Lambda drops them."""
         with self.lock:
-            for event_id in [key for key, (fn, _) in self.pending.items()
-                             if fn.function_name == name]:
+            dropped = [key for key, (fn, _) in self.pending.items() if fn.function_name == name]
+            for event_id in dropped:
                 del self.pending[event_id]
+        for event_id in dropped:  # ended: a restart does not queue it again (persistence.py)
+            self.ended(event_id)
 
     def dispatch(self, run: Callable, room: Callable[[], bool]) -> None:
         """Forever: hand each queued event whose function has capacity to run(event_id, fn,

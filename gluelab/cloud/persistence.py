@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs
@@ -29,7 +30,7 @@ from urllib.parse import parse_qs
 from werkzeug.test import EnvironBuilder
 from werkzeug.wsgi import get_input_stream
 
-from gluelab.cloud import seeding, snapshot
+from gluelab.cloud import first_use, seeding, snapshot
 
 log = logging.getLogger("gluelab.persistence")
 
@@ -42,6 +43,11 @@ SIDE_EFFECTS = {"Invoke", "InvokeAsync", "InvokeWithResponseStream", "StartExecu
                 "RespondToAuthChallenge"}
 NOT_AWS = ("/_gluelab", "/moto-api", "/api/", "/2010-04-01/Accounts", "/twilio/")
 LAMBDA_INVOKE_SUFFIXES = ("/invocations", "/invoke-async", "/response-streaming-invocations")
+
+# A note that stays open until its end is noted (a queued asynchronous Lambda event until it
+# has run): a snapshot keeps the open ones, which lie before the journal tail a start replays.
+CLOSED_BY = {"lambda-event": "lambda-event-done"}
+_CLOSING = set(CLOSED_BY.values())
 
 _journal: "Journal | None" = None
 _restorers: dict[str, Callable[[dict], None]] = {}
@@ -110,6 +116,13 @@ class Journal:
         self.count = 0  # seeds given so far
         self.lines = 0  # entries in the file
         self.last_change = time.monotonic()
+        self.open_notes: dict[str, dict] = {}  # id -> a CLOSED_BY note not yet closed
+
+    def track(self, entry: dict) -> None:
+        if entry.get("kind") in CLOSED_BY:
+            self.open_notes[entry["id"]] = entry
+        elif entry.get("kind") in _CLOSING:
+            self.open_notes.pop(entry["id"], None)
 
     def append(self, entry: dict, sync: bool = True) -> None:
         # on disk before the call answers: what was acknowledged survives a crash
@@ -119,37 +132,56 @@ class Journal:
             if sync:
                 os.fsync(journal.fileno())
             self.lines += 1
+            self.track(entry)
             self.last_change = time.monotonic()
 
     def replay(self, lines: int = 0, offset: int = 0) -> tuple[int, list[str]]:
         """Re-run the journaled calls after the first `lines` (`offset` bytes, which a snapshot
-        holds already); returns how many ran and what failed, in words."""
+        holds already); returns how many ran and what failed, in words. The entries at the end
+        that change one service alone run when that service is first used (first_use.py); what
+        they fail at is added to the list then."""
         if not self.path.exists():
             return 0, []
-        failures = []
+        failures: list[str] = []
         with self.path.open("rb") as file:
             file.seek(offset)
-            tail = file.read().decode().splitlines()
-        self.count = self.lines = lines
-        for number, line in enumerate(tail, lines + 1):
-            entry = json.loads(line)
-            self.count = self.lines = number
-            if "kind" in entry:
-                failure = _restore(entry)
+            tail = [json.loads(line) for line in file.read().decode().splitlines()]
+        waiting = first_use.waiting_from(tail)
+        for number, entry in enumerate(tail, lines + 1):
+            if number - lines > waiting:
+                first_use.on_first_use(first_use.service_of(entry),
+                                       partial(self._replay_later, number, entry, failures))
+            else:
+                self.count = self.lines = number
+                self.track(entry)
+                failure = self._replay_one(number, entry)
                 if failure:
-                    failures.append(f"journal entry {number} ({entry['kind']}): {failure}")
-                continue
-            environ = EnvironBuilder(
-                path=entry["path"], method=entry["method"], query_string=entry["query"],
-                headers=entry["headers"], data=base64.b64decode(entry["body"])).get_environ()
-            status = []
-            seeding.seed(entry["seed"])
-            chunks = self.app(environ, lambda s, h, e=None: status.append(s))
-            b"".join(chunks)
-            if not status or not status[0].startswith(("2", "3")):
-                failures.append(f"journal entry {number} ({entry['method']} {entry['path']}) "
-                                f"answered {status[0] if status else 'nothing'}")
-        return len(tail), failures
+                    failures.append(failure)
+        self.count = self.lines = lines + len(tail)
+        return waiting, failures
+
+    def _replay_one(self, number: int, entry: dict) -> str | None:
+        if "kind" in entry:
+            failure = _restore(entry)
+            return failure and f"journal entry {number} ({entry['kind']}): {failure}"
+        environ = EnvironBuilder(
+            path=entry["path"], method=entry["method"], query_string=entry["query"],
+            headers=entry["headers"], data=base64.b64decode(entry["body"])).get_environ()
+        status = []
+        seeding.seed(entry["seed"])
+        chunks = self.app(environ, lambda s, h, e=None: status.append(s))
+        b"".join(chunks)
+        if not status or not status[0].startswith(("2", "3")):
+            return (f"journal entry {number} ({entry['method']} {entry['path']}) "
+                    f"answered {status[0] if status else 'nothing'}")
+        return None
+
+    def _replay_later(self, number: int, entry: dict, failures: list[str]) -> None:
+        with seeding.own_stream():  # in the middle of another call, whose ids must not change
+            failure = self._replay_one(number, entry)
+        if failure:
+            failures.append(failure)
+            print(f"warning: could not restore {failure}", flush=True)
 
     def __call__(self, environ, start_response):
         body = get_input_stream(environ).read()
@@ -196,13 +228,23 @@ def wrap(app, context):
     covered = snapshot.load(context.state_dir, journal.path)
     if covered:
         print(f"restored a snapshot of {covered['lines']} saved changes", flush=True)
+    reopened = []
+    for entry in (covered or {}).get("open_notes", []):  # before the snapshot, still open
+        journal.track(entry)
+        failure = _restore(entry)
+        if failure:
+            reopened.append(f"a saved {entry['kind']}: {failure}")
     replayed, failures = journal.replay(*((covered["lines"], covered["journal_bytes"])
                                           if covered else ()))
+    failures[:0] = reopened  # the same list: what the tail's later replays fail at joins it
     _journal = journal
     saver = snapshot.Saver(journal, covered["lines"] if covered else 0)
     threading.Thread(target=saver.run, daemon=True, name="snapshots").start()
     if replayed:
         print(f"restored {replayed} saved API calls from {journal.path}", flush=True)
+    if journal.lines - (covered["lines"] if covered else 0) > replayed:
+        print(f"{journal.lines - (covered['lines'] if covered else 0) - replayed} more are "
+              f"restored when their service is first used", flush=True)
     for failure in failures:
         print(f"warning: could not restore {failure}", flush=True)
     context.restored = {"calls": journal.lines, "failures": failures}

@@ -9,6 +9,7 @@ its own stream, and creating a backend draws from a stream of its own.
 """
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 
@@ -25,6 +26,18 @@ def _stream() -> random.Random:
 def seed(value: int) -> None:
     """Make this thread's next moto ids a function of `value` alone."""
     _stream().seed(value)
+
+
+@contextlib.contextmanager
+def own_stream():
+    """Draws inside come from a stream of their own: this thread's goes on as if they had not
+    happened (a journal entry replayed in the middle of another call, see first_use.py)."""
+    saved = getattr(_local, "stream", None)
+    _local.stream = random.Random()
+    try:
+        yield
+    finally:
+        _local.stream = saved
 
 
 def install(context) -> None:

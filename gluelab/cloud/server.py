@@ -18,6 +18,7 @@ from pathlib import Path
 PATCHES = (
     "gluelab.cloud.seeding",
     "gluelab.cloud.dispatch_cache",
+    "gluelab.cloud.first_use",  # before the dispatcher is made: it shares the dispatcher's lock
     # First: its patch of the Step Functions interpreter's boto client must precede every import
     # of the interpreter (its modules bind the function by name).
     "gluelab.cloud.iam_enforcement",

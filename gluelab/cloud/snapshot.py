@@ -11,17 +11,35 @@ so it is immediate, and the next start replays what came after the last snapshot
 
 What is not in a snapshot: running Step Functions executions (durable_executions.py resumes them
 from their own files; an ended one is saved as it ended) and the Lambda runtime's worker processes.
+Asynchronous Lambda events still queued or running are: the header keeps their journal notes
+(persistence.CLOSED_BY), and a start queues them again.
+
+A start reads nothing but the snapshot's header: each service's state is a part of its own,
+unpickled when something first uses that service's backends (first_use.py), so a start
+does not import every service moto has state for (SSM alone pulls in EC2's models, the Step
+Functions backend its whole interpreter). Objects shared between services (a stack's Lambda
+function is the Lambda backend's) are saved once, in the first part that reaches them; a later
+part refers to them by (part, memo index), so loading it loads that part first and sharing
+survives. A snapshot's bytes are checked against their digest at start, so a part that is
+unpickled later is one that was read whole.
 """
 from __future__ import annotations
 
+import datetime
+import decimal
+import enum
 import hashlib
+import importlib
 import io
 import os
 import pickle
+import re
 import signal
 import sys
 import threading
 import time
+import types
+import uuid
 import weakref
 from collections import defaultdict
 from functools import partial
@@ -31,9 +49,21 @@ import moto
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from gluelab.cloud import first_use
+
 
 FILE = "snapshot.pickle"
-FORMAT = 1
+FORMAT = 2  # 1: one pickle of every backend; 2: a header, then one part per service
+# Saved before the others (other services' objects point into them: a Lambda function holds its
+# logs backend, a stack every resource it made), and CloudFormation, which reaches all, last.
+FIRST = ("moto.iam.models", "moto.sts.models", "moto.logs.models", "moto.s3.models")
+LAST = ("moto.cloudformation.models",)
+# Values whose identity nothing relies on (or that pickle saves by name): never a reference to
+# another part, which would make loading one service load another for nothing.
+_UNSHARED = (str, bytes, int, float, complex, bool, type(None), tuple, frozenset, type,
+             types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType,
+             enum.Enum, datetime.date, datetime.time, datetime.timedelta, datetime.tzinfo,
+             decimal.Decimal, uuid.UUID, re.Pattern)
 IDLE_S = 2.0
 MAX_PENDING = 500
 _finished_executions = None  # gluelab.cloud.finished_executions, set by Saver (circular import)
@@ -80,7 +110,17 @@ def _factory(factory):
 
 
 class _Pickler(pickle.Pickler):
-    """pickle, taught the few things moto holds that pickle cannot save as they are."""
+    """pickle, taught the few things moto holds that pickle cannot save as they are, and to
+    refer to objects that an earlier part saved (`earlier`: id -> (part, memo index))."""
+
+    def __init__(self, file, earlier: dict | None = None):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.earlier = earlier or {}
+
+    def persistent_id(self, obj):
+        if isinstance(obj, _UNSHARED):
+            return None
+        return self.earlier.get(id(obj))
 
     def reducer_override(self, obj):
         if isinstance(obj, _LOCK_TYPES):
@@ -114,8 +154,10 @@ def _backend_dicts() -> dict[tuple[str, str], dict]:
         if module is None or not (name.startswith("moto.") and name.endswith("models")):
             continue
         for attribute, value in list(vars(module).items()):
-            if isinstance(value, BackendDict) and value:  # imported elsewhere too: once
-                found.setdefault(id(value), ((name, attribute), value))
+            if isinstance(value, BackendDict) and value:  # imported elsewhere too: once,
+                known = found.get(id(value))  # by the module that defines its backend, whose
+                if known is None or name == value.backend.__module__:  # import loads it
+                    found[id(value)] = ((name, attribute), value)
     return dict(found.values())
 
 
@@ -127,29 +169,108 @@ def head_digest(journal: Path) -> str:
         return ""
 
 
+def _order(key: tuple[str, str]) -> tuple[int, str]:
+    module = key[0]
+    return (0 if module in FIRST else 2 if module in LAST else 1, module)
+
+
+def _parts(backends: dict) -> tuple[list, list[bytes]]:
+    """Each BackendDict's accounts pickled on its own, in _order; what they are, their bytes."""
+    earlier: dict[int, tuple[int, int]] = {}
+    keep = []  # every saved object stays alive until the end: its id is never reused
+    keys, blobs = sorted(backends, key=_order), []
+    for index, key in enumerate(keys):
+        buffer = io.BytesIO()
+        pickler = _Pickler(buffer, earlier)
+        pickler.dump(dict(backends[key]))
+        memo = pickler.memo.copy()
+        keep.append(memo)
+        for identity, (position, obj) in memo.items():
+            if not isinstance(obj, _UNSHARED):
+                earlier[identity] = (index, position)
+        blobs.append(buffer.getvalue())
+    return keys, blobs
+
+
 def save(state_dir: Path, covers: dict, backends: dict) -> None:
     """Write the snapshot of `backends` (from _backend_dicts) with what of the journal it covers."""
-    buffer = io.BytesIO()
-    backends = {key: dict(value) for key, value in backends.items()}
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({
-        "format": FORMAT, "moto": moto.__version__, **covers, "backends": backends})
+    keys, blobs = _parts(backends)
+    digest = hashlib.sha256()
+    for blob in blobs:
+        digest.update(blob)
+    header = pickle.dumps({"format": FORMAT, "moto": moto.__version__, **covers,
+                           "parts": [(*key, len(blob)) for key, blob in zip(keys, blobs)],
+                           "digest": digest.hexdigest()}, protocol=pickle.HIGHEST_PROTOCOL)
     temporary = state_dir / f".{FILE}.{os.getpid()}"
     with temporary.open("wb") as file:
-        file.write(buffer.getbuffer())
+        file.write(header)
+        for blob in blobs:
+            file.write(blob)
         file.flush()
         os.fsync(file.fileno())
     temporary.replace(state_dir / FILE)
 
 
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, data: memoryview, parts: "Parts"):
+        super().__init__(io.BytesIO(data))
+        self.parts = parts
+
+    def persistent_load(self, reference):
+        part, position = reference
+        return self.parts.memo(part)[position]
+
+
+class Parts:
+    """A read snapshot's parts, each put into moto when its service is first used (first_use)."""
+
+    def __init__(self, header: dict, data: bytes):
+        self.keys, self.slices, start = [], [], 0
+        for module, attribute, length in header["parts"]:
+            self.keys.append((module, attribute))
+            self.slices.append(memoryview(data)[start:start + length])
+            start += length
+        self.memos: dict[int, dict] = {}
+        self.lock = threading.RLock()
+
+    def memo(self, index: int) -> dict:
+        """Part `index` put into moto (once); what its unpickling made, by memo index."""
+        with self.lock:
+            if index not in self.memos:
+                module, attribute = self.keys[index]
+                target = getattr(importlib.import_module(module), attribute)
+                unpickler = _Unpickler(self.slices[index], self)
+                accounts = unpickler.load()
+                for account in accounts.values():
+                    for backend in account.values():
+                        _drop_running_executions(backend)
+                dict.update(target, accounts)
+                self.memos[index] = unpickler.memo.copy()
+                self.slices[index] = None  # its bytes are not needed again
+            return self.memos[index]
+
+
+def _read(path: Path) -> tuple[dict, bytes]:
+    with path.open("rb") as file:
+        header = pickle.load(file)
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            return header if isinstance(header, dict) else {}, b""
+        data = file.read()
+    if hashlib.sha256(data).hexdigest() != header["digest"]:
+        raise pickle.UnpicklingError("its parts do not match their digest")
+    return header, data
+
+
 def load(state_dir: Path, journal: Path) -> dict | None:
-    """Put the snapshot's state into moto; what it covers, or None (then replay everything)."""
+    """Make the snapshot's state moto's (each service's as it is first read); what it covers,
+    or None (then replay everything)."""
     path = state_dir / FILE
     for unfinished in state_dir.glob(f".{FILE}.*"):  # a save cut short by a stop or a crash
         unfinished.unlink()
     if not path.exists():
         return None
     try:
-        snapshot = pickle.loads(path.read_bytes())
+        snapshot, data = _read(path)
         usable = (snapshot.get("format") == FORMAT and snapshot.get("moto") == moto.__version__
                   and journal.exists() and journal.stat().st_size >= snapshot["journal_bytes"]
                   and head_digest(journal) == snapshot["journal_head"])
@@ -161,13 +282,9 @@ def load(state_dir: Path, journal: Path) -> dict | None:
         print(f"the saved snapshot {path} does not match this journal or moto version; "
               f"replaying the whole journal instead", flush=True)
         return None
-    import importlib
-    for (module_name, attribute), accounts in snapshot["backends"].items():
-        target = getattr(importlib.import_module(module_name), attribute)
-        for account in accounts.values():
-            for backend in account.values():
-                _drop_running_executions(backend)
-        dict.update(target, accounts)
+    parts = Parts(snapshot, data)
+    for index, key in enumerate(parts.keys):
+        first_use.on_first_use(key, partial(parts.memo, index))
     return snapshot
 
 
@@ -195,11 +312,13 @@ class Saver:
 
     def save_now(self) -> None:
         started = time.perf_counter()
+        first_use.restore_everything()  # what waits for its first use goes into the snapshot
         with self.journal.lock, self.journal.file_lock:
             lines, path = self.journal.lines, self.journal.path
             covers = {"count": self.journal.count, "lines": lines,  # measured before the fork:
                       "journal_bytes": path.stat().st_size if path.exists() else 0,  # it goes on
-                      "journal_head": head_digest(path)}
+                      "journal_head": head_digest(path),
+                      "open_notes": list(self.journal.open_notes.values())}
             backends = _backend_dicts()
             pid = os.fork()
             if pid == 0:  # the copy: save and leave, touching nothing the parent's threads held

@@ -2,11 +2,15 @@
 snapshot and replays only the journal after it, and `gluelab cloud status` shows what runs."""
 from __future__ import annotations
 
+import io
 import json
 import os
+import pickle
 import re
 import signal
 import time
+import warnings
+import zipfile
 
 import pytest
 
@@ -110,22 +114,77 @@ def create_table(name: str) -> None:
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
 
 
-def test_a_start_loads_the_snapshot_and_replays_only_the_journal_after_it(handle, sfn):
-    log = handle.state_dir / "cloud.log"
-    saved = log.read_text().count("saved a snapshot of")
-    create_table("Saved")
+def wait_for_a_snapshot(log, saved: int) -> None:
     deadline = time.monotonic() + 30
     while log.read_text().count("saved a snapshot of") == saved:  # once changes settle
         assert time.monotonic() < deadline, "no snapshot within 30 s of the last change"
         time.sleep(0.2)
+
+
+def snapshot_covers(handle) -> int:
+    """How many journal entries the saved snapshot holds (its header says)."""
+    try:
+        with (handle.state_dir / "snapshot.pickle").open("rb") as file:
+            return pickle.load(file)["lines"]
+    except FileNotFoundError:
+        return 0
+
+
+def test_a_queued_asynchronous_invocation_before_the_snapshot_survives_a_restart(handle, sfn):
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    role = client("iam").create_role(RoleName="queued", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    ))["Role"]["Arn"]
+    functions = client("lambda")
+    functions.create_function(FunctionName="queued", Runtime="python3.12", Role=role,
+                              Handler="app.handler", Code={"ZipFile": code.getvalue()})
+    # no concurrency at all: Lambda keeps the event queued, as it does while throttled
+    functions.put_function_concurrency(FunctionName="queued", ReservedConcurrentExecutions=0)
+    functions.invoke(FunctionName="queued", InvocationType="Event", Payload=b'{"n": 1}')
+    wait_for_a_snapshot_of_the_whole_journal(handle)  # the event's entry lies before its end
+
+    process.stop(handle.settings)
+    process.start(handle.settings, quiet=True)
+    assert process.status(handle.settings)["queued_invocations"] == 1
+
+    functions.delete_function(FunctionName="queued")  # its queued event goes with it, for good
+    wait_for_a_snapshot_of_the_whole_journal(handle)
+    process.stop(handle.settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", process.RestoreWarning)  # nothing is missing
+        process.start(handle.settings, quiet=True)
+    assert process.status(handle.settings)["queued_invocations"] == 0
+
+
+def wait_for_a_snapshot_of_the_whole_journal(handle) -> None:
+    # a snapshot waits for 2 s without changes, and a loaded machine takes seconds to save one
+    journal, deadline = handle.state_dir / "journal.jsonl", time.monotonic() + 90
+    while snapshot_covers(handle) < len(journal.read_text().splitlines()):
+        assert time.monotonic() < deadline, "no snapshot of the whole journal within 90 s"
+        time.sleep(0.2)
+
+
+def test_a_start_loads_the_snapshot_and_replays_only_the_journal_after_it(handle, sfn):
+    log = handle.state_dir / "cloud.log"
+    saved = log.read_text().count("saved a snapshot of")
+    create_table("Saved")
+    wait_for_a_snapshot(log, saved)
     create_table("AfterTheSnapshot")
-    kill_9(handle)  # no snapshot: the journal has the table
+    item = {"id": {"S": "report-1"}, "text": {"S": "LIFT stuck"}}
+    client("dynamodb").put_item(TableName="Saved", Item=item)
+    kill_9(handle)  # no snapshot: the journal has the table and the item
     lines = len(log.read_text().splitlines())
 
     process.start(handle.settings, quiet=True)
     started = log.read_text().splitlines()[lines:]
     assert any(line.startswith("restored a snapshot of ") for line in started), started
     assert "restored 1 saved API calls from" in "\n".join(started)
+    # the item write waits for DynamoDB's first use, and is there when it comes
+    assert "1 more are restored when their service is first used" in started
+    assert client("dynamodb").get_item(TableName="Saved", Key={"id": item["id"]})["Item"] == item
     assert {"Saved", "AfterTheSnapshot"} <= set(tables())
 
     process.stop(handle.settings)
