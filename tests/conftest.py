@@ -89,3 +89,31 @@ class CloudHandle:
 def local(cloud, monkeypatch) -> "CloudHandle":
     """Use inside a test: gluelab.client() and subprocesses talk to the session's local cloud."""
     return use_cloud(cloud, monkeypatch)
+
+
+# --- Spreading the suite over xdist's workers (`make test`: --dist loadgroup --no-loadscope-reorder)
+# The longest tests start first, so that no worker is left running one of them alone at the end
+# while the others idle. Node id prefixes, longest first, from `pytest --durations` on 2 cores;
+# the order only changes when a test starts, never what it checks.
+LONGEST_FIRST = (
+    "tests/test_nbval_as_typed.py",  # a clone, an install and every solution
+    "tests/test_notebooks.py::test_labs_run_with_only",  # every lab
+    "tests/infra/test_kill_9_mid_burst.py",
+    "tests/samples/test_samples.py",
+    "tests/infra/test_app_beside_labs.py",
+    "tests/cloud/test_durable_cloud.py",
+    "tests/test_labs.py",  # 15 cold starts of about 40 s each, which fill the gaps
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns xdist_group marks into node ids
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        # Tests sharing a module-scoped fixture (a deployed app, a cloud of the module's own) run
+        # on one worker, so that the fixture is set up once and not on every worker.
+        if any(definition.scope in ("module", "class")
+               for definitions in item._fixtureinfo.name2fixturedefs.values()
+               for definition in definitions):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=lambda item: next((rank for rank, prefix in enumerate(LONGEST_FIRST)
+                                      if item.nodeid.startswith(prefix)), len(LONGEST_FIRST)))
