@@ -17,7 +17,7 @@ lab: $(STAMP)
 
 # Tests run in up to four processes: most of their time is waiting on notebooks and the cloud.
 # Each process takes the next test when it is nearly done, longest first (tests/conftest.py:
-# LONGEST_FIRST; tests sharing a module's fixture go together), so none ends the run alone.
+# LONGEST_FIRST), so that no process ends the run alone on a long test.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadgroup --no-loadscope-reorder $(TEST_ARGS)
 

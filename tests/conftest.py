@@ -91,7 +91,8 @@ def local(cloud, monkeypatch) -> "CloudHandle":
     return use_cloud(cloud, monkeypatch)
 
 
-# --- Spreading the suite over xdist's workers (`make test`: --dist loadgroup --no-loadscope-reorder)
+# --- Spreading the suite over xdist's workers (`make test`: --dist loadgroup --no-loadscope-reorder:
+# each test is a unit of its own, handed out in this order to the worker that is nearly done).
 # The longest tests start first, so that no worker is left running one of them alone at the end
 # while the others idle. Node id prefixes, longest first, from `pytest --durations` on 2 cores;
 # the order only changes when a test starts, never what it checks.
@@ -106,14 +107,6 @@ LONGEST_FIRST = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns xdist_group marks into node ids
 def pytest_collection_modifyitems(config, items) -> None:
-    for item in items:
-        # Tests sharing a module-scoped fixture (a deployed app, a cloud of the module's own) run
-        # on one worker, so that the fixture is set up once and not on every worker.
-        if any(definition.scope in ("module", "class")
-               for definitions in item._fixtureinfo.name2fixturedefs.values()
-               for definition in definitions):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     items.sort(key=lambda item: next((rank for rank, prefix in enumerate(LONGEST_FIRST)
                                       if item.nodeid.startswith(prefix)), len(LONGEST_FIRST)))
