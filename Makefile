@@ -16,8 +16,10 @@ lab: $(STAMP)
 	$(BIN)/gluelab lab $(LAB_ARGS)
 
 # Tests run in up to four processes: most of their time is waiting on notebooks and the cloud.
+# Each process takes the next test when it is nearly done, longest first (tests/conftest.py:
+# LONGEST_FIRST), so that no process ends the run alone on a long test.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --maxprocesses=4 $(TEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadgroup --no-loadscope-reorder $(TEST_ARGS)
 
 notebooks: $(STAMP)
 	$(BIN)/gluelab notebooks build

@@ -89,3 +89,24 @@ class CloudHandle:
 def local(cloud, monkeypatch) -> "CloudHandle":
     """Use inside a test: gluelab.client() and subprocesses talk to the session's local cloud."""
     return use_cloud(cloud, monkeypatch)
+
+
+# --- Spreading the suite over xdist's workers (`make test`: --dist loadgroup --no-loadscope-reorder:
+# each test is a unit of its own, handed out in this order to the worker that is nearly done).
+# The longest tests start first, so that no worker is left running one of them alone at the end
+# while the others idle. Node id prefixes, longest first, from `pytest --durations` on 2 cores;
+# the order only changes when a test starts, never what it checks.
+LONGEST_FIRST = (
+    "tests/test_nbval_as_typed.py",  # a clone, an install and every solution
+    "tests/test_notebooks.py::test_labs_run_with_only",  # every lab
+    "tests/infra/test_kill_9_mid_burst.py",
+    "tests/samples/test_samples.py",
+    "tests/infra/test_app_beside_labs.py",
+    "tests/cloud/test_durable_cloud.py",
+    "tests/test_labs.py",  # 15 cold starts of about 40 s each, which fill the gaps
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    items.sort(key=lambda item: next((rank for rank, prefix in enumerate(LONGEST_FIRST)
+                                      if item.nodeid.startswith(prefix)), len(LONGEST_FIRST)))

@@ -1,11 +1,14 @@
 """An instructor's commands, exactly as typed, in a fresh clone: `make`'s install step installs
 exactly the locked versions, then `pytest --nbval solutions/` passes with no cloud running before
 it and none left behind (the root conftest.py applies the sanitize rules and runs a cloud of its
-own). Slow (every solution runs), so it is the one test that runs the solutions from a clone."""
+own). Slow (every solution runs), so it is the suite's one run of `pytest --nbval solutions/`: it
+also proves that the solutions reproduce their stored outputs. The clone carries the tree's
+uncommitted edits, so the solutions checked are the ones in the tree, as an in-place run would."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +33,26 @@ def cloud_processes(clone: Path) -> list[str]:
     return found
 
 
+def git(*args: str) -> list[str]:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def clone_as_it_stands(clone: Path) -> None:
+    """A fresh clone, then the tree's edits that are not committed yet (changed, added, deleted)."""
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    deleted = set(git("ls-files", "--deleted"))
+    for path in git("ls-files", "--modified", "--others", "--exclude-standard"):
+        if path not in deleted:
+            (clone / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / path, clone / path)
+    for path in deleted:
+        (clone / path).unlink(missing_ok=True)
+
+
 def test_fresh_clone_installs_the_lock_and_passes_pytest_nbval_solutions_as_typed(tmp_path):
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    clone_as_it_stands(clone)
     # A newcomer's shell: nothing of this test session's cloud, target or pytest settings.
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("GLUELAB_", "AWS_", "TWILIO_", "PYTEST_", "VIRTUAL_ENV"))}

@@ -30,14 +30,6 @@ def notebook_cloud(tmp_path_factory):
         yield handle
 
 
-def silent_checks(path: Path, env: dict[str, str], cwd: Path) -> list[str]:
-    """Run a lab as shipped; the ids of `check` cells that did NOT raise (i.e. leaks)."""
-    nb = notebooks.execute(nbformat.read(path, as_version=4), cwd=cwd, env=env, allow_errors=True)
-    return [cell.id for cell in nb.cells
-            if "check" in cell.metadata.get("tags", ())
-            and not any(output.output_type == "error" for output in cell.outputs)]
-
-
 def build_tree(tree: dict[str, Path]) -> None:
     notebooks.build(source_dir=tree["source"], labs_dir=tree["labs"],
                     solutions_dir=tree["solutions"], log=lambda *_: None)
@@ -126,21 +118,6 @@ def test_bad_source_says_where_and_what(tmp_path, text, message):
     assert message in str(caught.value)
 
 
-def test_every_check_cell_fails_in_the_labs_as_shipped(notebook_cloud, tmp_path):
-    env = notebook_env(notebook_cloud, tmp_path)
-    labs = sorted((ROOT / "labs").glob("*.ipynb"))
-    assert labs
-    assert {lab.name: silent_checks(lab, env, tmp_path) for lab in labs} == {lab.name: [] for lab in labs}
-
-
-def test_leak_check_catches_a_lab_that_leaks_its_solution(notebook_cloud, tmp_path):
-    shutil.copy(FIXTURES / "91-leaky.py", tmp_path)
-    lab, _ = notebooks.render(notebooks.LabSource(tmp_path / "91-leaky.py"))
-    nbformat.write(lab, tmp_path / "91-leaky.ipynb")
-    assert silent_checks(tmp_path / "91-leaky.ipynb", notebook_env(notebook_cloud, tmp_path), tmp_path) == [
-        "91-leaky-003"]
-
-
 def run_nbval(cloud, workspace: Path, *args: str) -> subprocess.CompletedProcess:
     # The instructor's commands as typed: the root conftest.py adds the sanitize rules and this
     # environment's kernel, and uses the given cloud (GLUELAB_STATE_DIR is set).
@@ -150,11 +127,27 @@ def run_nbval(cloud, workspace: Path, *args: str) -> subprocess.CompletedProcess
         timeout=1200)  # a guard against a hang, not a speed limit: a loaded machine takes 8+ min
 
 
-def test_solutions_reproduce_their_stored_outputs(notebook_cloud, tmp_path):
-    result = run_nbval(notebook_cloud, tmp_path, "--nbval", "solutions/")
-    assert result.returncode == 0, result.stdout + result.stderr
+# `pytest --nbval solutions/` (the solutions reproduce their stored outputs) runs once, as an
+# instructor types it in a fresh clone: tests/test_nbval_as_typed.py.
 
 
-def test_labs_run_with_only_their_blank_and_check_cells_failing(notebook_cloud, tmp_path):
-    result = run_nbval(notebook_cloud, tmp_path, "--nbval-lax", "labs/")
+def test_labs_run_with_only_their_blank_and_check_cells_failing_and_every_check_failing(
+        notebook_cloud, tmp_path):
+    """`pytest --nbval-lax labs/` passes: no cell fails but a blank or a check. With
+    tests/check_cells_must_fail.py the same run also fails any check cell that passes in the
+    lab as shipped (a lab that leaks its solution): one run of the labs proves both."""
+    result = run_nbval(notebook_cloud, tmp_path, "--nbval-lax", "labs/", "-p", "tests.check_cells_must_fail")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout.splitlines()[-1]
+
+
+def test_leak_check_catches_a_lab_that_leaks_its_solution(cloud, tmp_path):
+    # The leaky lab touches no cloud; the session's is passed so that none is started for it.
+    shutil.copy(FIXTURES / "91-leaky.py", tmp_path)
+    lab, _ = notebooks.render(notebooks.LabSource(tmp_path / "91-leaky.py"))
+    nbformat.write(lab, tmp_path / "91-leaky.ipynb")
+    result = run_nbval(cloud, tmp_path, "--nbval-lax", str(tmp_path / "91-leaky.ipynb"),
+                       "-p", "tests.nbval_plugin", "-p", "tests.check_cells_must_fail")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "check cell 91-leaky-003 passed in the lab as shipped" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("1 failed, 2 passed"), result.stdout
