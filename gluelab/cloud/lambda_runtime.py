@@ -32,8 +32,8 @@ from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from gluelab.cloud import (iam_enforcement, lambda_concurrency, lambda_pool, lambda_worker,
-                           persistence)
+from gluelab.cloud import (iam_enforcement, interpreter_caches, lambda_concurrency, lambda_pool,
+                           lambda_worker, persistence)
 from gluelab.cloud.lambda_concurrency import ACCOUNT, Concurrency, TooManyRequests
 from gluelab.cloud.lambda_pool import Pool, PoolFull
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
@@ -46,6 +46,9 @@ FAULTS_PATH = "/_gluelab/faults"
 WORKERS_PATH = "/_gluelab/workers"
 
 _runtime: Runtime | None = None
+# Whether this thread's invocation is one nobody waits for (a state machine's task, a queued
+# event): the pool serves waiting callers first (lambda_pool).
+_caller = threading.local()
 
 
 @dataclass(frozen=True)
@@ -282,7 +285,7 @@ class Runtime:
         if previous not in (None, spec):
             self.pool.drop([previous])
         try:
-            worker = self.pool.checkout(spec)
+            worker = self.pool.checkout(spec, getattr(_caller, "background", False))
         except PoolFull:
             print(f"Lambda: {spec.name} throttled: all {self.pool.bound} worker processes stayed "
                   f"busy for {lambda_pool.QUEUE_WAIT_S:.0f} s. Raise GLUELAB_LAMBDA_WORKERS if "
@@ -383,6 +386,7 @@ class Runtime:
     def run_event(self, event_id: str, fn, event, release) -> None:
         def run() -> None:
             requeued = False
+            _caller.background = True  # this pool thread only ever runs queued events
             try:
                 self.invoke(fn, event, release)
             except TooManyRequests:  # no worker came free: back in the queue, as Lambda retries
@@ -581,7 +585,12 @@ def _by_invocation_type(invoke):
         if kind == "Event":
             _runtime.queue(self, json.loads(body) if body else {})
             return b""
-        return invoke(self, body, request_headers, response_headers)
+        _caller.background = (request_headers.get(interpreter_caches.BACKGROUND_HEADER)
+                              == interpreter_caches.BACKGROUND)
+        try:
+            return invoke(self, body, request_headers, response_headers)
+        finally:
+            _caller.background = False
     patched.__wrapped__ = invoke
     return patched
 
