@@ -120,6 +120,7 @@ def test_status_callback_is_posted_signed(receiver, twilio, handset):
 def test_messages_and_webhook_survive_a_restart(tmp_path: Path):
     store = Store(tmp_path / "twilio.json")
     store.numbers[LOCAL_NUMBER_SID]["sms_url"] = "https://example.invalid/Prod/sms"
+    store.save("numbers")  # as the REST API's number update does
     sent = Standin(store).create_message(to="+393330000002", from_=LOCAL_NUMBER, body="kept",
                                          direction="outbound-api")
     again = Store(tmp_path / "twilio.json")
