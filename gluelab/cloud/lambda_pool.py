@@ -24,10 +24,10 @@ others nobody does (a state machine's tasks, queued events): checkout(spec, back
 Under load the background ones would take every worker and keep the waiting caller queued for
 seconds (a webhook p99 of 14 s), so: a background invocation does not start or evict a worker
 while a foreground one waits for one; functions invoked in the background hold at most
-bound - RESERVED of the workers; and a background invocation never stops the idle worker of a
-function called in the foreground unless it has been idle for FOREGROUND_KEEP_S, so that the
-next webhook finds its function warm. Neither changes what an invocation does, only which
-waiting one the machine serves first.
+bound - reserved_for_foreground() of the workers; and a background invocation stops the idle
+worker of a function called in the foreground only once it has been idle for FOREGROUND_SPARE_S
+(FOREGROUND_KEEP_S for that function's last worker), so that the next webhook finds its function
+warm. Neither changes what an invocation does, only which waiting one the machine serves first.
 """
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ EVICT_AFTER_S = 1.0
 # invoking another function synchronously while every worker waits the same way never ends.
 QUEUE_WAIT_S = 120.0
 REAP_EVERY_S = 10.0
-FOREGROUND_KEEP_S = 10.0
+FOREGROUND_SPARE_S = 2.0
+FOREGROUND_KEEP_S = 30.0
 
 
 def reserved_for_foreground(bound: int) -> int:
@@ -106,6 +107,9 @@ class Pool:
         self.waiting = 0
         self.foreground_waiting = 0
         self.foreground: set[str] = set()  # functions ever invoked in the foreground
+        # Time invocations spent queued for a worker (not their cold start), by kind.
+        self.waits = {kind: {"count": 0, "total_ms": 0.0, "max_ms": 0.0}
+                      for kind in ("foreground", "background")}
         self.started = 0  # worker processes started since the cloud started
         self.cold_start_s = EVICT_AFTER_S  # moving average of recent init durations
         self.parallel_starts = os.cpu_count() or 1  # cold starts of one function at a time
@@ -118,7 +122,7 @@ class Pool:
         """A warm idle worker for `spec`, or None: the caller may start one (call started())."""
         evicted = None
         with self.changed:
-            now = time.monotonic()
+            now = arrived = time.monotonic()
             deadline = now + QUEUE_WAIT_S
             evict_from = now + max(EVICT_AFTER_S, self.cold_start_s)
             self.waiting += 1
@@ -168,9 +172,19 @@ class Pool:
                 self.waiting -= 1
                 if not background:
                     self.foreground_waiting -= 1
+                waits = self.waits["background" if background else "foreground"]
+                waited_ms = (time.monotonic() - arrived) * 1000
+                waits.update(count=waits["count"] + 1, total_ms=waits["total_ms"] + waited_ms,
+                             max_ms=max(waits["max_ms"], waited_ms))
         if evicted:
             evicted.stop()
         return None
+
+    def _workers_of(self, name: str) -> int:
+        """Live workers (starting, busy or idle) of the function `name`."""
+        return (sum(count for spec, count in self.starting_for.items() if spec.name == name)
+                + sum(1 for worker in self.busy if worker.spec.name == name)
+                + sum(len(pool) for spec, pool in self.idle.items() if spec.name == name))
 
     def _background_share(self) -> int:
         return self.bound - reserved_for_foreground(self.bound)
@@ -226,14 +240,17 @@ class Pool:
     def _pop_oldest_idle(self, idle_before: float, background: bool = False,
                          background_only: bool = False):
         """The least recently used idle worker idle since before `idle_before`. For a
-        background invocation, a foreground function's only if idle for FOREGROUND_KEEP_S,
-        and none at all when background functions hold their whole share (background_only)."""
-        keep_from = time.monotonic() - FOREGROUND_KEEP_S
+        background invocation, a foreground function's only if idle for FOREGROUND_SPARE_S
+        (FOREGROUND_KEEP_S if it is the function's last), and none at all when background
+        functions hold their whole share (background_only)."""
+        now = time.monotonic()
 
         def evictable(spec, since: float) -> bool:
             if not background or spec.name not in self.foreground:
                 return True
-            return not background_only and since <= keep_from
+            last = self._workers_of(spec.name) == 1
+            return not background_only and now - since >= (FOREGROUND_KEEP_S if last
+                                                            else FOREGROUND_SPARE_S)
         oldest = min(((pool[0][0], spec) for spec, pool in self.idle.items()
                       if evictable(spec, pool[0][0])), default=None)
         if oldest is None or oldest[0] > idle_before:
@@ -272,7 +289,10 @@ class Pool:
             busy = list(self.busy)
             figures = {"bound": self.bound, "busy": len(busy), "idle": len(idle),
                        "starting": self.starting, "waiting_for_worker": self.waiting,
-                       "started_total": self.started, "idle_timeout_s": self.idle_s}
+                       "started_total": self.started, "idle_timeout_s": self.idle_s,
+                       "waited_for_worker": {kind: {key: round(value, 1) for key, value
+                                                    in waits.items()}
+                                             for kind, waits in self.waits.items()}}
         per_function = Counter(worker.spec.name for worker in busy + idle)
         figures["rss_mb"] = round(sum(rss_mb(worker.process.pid) for worker in busy + idle), 1)
         figures["functions"] = dict(sorted(per_function.items()))
