@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from gluelab.cloud import (iam_enforcement, interpreter_caches, lambda_concurrency, lambda_pool,
-                           lambda_worker, persistence)
+                           lambda_worker, lambda_zygote, persistence)
 from gluelab.cloud.lambda_concurrency import ACCOUNT, Concurrency, TooManyRequests
 from gluelab.cloud.lambda_pool import Pool, PoolFull
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
@@ -112,10 +112,8 @@ class Worker:
         task_root = runtime.code_dir(spec)
         started = time.perf_counter()
         try:
-            self.process = runtime.spawn(
-                [sys.executable, str(WORKER_SCRIPT), str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), cwd=task_root,
-                env=runtime.environment(spec, self.stream, task_root))
+            self.process = runtime.start_worker(theirs.fileno(), task_root,
+                                                runtime.environment(spec, self.stream, task_root))
         finally:
             theirs.close()
         self.init_logs: list[list] = []
@@ -225,9 +223,12 @@ class Runtime:
         self.init_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
         self.event_queue = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix="lambda-event")
         self.events_running = 0  # asynchronous invocations handed to event_queue, not yet ended
+        self.zygote: lambda_zygote.Zygote | str | None = None  # "starting" while it starts
+        self.serving = False  # the journal has been replayed
 
     def start_events(self) -> None:
         """Run queued asynchronous invocations, from now on (after the journal's replay)."""
+        self.serving = True
         threading.Thread(target=self.concurrency.dispatch, args=(self.run_event, self.event_room),
                          name="lambda-event-dispatch", daemon=True).start()
 
@@ -236,6 +237,37 @@ class Runtime:
         # sys.stdout (C extensions, child processes): it goes to the cloud's log.
         return self.spawner.submit(subprocess.Popen, args, stdin=subprocess.DEVNULL,
                                    **kwargs).result()
+
+    def start_worker(self, channel_fd: int, task_root: Path, env: dict[str, str]):
+        """A worker process: forked from the zygote once it is ready, else started anew, as is
+        the worker of a zip that brings its own boto3."""
+        zygote = self.zygote_ready()
+        if zygote is not None and not (task_root / "boto3").exists():
+            try:
+                return zygote.fork(env, task_root, channel_fd)
+            except OSError:  # it died: the next cold start starts another
+                pass
+        return self.spawn([sys.executable, str(WORKER_SCRIPT), str(channel_fd),
+                           str(os.getpid())], pass_fds=(channel_fd,), cwd=task_root, env=env)
+
+    def zygote_ready(self) -> lambda_zygote.Zygote | None:
+        """The zygote if it is ready to fork; starts one (in the background) if there is none:
+        when the first function is created, so that its first cold starts find it ready."""
+        with self.lock:
+            if isinstance(self.zygote, lambda_zygote.Zygote) and self.zygote.gone:
+                self.zygote = None  # it died (its workers with it): start another
+            zygote, self.zygote = self.zygote, self.zygote or "starting"
+        if zygote is None:
+            threading.Thread(target=self.start_zygote, name="lambda-zygote-start",
+                             daemon=True).start()
+        ready = isinstance(zygote, lambda_zygote.Zygote) and zygote.ready.is_set()
+        return zygote if ready else None
+
+    def start_zygote(self) -> None:
+        zygote = lambda_zygote.Zygote(self.spawn, {
+            "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "TZ": ":UTC"})
+        with self.lock:
+            self.zygote = zygote
 
     def code_dir(self, spec: FunctionSpec) -> Path:
         """The deployed zip, extracted once per code version."""
@@ -458,7 +490,9 @@ class Runtime:
                   "stream": call.stream, "events": events}
         with self.logs_lock:
             put_log_events(record)
-            persistence.note("logs", record)
+        # Its fsync outside the lock: each invocation's events are in a stream of their own
+        # worker's, and a restore puts each record back whatever the order.
+        persistence.note("logs", record)
 
 
 @persistence.restores("logs")
@@ -595,6 +629,16 @@ def _by_invocation_type(invoke):
     return patched
 
 
+def _preparing_forks(create_function):
+    def patched(self, spec):
+        created = create_function(self, spec)
+        if _runtime.serving:  # not while a start replays the journal: it would slow the start
+            _runtime.zygote_ready()
+        return created
+    patched.__wrapped__ = create_function
+    return patched
+
+
 def _retiring_workers(delete_function):
     def patched(self, function_name: str, qualifier: str | None = None) -> None:
         name = self.get_function(function_name, qualifier).function_name
@@ -612,6 +656,7 @@ def install(context) -> None:
     LambdaFunction._invoke_lambda = _invoke_lambda
     LambdaFunction.invoke = _by_invocation_type(_reporting_unhandled(LambdaFunction.invoke))
     LambdaBackend.delete_function = _retiring_workers(LambdaBackend.delete_function)
+    LambdaBackend.create_function = _preparing_forks(LambdaBackend.create_function)
 
 
 def _fault_request(body: dict) -> tuple[str, int, str, str]:
