@@ -96,9 +96,10 @@ def rss_mb(pid: int) -> float:
 class Pool:
     """Live worker processes within `bound`; workers have .spec, .stop() and .process.pid."""
 
-    def __init__(self, bound: int, idle_s: float):
+    def __init__(self, bound: int, idle_s: float, on_empty=lambda: None):
         self.bound = bound
         self.idle_s = idle_s
+        self.on_empty = on_empty  # called when retiring idle workers has left none
         self.changed = threading.Condition()
         self.idle: dict = {}  # spec -> [(idle since, worker)], most recently used last
         self.busy: set = set()
@@ -282,6 +283,8 @@ class Pool:
                 self.changed.notify_all()
         for worker in expired:
             worker.stop()
+        if expired and not self.live():
+            self.on_empty()
 
     def stats(self) -> dict:
         with self.changed:

@@ -210,7 +210,8 @@ class Runtime:
         self.endpoint = endpoint
         self.code_root = state_dir / "lambda"
         self.lock = threading.Lock()
-        self.pool = Pool(lambda_pool.configured_bound(), lambda_pool.configured_idle_s())
+        self.pool = Pool(lambda_pool.configured_bound(), lambda_pool.configured_idle_s(),
+                         on_empty=self.stop_zygote)
         self.concurrency = Concurrency(lambda_concurrency.account_limit(), _reservations)
         self.current: dict[str, FunctionSpec] = {}  # function ARN -> the spec now deployed
         self.faults = Faults()
@@ -268,6 +269,17 @@ class Runtime:
             "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "TZ": ":UTC"})
         with self.lock:
             self.zygote = zygote
+
+    def stop_zygote(self) -> None:
+        """Every worker has retired for idleness: so does the zygote (about 50 MB); the next
+        cold start is started anew and starts another."""
+        with self.lock:
+            zygote, self.zygote = self.zygote, None
+        if isinstance(zygote, lambda_zygote.Zygote):
+            zygote.stop()
+        elif zygote == "starting":  # let it finish starting, then have it retire
+            with self.lock:
+                self.zygote = zygote
 
     def code_dir(self, spec: FunctionSpec) -> Path:
         """The deployed zip, extracted once per code version."""
