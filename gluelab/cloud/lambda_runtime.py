@@ -502,9 +502,7 @@ class Runtime:
                   "stream": call.stream, "events": events}
         with self.logs_lock:
             put_log_events(record)
-        # Its fsync outside the lock: each invocation's events are in a stream of their own
-        # worker's, and a restore puts each record back whatever the order.
-        persistence.note("logs", record)
+            persistence.note("logs", record)
 
 
 @persistence.restores("logs")

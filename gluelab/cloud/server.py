@@ -17,8 +17,8 @@ from pathlib import Path
 # Modules that patch moto in place; each exposes install(context).
 PATCHES = (
     "gluelab.cloud.memory",  # first: malloc's arenas are tuned before other threads allocate
-    "gluelab.cloud.seeding",
     "gluelab.cloud.interpreter_caches",  # before iam_enforcement, whose client wrapper goes around it
+    "gluelab.cloud.seeding",
     # First: its patch of the Step Functions interpreter's boto client must precede every import
     # of the interpreter (its modules bind the function by name).
     "gluelab.cloud.iam_enforcement",
