@@ -808,4 +808,3 @@ def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
     cognito = saved[("moto.cognitoidp.models", "cognitoidp_backends")]["123456789012"]["us-east-1"]
     assert cognito.user_pools[pool].json_web_key  # the key came back usable
     assert ("moto.awslambda.models", "lambda_backends") in saved
-
