@@ -167,6 +167,56 @@ def test_hook_cognito_tokens_verify_with_motos_public_jwks():
     assert claims["token_use"] == "id" and claims["exp"] > claims["iat"]
 
 
+# --- gluelab/cloud/interpreter_caches.py ---------------------------------------------------
+
+def test_hook_executions_parse_their_definition_through_one_static_method():
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+    from moto.stepfunctions.parser.backend import execution_worker
+    assert isinstance(inspect.getattr_static(asl_parser.AmazonStateLanguageParser, "parse"),
+                      staticmethod)
+    assert parameters(asl_parser.AmazonStateLanguageParser.parse) == ["definition"]
+    assert "return program, tree" in inspect.getsource(asl_parser.AmazonStateLanguageParser.parse)
+    assert "AmazonStateLanguageParser.parse(" in inspect.getsource(
+        execution_worker.ExecutionWorker._get_evaluation_entrypoint)
+
+
+def test_hook_evaluation_components_keep_no_state_of_an_evaluation():
+    # Shared between executions once parsed: no component assigns to itself while evaluating
+    # (the per-evaluation workers of Map and Parallel are built anew by each eval).
+    import ast
+    import pathlib
+
+    from moto.stepfunctions.parser.asl import component
+    allowed = {("EvalComponent", "heap_key"), ("IterationWorker", "sig_stop"),
+               ("JobPool", "close_job"), ("Counter", "offset"), ("Counter", "count"),
+               ("MapRunRecord", "set_stop"), ("MapRunRecord", "update"),
+               ("BranchWorker", "start"), ("BranchWorkerPool", "on_terminated")}
+    found = set()
+    for path in pathlib.Path(component.__file__).parent.rglob("*.py"):
+        for cls in (n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)):
+            for method in (n for n in cls.body if isinstance(n, ast.FunctionDef)
+                           and n.name not in ("__init__", "from_state_props")):
+                for node in ast.walk(method):
+                    targets = (node.targets if isinstance(node, ast.Assign) else
+                               [node.target] if isinstance(node, ast.AugAssign) else [])
+                    if any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                           and t.value.id == "self" for t in targets):
+                        found.add((cls.name, method.name))
+    assert found == allowed
+
+
+def test_hook_json_paths_are_parsed_by_a_module_level_parse():
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+    import jsonpath_ng
+    import jsonpath_ng.ext
+    assert "input_expr = parse(path)" in inspect.getsource(json_path.extract_json)
+    assert "parse(self.result_path_src)" in inspect.getsource(result_path.ResultPath)
+    unwrapped = [getattr(module.parse, "__wrapped__", module.parse)
+                 for module in (json_path, result_path)]
+    assert unwrapped == [jsonpath_ng.ext.parse, jsonpath_ng.parse]
+
+
 # --- gluelab/cloud/lambda_runtime.py -------------------------------------------------------
 
 def test_hook_lambda_invoke_runs_code_through_invoke_lambda():
@@ -191,6 +241,15 @@ def test_hook_lambda_invoke_reports_function_errors_in_a_header():
         "self", "body", "request_headers", "response_headers"]
     assert 'response_headers["x-amz-function-error"] = "Handled"' in inspect.getsource(
         LambdaFunction.invoke)
+
+
+def test_hook_lambda_invoke_api_hands_the_request_headers_to_the_function():
+    # The runtime reads who calls (interpreter_caches.BACKGROUND_HEADER) from these headers.
+    from moto.awslambda.models import LambdaBackend
+    from moto.awslambda.responses import LambdaResponse
+    assert "function_name, qualifier, self.body, self.headers, response_headers" in (
+        inspect.getsource(LambdaResponse))
+    assert "fn.invoke(body, headers, response_headers)" in inspect.getsource(LambdaBackend.invoke)
 
 
 # --- gluelab/cloud/lambda_concurrency.py ---------------------------------------------------

@@ -10,12 +10,24 @@ processes within a bound derived from the machine (GLUELAB_LAMBDA_WORKERS overri
     starting, the invocation first waits for it as long as a cold start takes here (the recent
     average, at least EVICT_AFTER_S), then takes only a worker idle for that long: under load,
     stopping and restarting workers in turn took more time than the handlers themselves;
-  - when every worker is busy, the invocation WAITS for one (a queue), up to QUEUE_WAIT_S.
+  - when every worker is busy, the invocation WAITS for one (a queue), up to QUEUE_WAIT_S;
+  - one function cold-starts at most one worker per core at a time; more invocations of it wait
+    for those workers, which serve them sooner than further cold starts sharing the cores would.
 The wait is not charged to the function's timeout: Lambda would have started an environment at
 once, so the time spent queued is the local machine's, not the function's. It is charged to the
 caller's own clock (a webhook answers later), which is what the load benchmark measures.
 Idle workers are stopped after GLUELAB_LAMBDA_IDLE_S seconds (default 300), as Lambda reclaims
 idle execution environments; the next invocation cold-starts.
+
+Somebody waits for some invocations (a webhook through API Gateway, a direct Invoke) and for
+others nobody does (a state machine's tasks, queued events): checkout(spec, background=True).
+Under load the background ones would take every worker and keep the waiting caller queued for
+seconds (a webhook p99 of 14 s), so: a background invocation does not start or evict a worker
+while a foreground one waits for one; functions invoked in the background hold at most
+bound - reserved_for_foreground() of the workers; and a background invocation stops the idle
+worker of a function called in the foreground only once it has been idle for FOREGROUND_SPARE_S
+(FOREGROUND_KEEP_S for that function's last worker), so that the next webhook finds its function
+warm. Neither changes what an invocation does, only which waiting one the machine serves first.
 """
 from __future__ import annotations
 
@@ -32,6 +44,12 @@ EVICT_AFTER_S = 1.0
 # invoking another function synchronously while every worker waits the same way never ends.
 QUEUE_WAIT_S = 120.0
 REAP_EVERY_S = 10.0
+FOREGROUND_SPARE_S = 2.0
+FOREGROUND_KEEP_S = 30.0
+
+
+def reserved_for_foreground(bound: int) -> int:
+    return bound // 4  # none on a pool of 2 or 3: background work must still be able to run
 
 
 class PoolFull(Exception):
@@ -78,30 +96,40 @@ def rss_mb(pid: int) -> float:
 class Pool:
     """Live worker processes within `bound`; workers have .spec, .stop() and .process.pid."""
 
-    def __init__(self, bound: int, idle_s: float):
+    def __init__(self, bound: int, idle_s: float, on_empty=lambda: None):
         self.bound = bound
         self.idle_s = idle_s
+        self.on_empty = on_empty  # called when retiring idle workers has left none
         self.changed = threading.Condition()
         self.idle: dict = {}  # spec -> [(idle since, worker)], most recently used last
         self.busy: set = set()
         self.starting = 0  # slots granted to cold starts not yet checked in
         self.starting_for: Counter = Counter()  # spec -> of those, cold starts for it
         self.waiting = 0
+        self.foreground_waiting = 0
+        self.foreground: set[str] = set()  # functions ever invoked in the foreground
+        # Time invocations spent queued for a worker (not their cold start), by kind.
+        self.waits = {kind: {"count": 0, "total_ms": 0.0, "max_ms": 0.0}
+                      for kind in ("foreground", "background")}
         self.started = 0  # worker processes started since the cloud started
         self.cold_start_s = EVICT_AFTER_S  # moving average of recent init durations
+        self.parallel_starts = os.cpu_count() or 1  # cold starts of one function at a time
         threading.Thread(target=self._reap, name="lambda-reaper", daemon=True).start()
 
     def live(self) -> int:
         return self.starting + len(self.busy) + sum(len(pool) for pool in self.idle.values())
 
-    def checkout(self, spec):
+    def checkout(self, spec, background: bool = False):
         """A warm idle worker for `spec`, or None: the caller may start one (call started())."""
         evicted = None
         with self.changed:
-            now = time.monotonic()
+            now = arrived = time.monotonic()
             deadline = now + QUEUE_WAIT_S
             evict_from = now + max(EVICT_AFTER_S, self.cold_start_s)
             self.waiting += 1
+            if not background:
+                self.foreground.add(spec.name)
+                self.foreground_waiting += 1
             try:
                 while True:
                     pool = self.idle.get(spec)
@@ -111,9 +139,21 @@ class Pool:
                             del self.idle[spec]
                         self.busy.add(worker)
                         return worker
-                    if self.live() < self.bound:
-                        break
                     now = time.monotonic()
+                    if now >= deadline:
+                        raise PoolFull()
+                    if background and self.foreground_waiting:
+                        self.changed.wait(min(0.25, deadline - now))
+                        continue
+                    full = background and self._background_held() >= self._background_share()
+                    if self.starting_for[spec] >= self.parallel_starts:
+                        # Its workers starting will serve sooner than one more start would
+                        # (inits share the cores): twenty webhooks at once waited 5-15 s for
+                        # twenty cold starts of the same function.
+                        self.changed.wait(min(0.25, deadline - now))
+                        continue
+                    if self.live() < self.bound and not full:
+                        break
                     # Under pressure (others wait too), a function that has workers waits for
                     # them first, then takes only a worker idle for a cold start's time, which
                     # nobody seems to need; a lone waiter, or a function with no worker at
@@ -122,20 +162,41 @@ class Pool:
                     patient = pressed and now < evict_from
                     if not patient:
                         evicted = self._pop_oldest_idle(now - self.cold_start_s if pressed
-                                                        else now)
+                                                        else now, background, full)
                         if evicted:
                             break
-                    if now >= deadline:
-                        raise PoolFull()
                     self.changed.wait(min(evict_from - now if patient else 0.25, deadline - now))
                 self.starting += 1
                 self.starting_for[spec] += 1
                 self.started += 1
             finally:
                 self.waiting -= 1
+                if not background:
+                    self.foreground_waiting -= 1
+                waits = self.waits["background" if background else "foreground"]
+                waited_ms = (time.monotonic() - arrived) * 1000
+                waits.update(count=waits["count"] + 1, total_ms=waits["total_ms"] + waited_ms,
+                             max_ms=max(waits["max_ms"], waited_ms))
         if evicted:
             evicted.stop()
         return None
+
+    def _workers_of(self, name: str) -> int:
+        """Live workers (starting, busy or idle) of the function `name`."""
+        return (sum(count for spec, count in self.starting_for.items() if spec.name == name)
+                + sum(1 for worker in self.busy if worker.spec.name == name)
+                + sum(len(pool) for spec, pool in self.idle.items() if spec.name == name))
+
+    def _background_share(self) -> int:
+        return self.bound - reserved_for_foreground(self.bound)
+
+    def _background_held(self) -> int:
+        """Workers (starting, busy or idle) of functions never invoked in the foreground."""
+        held = sum(count for spec, count in self.starting_for.items()
+                   if spec.name not in self.foreground)
+        held += sum(1 for worker in self.busy if worker.spec.name not in self.foreground)
+        return held + sum(len(pool) for spec, pool in self.idle.items()
+                          if spec.name not in self.foreground)
 
     def started_worker(self, worker) -> None:
         """The cold start for a slot from checkout() produced `worker` (now busy)."""
@@ -177,8 +238,22 @@ class Pool:
         for worker in stale:
             worker.stop()
 
-    def _pop_oldest_idle(self, idle_before: float):
-        oldest = min(((pool[0][0], spec) for spec, pool in self.idle.items()), default=None)
+    def _pop_oldest_idle(self, idle_before: float, background: bool = False,
+                         background_only: bool = False):
+        """The least recently used idle worker idle since before `idle_before`. For a
+        background invocation, a foreground function's only if idle for FOREGROUND_SPARE_S
+        (FOREGROUND_KEEP_S if it is the function's last), and none at all when background
+        functions hold their whole share (background_only)."""
+        now = time.monotonic()
+
+        def evictable(spec, since: float) -> bool:
+            if not background or spec.name not in self.foreground:
+                return True
+            last = self._workers_of(spec.name) == 1
+            return not background_only and now - since >= (FOREGROUND_KEEP_S if last
+                                                            else FOREGROUND_SPARE_S)
+        oldest = min(((pool[0][0], spec) for spec, pool in self.idle.items()
+                      if evictable(spec, pool[0][0])), default=None)
         if oldest is None or oldest[0] > idle_before:
             return None
         spec = oldest[1]
@@ -208,6 +283,8 @@ class Pool:
                 self.changed.notify_all()
         for worker in expired:
             worker.stop()
+        if expired and not self.live():
+            self.on_empty()
 
     def stats(self) -> dict:
         with self.changed:
@@ -215,7 +292,10 @@ class Pool:
             busy = list(self.busy)
             figures = {"bound": self.bound, "busy": len(busy), "idle": len(idle),
                        "starting": self.starting, "waiting_for_worker": self.waiting,
-                       "started_total": self.started, "idle_timeout_s": self.idle_s}
+                       "started_total": self.started, "idle_timeout_s": self.idle_s,
+                       "waited_for_worker": {kind: {key: round(value, 1) for key, value
+                                                    in waits.items()}
+                                             for kind, waits in self.waits.items()}}
         per_function = Counter(worker.spec.name for worker in busy + idle)
         figures["rss_mb"] = round(sum(rss_mb(worker.process.pid) for worker in busy + idle), 1)
         figures["functions"] = dict(sorted(per_function.items()))

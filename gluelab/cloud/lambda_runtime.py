@@ -32,8 +32,8 @@ from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from gluelab.cloud import (iam_enforcement, lambda_concurrency, lambda_pool, lambda_worker,
-                           persistence)
+from gluelab.cloud import (iam_enforcement, interpreter_caches, lambda_concurrency, lambda_pool,
+                           lambda_worker, lambda_zygote, persistence)
 from gluelab.cloud.lambda_concurrency import ACCOUNT, Concurrency, TooManyRequests
 from gluelab.cloud.lambda_pool import Pool, PoolFull
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
@@ -46,6 +46,9 @@ FAULTS_PATH = "/_gluelab/faults"
 WORKERS_PATH = "/_gluelab/workers"
 
 _runtime: Runtime | None = None
+# Whether this thread's invocation is one nobody waits for (a state machine's task, a queued
+# event): the pool serves waiting callers first (lambda_pool).
+_caller = threading.local()
 
 
 @dataclass(frozen=True)
@@ -109,10 +112,8 @@ class Worker:
         task_root = runtime.code_dir(spec)
         started = time.perf_counter()
         try:
-            self.process = runtime.spawn(
-                [sys.executable, str(WORKER_SCRIPT), str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), cwd=task_root,
-                env=runtime.environment(spec, self.stream, task_root))
+            self.process = runtime.start_worker(theirs.fileno(), task_root,
+                                                runtime.environment(spec, self.stream, task_root))
         finally:
             theirs.close()
         self.init_logs: list[list] = []
@@ -209,7 +210,8 @@ class Runtime:
         self.endpoint = endpoint
         self.code_root = state_dir / "lambda"
         self.lock = threading.Lock()
-        self.pool = Pool(lambda_pool.configured_bound(), lambda_pool.configured_idle_s())
+        self.pool = Pool(lambda_pool.configured_bound(), lambda_pool.configured_idle_s(),
+                         on_empty=self.stop_zygote)
         self.concurrency = Concurrency(lambda_concurrency.account_limit(), _reservations)
         self.current: dict[str, FunctionSpec] = {}  # function ARN -> the spec now deployed
         self.faults = Faults()
@@ -222,9 +224,12 @@ class Runtime:
         self.init_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
         self.event_queue = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix="lambda-event")
         self.events_running = 0  # asynchronous invocations handed to event_queue, not yet ended
+        self.zygote: lambda_zygote.Zygote | str | None = None  # "starting" while it starts
+        self.serving = False  # the journal has been replayed
 
     def start_events(self) -> None:
         """Run queued asynchronous invocations, from now on (after the journal's replay)."""
+        self.serving = True
         threading.Thread(target=self.concurrency.dispatch, args=(self.run_event, self.event_room),
                          name="lambda-event-dispatch", daemon=True).start()
 
@@ -233,6 +238,48 @@ class Runtime:
         # sys.stdout (C extensions, child processes): it goes to the cloud's log.
         return self.spawner.submit(subprocess.Popen, args, stdin=subprocess.DEVNULL,
                                    **kwargs).result()
+
+    def start_worker(self, channel_fd: int, task_root: Path, env: dict[str, str]):
+        """A worker process: forked from the zygote once it is ready, else started anew, as is
+        the worker of a zip that brings its own boto3."""
+        zygote = self.zygote_ready()
+        if zygote is not None and not (task_root / "boto3").exists():
+            try:
+                return zygote.fork(env, task_root, channel_fd)
+            except OSError:  # it died: the next cold start starts another
+                pass
+        return self.spawn([sys.executable, str(WORKER_SCRIPT), str(channel_fd),
+                           str(os.getpid())], pass_fds=(channel_fd,), cwd=task_root, env=env)
+
+    def zygote_ready(self) -> lambda_zygote.Zygote | None:
+        """The zygote if it is ready to fork; starts one (in the background) if there is none:
+        when the first function is created, so that its first cold starts find it ready."""
+        with self.lock:
+            if isinstance(self.zygote, lambda_zygote.Zygote) and self.zygote.gone:
+                self.zygote = None  # it died (its workers with it): start another
+            zygote, self.zygote = self.zygote, self.zygote or "starting"
+        if zygote is None:
+            threading.Thread(target=self.start_zygote, name="lambda-zygote-start",
+                             daemon=True).start()
+        ready = isinstance(zygote, lambda_zygote.Zygote) and zygote.ready.is_set()
+        return zygote if ready else None
+
+    def start_zygote(self) -> None:
+        zygote = lambda_zygote.Zygote(self.spawn, {
+            "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "TZ": ":UTC"})
+        with self.lock:
+            self.zygote = zygote
+
+    def stop_zygote(self) -> None:
+        """Every worker has retired for idleness: so does the zygote (about 50 MB); the next
+        cold start is started anew and starts another."""
+        with self.lock:
+            zygote, self.zygote = self.zygote, None
+        if isinstance(zygote, lambda_zygote.Zygote):
+            zygote.stop()
+        elif zygote == "starting":  # let it finish starting, then have it retire
+            with self.lock:
+                self.zygote = zygote
 
     def code_dir(self, spec: FunctionSpec) -> Path:
         """The deployed zip, extracted once per code version."""
@@ -282,7 +329,7 @@ class Runtime:
         if previous not in (None, spec):
             self.pool.drop([previous])
         try:
-            worker = self.pool.checkout(spec)
+            worker = self.pool.checkout(spec, getattr(_caller, "background", False))
         except PoolFull:
             print(f"Lambda: {spec.name} throttled: all {self.pool.bound} worker processes stayed "
                   f"busy for {lambda_pool.QUEUE_WAIT_S:.0f} s. Raise GLUELAB_LAMBDA_WORKERS if "
@@ -383,6 +430,7 @@ class Runtime:
     def run_event(self, event_id: str, fn, event, release) -> None:
         def run() -> None:
             requeued = False
+            _caller.background = True  # this pool thread only ever runs queued events
             try:
                 self.invoke(fn, event, release)
             except TooManyRequests:  # no worker came free: back in the queue, as Lambda retries
@@ -583,8 +631,23 @@ def _by_invocation_type(invoke):
         if kind == "Event":
             _runtime.queue(self, json.loads(body) if body else {})
             return b""
-        return invoke(self, body, request_headers, response_headers)
+        _caller.background = (request_headers.get(interpreter_caches.BACKGROUND_HEADER)
+                              == interpreter_caches.BACKGROUND)
+        try:
+            return invoke(self, body, request_headers, response_headers)
+        finally:
+            _caller.background = False
     patched.__wrapped__ = invoke
+    return patched
+
+
+def _preparing_forks(create_function):
+    def patched(self, spec):
+        created = create_function(self, spec)
+        if _runtime.serving:  # not while a start replays the journal: it would slow the start
+            _runtime.zygote_ready()
+        return created
+    patched.__wrapped__ = create_function
     return patched
 
 
@@ -605,6 +668,7 @@ def install(context) -> None:
     LambdaFunction._invoke_lambda = _invoke_lambda
     LambdaFunction.invoke = _by_invocation_type(_reporting_unhandled(LambdaFunction.invoke))
     LambdaBackend.delete_function = _retiring_workers(LambdaBackend.delete_function)
+    LambdaBackend.create_function = _preparing_forks(LambdaBackend.create_function)
 
 
 def _fault_request(body: dict) -> tuple[str, int, str, str]:

@@ -139,7 +139,7 @@ def reset(s: Settings | None = None) -> None:
     """Wipe everything the local cloud holds; restart it if it was running."""
     s = s or settings()
     was_running = stop(s)
-    for name in ("journal.jsonl", "snapshot.pickle", "twilio.json"):
+    for name in ("journal.jsonl", "snapshot.pickle", "twilio.json", "twilio.changes.jsonl"):
         (s.state_dir / name).unlink(missing_ok=True)
     for folder in ("lambda", "executions"):
         shutil.rmtree(s.state_dir / folder, ignore_errors=True)

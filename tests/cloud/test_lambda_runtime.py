@@ -389,11 +389,13 @@ def test_workers_stop_when_the_cloud_process_is_killed(tmp_path):
 
 
 def _workers(handle: CloudHandle) -> list[int]:
-    marker = f"{handle.state_dir}/lambda".encode()
+    # A worker runs in its function's code folder (forked ones too, whose /proc environ is
+    # the zygote's: the kernel keeps a process's first environment there).
+    marker = f"{handle.state_dir}/lambda/"
     pids = []
     for entry in os.listdir("/proc"):
         try:
-            if entry.isdigit() and marker in open(f"/proc/{entry}/environ", "rb").read():
+            if entry.isdigit() and os.readlink(f"/proc/{entry}/cwd").startswith(marker):
                 pids.append(int(entry))
         except OSError:
             continue
@@ -519,3 +521,38 @@ def test_failing_timing_out_and_retried_tasks_leave_the_history_step_functions_w
     assert history("hang") == ("FAILED", [("LambdaFunctionFailed", "Sandbox.Timedout")])
     assert history("retry") == ("SUCCEEDED", [("LambdaFunctionFailed", "ConnectionError"),
                                               ("LambdaFunctionSucceeded", "")])
+
+
+def test_workers_forked_from_the_zygote_run_as_their_function_and_a_bundled_boto3_wins(aws):
+    # Cold starts fork from a process that imported the runtime's boto3 (lambda_zygote.py),
+    # started when a function is created: the worker still has its own environment, folder
+    # and module path, and a zip that brings its own boto3 gets its own copy, as on Lambda.
+    probe = """
+        import os, sys
+        import boto3
+        def handler(event, context):
+            with open(f"/proc/{os.getppid()}/cmdline", "rb") as parent:
+                forked = b"lambda_zygote.py" in parent.read()
+            return {"function": os.environ["AWS_LAMBDA_FUNCTION_NAME"], "cwd": os.getcwd(),
+                    "path": sys.path[0], "boto3": getattr(boto3, "BUNDLED", "runtime's"),
+                    "forked": forked}
+    """
+
+    def cold_start() -> dict:
+        name = deploy(aws, probe)
+        return {**invoke(aws, name)[0], "name": name}
+    result = cold_start()
+    deadline = time.monotonic() + 30
+    while not result["forked"] and time.monotonic() < deadline:  # the zygote is starting
+        time.sleep(0.5)
+        result = cold_start()
+    assert result["forked"] and result["function"] == result["name"]
+    assert result["boto3"] == "runtime's"
+    assert result["cwd"] == result["path"] and "/lambda/" in result["cwd"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", textwrap.dedent(probe))
+        archive.writestr("boto3/__init__.py", 'BUNDLED = "the function\'s own"\n')
+    aws["lambda"].update_function_code(FunctionName=result["name"], ZipFile=buffer.getvalue())
+    bundled = invoke(aws, result["name"])[0]
+    assert (bundled["boto3"], bundled["forked"]) == ("the function's own", False)

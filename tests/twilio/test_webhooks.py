@@ -120,8 +120,22 @@ def test_status_callback_is_posted_signed(receiver, twilio, handset):
 def test_messages_and_webhook_survive_a_restart(tmp_path: Path):
     store = Store(tmp_path / "twilio.json")
     store.numbers[LOCAL_NUMBER_SID]["sms_url"] = "https://example.invalid/Prod/sms"
+    store.save("numbers")  # as the REST API's number update does
     sent = Standin(store).create_message(to="+393330000002", from_=LOCAL_NUMBER, body="kept",
                                          direction="outbound-api")
     again = Store(tmp_path / "twilio.json")
     assert again.messages[sent["sid"]]["body"] == "kept"
     assert again.number_for(LOCAL_NUMBER)["sms_url"] == "https://example.invalid/Prod/sms"
+
+
+def test_a_change_cut_short_by_a_crash_loses_only_itself(tmp_path: Path):
+    store = Store(tmp_path / "twilio.json")
+    standin = Standin(store)
+    kept = standin.create_message(to="+393330000002", from_=LOCAL_NUMBER, body="kept",
+                                  direction="outbound-api")
+    with store.changes_path.open("a") as changes:  # a kill -9 in the middle of a write
+        changes.write('{"messages": {"SM0": {"bo')
+    again = Store(tmp_path / "twilio.json")
+    assert list(again.messages) == [kept["sid"]]
+    assert again.changes_path.read_text() == ""  # folded into twilio.json at start
+    assert Store(tmp_path / "twilio.json").messages[kept["sid"]]["body"] == "kept"

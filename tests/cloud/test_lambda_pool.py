@@ -1,0 +1,119 @@
+"""Which waiting invocation gets a Lambda worker first (lambda_pool.Pool), with stand-in workers.
+
+A webhook's caller waits for its answer; a state machine's task does not: under load the pool
+serves the first before the second, and keeps the webhook's function warm (issue 11's load
+benchmark had a webhook p99 of 14 s while tasks held every worker).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+
+from gluelab.cloud import lambda_pool
+from gluelab.cloud.lambda_pool import Pool
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+
+
+@dataclass(eq=False)
+class Worker:
+    spec: Spec
+    init_ms: float = 10.0
+    stopped: bool = False
+    process: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(pid=0))
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+RECEIVER, NOTIFY, ARRANGE = Spec("receiver"), Spec("notify"), Spec("arrange")
+
+
+def start(pool: Pool, spec: Spec, background: bool = False) -> Worker:
+    """An invocation that gets a worker: a warm one, or one it cold-starts."""
+    worker = pool.checkout(spec, background)
+    if worker is None:
+        worker = Worker(spec)
+        pool.started_worker(worker)
+    return worker
+
+
+def in_thread(call) -> tuple[threading.Thread, list]:
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    return thread, result
+
+
+@pytest.fixture
+def pool() -> Pool:
+    return Pool(bound=4, idle_s=300)
+
+
+def test_a_waiting_webhook_gets_the_next_worker_before_a_task_that_waited_longer(pool):
+    busy = [start(pool, NOTIFY, background=True) for _ in range(3)]
+    busy.append(start(pool, RECEIVER))
+    task, task_got = in_thread(lambda: start(pool, ARRANGE, background=True))
+    time.sleep(0.3)  # the task queues first
+    webhook, webhook_got = in_thread(lambda: start(pool, RECEIVER))
+    time.sleep(0.3)
+    pool.checkin(busy[0], keep=True)  # one notify worker is free: the webhook may evict it
+    webhook.join(2)
+    assert webhook_got and webhook_got[0].spec == RECEIVER
+    assert task.is_alive()  # still waiting: the webhook went first
+    pool.checkin(webhook_got[0], keep=True)
+    pool.checkin(busy[3], keep=True)
+    pool.checkin(busy[1], keep=True)  # a notify worker idle: the task may take its place
+    task.join(5)
+    assert task_got and task_got[0].spec == ARRANGE
+
+
+def test_background_tasks_leave_a_quarter_of_the_workers_to_callers_who_wait(pool):
+    tasks = [start(pool, NOTIFY, background=True) for _ in range(3)]
+    waiting, got = in_thread(lambda: start(pool, NOTIFY, background=True))
+    time.sleep(0.5)
+    assert waiting.is_alive() and pool.live() == 3  # 4 workers, 1 kept for callers who wait
+    webhook = start(pool, RECEIVER)  # at once, without a queue
+    assert webhook.spec == RECEIVER and pool.live() == 4
+    pool.checkin(tasks[0], keep=True)
+    waiting.join(2)
+    assert got and got[0] is tasks[0]  # the task reuses a warm worker of its function
+
+
+def test_tasks_do_not_stop_the_webhook_function_s_last_idle_worker(pool, monkeypatch):
+    monkeypatch.setattr(lambda_pool, "QUEUE_WAIT_S", 1.0)
+    receiver = start(pool, RECEIVER)
+    pool.checkin(receiver, keep=True)
+    tasks = [start(pool, NOTIFY, background=True) for _ in range(3)]
+    pool.checkin(tasks[0], keep=True)
+    # The pool is full (3 notify, 1 idle receiver): an arrange task may replace the idle notify
+    # worker, never the receiver's only one, which the next webhook needs warm.
+    arrange = start(pool, ARRANGE, background=True)
+    assert tasks[0].stopped and not receiver.stopped
+    with pytest.raises(lambda_pool.PoolFull):  # nothing else may go: it waits, then gives up
+        pool.checkout(Spec("glue"), background=True)
+    assert not receiver.stopped
+    assert start(pool, RECEIVER) is receiver  # warm
+    assert arrange.spec == ARRANGE
+
+
+def test_one_function_cold_starts_at_most_one_worker_per_core_at_once(pool):
+    pool.parallel_starts = 1
+    assert pool.checkout(RECEIVER) is None  # a cold start is under way (not yet checked in)
+    second, got = in_thread(lambda: start(pool, RECEIVER))
+    time.sleep(0.4)
+    assert second.is_alive() and pool.starting == 1  # waits for that worker, starts none
+    first = Worker(RECEIVER)
+    pool.started_worker(first)
+    pool.checkin(first, keep=True)
+    second.join(2)
+    assert got and got[0] is first
+    stats = pool.stats()["waited_for_worker"]["foreground"]
+    assert stats["count"] == 2 and stats["max_ms"] >= 300
