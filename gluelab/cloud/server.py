@@ -21,8 +21,8 @@ PATCHES = (
     "gluelab.cloud.seeding",
     "gluelab.cloud.dispatch_cache",
     "gluelab.cloud.first_use",  # before the dispatcher is made: it shares the dispatcher's lock
-    # First: its patch of the Step Functions interpreter's boto client must precede every import
-    # of the interpreter (its modules bind the function by name).
+    # Before every patch that imports the Step Functions interpreter: its patch of the
+    # interpreter's boto client must precede those imports (its modules bind the function by name).
     "gluelab.cloud.iam_enforcement",
     "gluelab.cloud.statemachines",
     "gluelab.cloud.asl_validation",
