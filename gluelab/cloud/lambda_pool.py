@@ -24,10 +24,10 @@ others nobody does (a state machine's tasks, queued events): checkout(spec, back
 Under load the background ones would take every worker and keep the waiting caller queued for
 seconds (a webhook p99 of 14 s), so: a background invocation does not start or evict a worker
 while a foreground one waits for one; functions invoked in the background hold at most
-bound - reserved_for_foreground() of the workers; and a background invocation stops the idle
-worker of a function called in the foreground only once it has been idle for FOREGROUND_SPARE_S
-(FOREGROUND_KEEP_S for that function's last worker), so that the next webhook finds its function
-warm. Neither changes what an invocation does, only which waiting one the machine serves first.
+bound - reserved_for_foreground() of the workers; and while the machine is busy (a worker busy
+or another invocation waiting), a background invocation stops the idle worker of a function
+called in the foreground only once it has been idle for FOREGROUND_SPARE_S (FOREGROUND_KEEP_S for
+that function's last worker), so that the next webhook finds its function warm. Neither changes what an invocation does, only which waiting one the machine serves first.
 """
 from __future__ import annotations
 
@@ -161,8 +161,12 @@ class Pool:
                     pressed = self.waiting > 1 and self._running(spec)
                     patient = pressed and now < evict_from
                     if not patient:
+                        # A foreground function's idle workers are kept from background work
+                        # only while the machine is busy: on a quiet one a task would wait
+                        # 30 s for a worker nobody uses (a cold start from the zygote is quick).
+                        busy = self.waiting > 1 or bool(self.busy)
                         evicted = self._pop_oldest_idle(now - self.cold_start_s if pressed
-                                                        else now, background, full)
+                                                        else now, background and busy, full)
                         if evicted:
                             break
                     self.changed.wait(min(evict_from - now if patient else 0.25, deadline - now))

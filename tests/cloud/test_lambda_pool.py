@@ -117,3 +117,15 @@ def test_one_function_cold_starts_at_most_one_worker_per_core_at_once(pool):
     assert got and got[0] is first
     stats = pool.stats()["waited_for_worker"]["foreground"]
     assert stats["count"] == 2 and stats["max_ms"] >= 300
+
+
+def test_on_a_quiet_machine_a_task_takes_the_idle_worker_of_a_webhook_function_at_once(pool):
+    # Nothing busy, nobody else waiting: keeping the receiver's worker warm would make the task
+    # wait FOREGROUND_KEEP_S (30 s) for a worker nobody uses (an execution's first task).
+    workers = [start(pool, Spec(f"fn-{n}")) for n in range(4)]  # foreground, fills the pool
+    for worker in workers:
+        pool.checkin(worker, keep=True)
+    started = time.monotonic()
+    assert start(pool, ARRANGE, background=True).spec == ARRANGE
+    assert time.monotonic() - started < 1
+    assert sum(worker.stopped for worker in workers) == 1
