@@ -366,11 +366,14 @@ from gluelab import executions
 executions.machine_diagram(outputs["StateMachineArn"], execution_arn)
 
 # %% [markdown]
-# And the text the workflow sent you, newest first:
+# And the text the workflow sent you. Your phone got two texts about this report, the
+# receiver's reply and the workflow's, in either order (they race, on Twilio too), so pick the
+# workflow's by its opening words:
 
 # %% tags=["needs-task"]
-newest = twilio_local.messages(to=MY_PHONE, limit=1)[0]
-print(f"{newest.from_} -> {newest.to}: {newest.body}")
+received = twilio_local.messages(to=MY_PHONE, limit=2)
+workflow_text = next(text for text in received if text.body.startswith("We got your"))
+print(f"{workflow_text.from_} -> {workflow_text.to}: {workflow_text.body}")
 
 # %% [markdown]
 # ## Deliver the same text twice
