@@ -27,7 +27,8 @@ while a foreground one waits for one; functions invoked in the background hold a
 bound - reserved_for_foreground() of the workers; and while the machine is busy (a worker busy
 or another invocation waiting), a background invocation stops the idle worker of a function
 called in the foreground only once it has been idle for FOREGROUND_SPARE_S (FOREGROUND_KEEP_S for
-that function's last worker), so that the next webhook finds its function warm. Neither changes what an invocation does, only which waiting one the machine serves first.
+that function's last worker), so that the next webhook finds its function warm. Neither changes
+what an invocation does, only which waiting one the machine serves first.
 """
 from __future__ import annotations
 
@@ -185,22 +186,21 @@ class Pool:
             evicted.stop()
         return None
 
+    def _live_where(self, of_function) -> int:
+        """Live workers (starting, busy or idle) of the functions whose name passes `of_function`."""
+        return (sum(count for spec, count in self.starting_for.items() if of_function(spec.name))
+                + sum(1 for worker in self.busy if of_function(worker.spec.name))
+                + sum(len(pool) for spec, pool in self.idle.items() if of_function(spec.name)))
+
     def _workers_of(self, name: str) -> int:
-        """Live workers (starting, busy or idle) of the function `name`."""
-        return (sum(count for spec, count in self.starting_for.items() if spec.name == name)
-                + sum(1 for worker in self.busy if worker.spec.name == name)
-                + sum(len(pool) for spec, pool in self.idle.items() if spec.name == name))
+        return self._live_where(lambda other: other == name)
 
     def _background_share(self) -> int:
         return self.bound - reserved_for_foreground(self.bound)
 
     def _background_held(self) -> int:
-        """Workers (starting, busy or idle) of functions never invoked in the foreground."""
-        held = sum(count for spec, count in self.starting_for.items()
-                   if spec.name not in self.foreground)
-        held += sum(1 for worker in self.busy if worker.spec.name not in self.foreground)
-        return held + sum(len(pool) for spec, pool in self.idle.items()
-                          if spec.name not in self.foreground)
+        """Workers of functions never invoked in the foreground."""
+        return self._live_where(lambda name: name not in self.foreground)
 
     def started_worker(self, worker) -> None:
         """The cold start for a slot from checkout() produced `worker` (now busy)."""
