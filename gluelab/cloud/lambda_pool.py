@@ -27,7 +27,8 @@ while a foreground one waits for one; functions invoked in the background hold a
 bound - reserved_for_foreground() of the workers; and while the machine is busy (a worker busy
 or another invocation waiting), a background invocation stops the idle worker of a function
 called in the foreground only once it has been idle for FOREGROUND_SPARE_S (FOREGROUND_KEEP_S for
-that function's last worker), so that the next webhook finds its function warm. Neither changes
+that function's last worker), so that the next webhook finds its function warm; at most
+reserved_for_foreground() workers are kept so, the most recently used. Neither changes
 what an invocation does, only which waiting one the machine serves first.
 """
 from __future__ import annotations
@@ -248,23 +249,37 @@ class Pool:
         background invocation, a foreground function's only if idle for FOREGROUND_SPARE_S
         (FOREGROUND_KEEP_S if it is the function's last), and none at all when background
         functions hold their whole share (background_only)."""
-        now = time.monotonic()
+        kept = self._kept_for_foreground() if background else set()
 
-        def evictable(spec, since: float) -> bool:
+        def evictable(spec, since: float, worker) -> bool:
             if not background or spec.name not in self.foreground:
                 return True
-            last = self._workers_of(spec.name) == 1
-            return not background_only and now - since >= (FOREGROUND_KEEP_S if last
-                                                            else FOREGROUND_SPARE_S)
-        oldest = min(((pool[0][0], spec) for spec, pool in self.idle.items()
-                      if evictable(spec, pool[0][0])), default=None)
+            return not background_only and worker not in kept
+        oldest = min(((since, n, spec) for spec, pool in self.idle.items()
+                      for n, (since, worker) in enumerate(pool)
+                      if evictable(spec, since, worker)),
+                     key=lambda entry: entry[0], default=None)
         if oldest is None or oldest[0] > idle_before:
             return None
-        spec = oldest[1]
-        worker = self.idle[spec].pop(0)[1]
+        since, n, spec = oldest
+        worker = self.idle[spec].pop(n)[1]
         if not self.idle[spec]:
             del self.idle[spec]
         return worker
+
+    def _kept_for_foreground(self) -> set:
+        """Idle workers of foreground functions a background invocation leaves alone: those idle
+        for less than FOREGROUND_SPARE_S (FOREGROUND_KEEP_S for a function's last worker), and of
+        those only the reserved_for_foreground() most recently used. Unbounded, a shared cloud's
+        many functions invoked once each kept the whole pool and a task waited 30 s for a worker."""
+        now = time.monotonic()
+        recent = []
+        for spec, pool in self.idle.items():
+            if spec.name in self.foreground:
+                keep_s = FOREGROUND_KEEP_S if self._workers_of(spec.name) == 1 else FOREGROUND_SPARE_S
+                recent += [(since, worker) for since, worker in pool if now - since < keep_s]
+        recent.sort(key=lambda entry: entry[0], reverse=True)
+        return {worker for _, worker in recent[:reserved_for_foreground(self.bound)]}
 
     def _reap(self) -> None:
         while True:

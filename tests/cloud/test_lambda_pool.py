@@ -129,3 +129,18 @@ def test_on_a_quiet_machine_a_task_takes_the_idle_worker_of_a_webhook_function_a
     assert start(pool, ARRANGE, background=True).spec == ARRANGE
     assert time.monotonic() - started < 1
     assert sum(worker.stopped for worker in workers) == 1
+
+
+def test_on_a_busy_machine_tasks_keep_only_a_quarter_of_the_pool_warm_for_callers(pool):
+    # Many functions invoked once each (a shared cloud, several attendees' stacks) leave the
+    # pool full of last idle workers; keeping every one warm for FOREGROUND_KEEP_S made an
+    # execution's task wait 30 s for a worker while the machine stayed busy.
+    busy = start(pool, Spec("fn-0"))
+    idle = [start(pool, Spec(f"fn-{n}")) for n in (1, 2, 3)]
+    for worker in idle:
+        pool.checkin(worker, keep=True)
+    started = time.monotonic()
+    assert start(pool, ARRANGE, background=True).spec == ARRANGE
+    assert time.monotonic() - started < 1
+    assert idle[0].stopped  # the least recently used goes
+    assert not idle[2].stopped and not busy.stopped  # the newest stays warm (bound 4 keeps 1)
