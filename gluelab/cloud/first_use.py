@@ -55,7 +55,9 @@ def _mark(module) -> None:
     # Runs inside the module's import: takes no lock (a restore holding _lock may be importing).
     for attribute in _attributes.get(module.__name__, ()):
         key = (module.__name__, attribute)
-        if key in _steps:
+        # _running too: a restore (the snapshot saver's) may be what imports the module, after
+        # taking its steps; until it ends, readers must still come in to wait for it.
+        if key in _steps or key in _running:
             setattr(getattr(module, attribute), PENDING, partial(restore, key))
 
 
