@@ -580,6 +580,40 @@ def test_hook_parser_backend_validates_definitions_with_its_own_invalid_definiti
     assert "_validate_definition(" in inspect.getsource(StepFunctionsParserBackend.create_state_machine)
 
 
+# --- gluelab/cloud/policy_documents.py ----------------------------------------------------
+
+def test_hook_iam_checks_every_policy_document_through_one_module_global_validator():
+    from moto.iam import models
+    from moto.iam.policy_validation import BaseIAMPolicyValidator, IAMPolicyDocumentValidator
+    assert models.IAMPolicyDocumentValidator is IAMPolicyDocumentValidator
+    for method in (models.IAMBackend.put_role_policy, models.IAMBackend.put_user_policy,
+                   models.IAMBackend.put_group_policy, models.IAMBackend.create_policy,
+                   models.IAMBackend.create_policy_version):
+        assert "IAMPolicyDocumentValidator(" in inspect.getsource(method), method.__name__
+    assert "policy_document" in parameters(models.IAMBackend.create_policy)
+    assert "policy_document" in parameters(models.IAMBackend.create_policy_version)
+    # The corrections override these steps and read these attributes.
+    source = inspect.getsource(BaseIAMPolicyValidator)
+    assert "self._validate_version()" in source and "self._validate_resource_format(resource)" in source
+    assert 'self._resource_error = ""' in source and "self._statements: list" in source
+    from moto.iam.exceptions import MalformedPolicyDocument
+    assert MalformedPolicyDocument("x").message == "x"
+
+
+def test_hook_iam_resources_come_from_cloudformation_through_these_classmethods():
+    from moto.iam.models import InlinePolicy, ManagedPolicy, Role
+    for model in (Role, InlinePolicy, ManagedPolicy):
+        assert parameters(model.create_from_cloudformation_json)[:4] == [
+            "resource_name", "cloudformation_json", "account_id", "region_name"], model
+    for model in (Role, InlinePolicy):
+        assert parameters(model.update_from_cloudformation_json) == [
+            "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"], model
+    assert "update_from_cloudformation_json" not in ManagedPolicy.__dict__  # replaced on change
+    # A role's inline policies went straight on, unchecked, which is why the wrapper checks first.
+    assert "role.put_policy(policy_name, policy_json)" in inspect.getsource(
+        Role.create_from_cloudformation_json)
+
+
 # --- gluelab/cloud/iam_enforcement.py ------------------------------------------------------
 
 def test_hook_state_machine_tasks_build_every_client_through_boto_client_for():

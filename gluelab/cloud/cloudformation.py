@@ -24,7 +24,7 @@ import yaml
 from moto.core.common_models import CloudFormationModel
 from samtranslator.yaml_helper import intrinsics_multi_constructor
 
-from gluelab.cloud import intrinsics, table_keys
+from gluelab.cloud import intrinsics, policy_documents, table_keys
 from gluelab.cloud.lazy import when_imported
 
 if TYPE_CHECKING:
@@ -1138,6 +1138,7 @@ def install(context) -> None:
     default_user_config["iam"] = {"load_aws_managed_policies": True}
     when_imported("moto.iam.models", _install_role_policies)
     when_imported("moto.iam.models", _install_managed_policies_for_aws_only)
+    policy_documents.install(context)  # after _install_role_policies: its wrapper checks first
     when_imported("moto.awslambda.models", _install_function_checks)
     when_imported("moto.dynamodb.models.table", _install_table_updates)
     table_keys.install(context)  # after _install_table_updates: its wrapper checks first
