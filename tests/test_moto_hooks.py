@@ -514,13 +514,20 @@ def test_hook_create_table_validation_runs_on_any_self_and_reports_attributes_th
 
 # --- gluelab/cloud/intrinsics.py ----------------------------------------------------------
 
-def test_hook_clean_json_selects_by_python_index_as_intrinsics_replaces_it():
+def test_hook_clean_json_resolves_the_functions_intrinsics_replaces():
     from moto.cloudformation import parsing
     source = inspect.getsource(parsing.clean_json)
     # intrinsics.py answers Fn::Select itself, the same way, but refuses an index out of range.
     assert 'select_index = int(resource_json["Fn::Select"][0])' in source
     assert 'select_list = clean_json(resource_json["Fn::Select"][1], resources_map)' in source
     assert "return select_list[select_index]" in source
+    # It answers Fn::FindInMap, Fn::Join and Fn::Split too, from the same arguments moto reads,
+    # with the template's Mappings as the resource map holds them.
+    assert 'map_name = resource_json["Fn::FindInMap"][0]' in source
+    assert 'return resource_json["Fn::Join"][0].join([str(x) for x in join_list])' in source
+    assert 'return to_split.split(resource_json["Fn::Split"][0])' in source
+    from moto.cloudformation.parsing import ResourceMap
+    assert "self._template = template" in inspect.getsource(ResourceMap.__init__)
 
 
 def test_hook_clean_json_passes_unresolved_get_att_on_and_recurses_through_the_module():

@@ -244,9 +244,6 @@ def _reference_problem(name: str, attribute: Any, template: dict) -> tuple[str, 
     if name not in resources:
         return (f"Template error: instance of Fn::GetAtt references undefined resource {name}",
                 f"Fix the name, or add a resource {name} under Resources.")
-    if not attribute:
-        return ("Template error: every Fn::GetAtt object requires two non-empty parameters",
-                f"Write it as !GetAtt {name}.Attribute.")
     kind = resources[name].get("Type", "")
     model = parsing.resource_class_from_type(kind)
     if isinstance(attribute, str) and (lacks_attribute(kind, attribute) or not (
@@ -287,6 +284,9 @@ def _checked(text: str | dict, parameters: dict[str, str] | None = None) -> tupl
     try:
         template = process_template(text, parameters)
         check_recognized(template)
+        problem = intrinsics.problem(template, parameters or {})
+        if problem:
+            raise TemplateError(problem)
         check_supported(template)
         check_references(template)
         creation_order(template["Resources"])  # refuses a circular dependency

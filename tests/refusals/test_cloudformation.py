@@ -359,3 +359,109 @@ def test_a_sam_mistake_that_only_names_code_uri_gets_no_packaging_advice(aws):
                   "      Handler: app.handler\n      Runtime: python3.11\n")
     reason = failed_change_set(aws, text)
     assert "CodeUri" in reason and "gluelab deploy" not in reason
+
+
+# --- Intrinsic functions, refused at CreateStack / CreateChangeSet in CloudFormation's words --
+# The wordings are AWS's as recorded in LocalStack's AWS-validated snapshots
+# (tests/aws/services/cloudformation/*.snapshot.json) or quoted from CloudFormation by its users.
+
+COLORS = "Mappings:\n  Colors:\n    red: {Code: ff0000}\n"
+AT_VALUE = "Resources.Setting.Properties.Value"
+MISUSED = {
+    # LocalStack engine/test_mappings snapshot: "Template error: Unable to get mapping for
+    # TopicSuffixMap::C::Suffix" (CreateChangeSet ValidationError), for either level's key.
+    "missing-top-key": (COLORS, "!FindInMap [Colors, blue, Code]",
+                        "Template error: Unable to get mapping for Colors::blue::Code", "Fn::FindInMap"),
+    "missing-second-key": (COLORS, "!FindInMap [Colors, red, Hex]",
+                           "Template error: Unable to get mapping for Colors::red::Hex", "Fn::FindInMap"),
+    # aws-quickstart/quickstart-tableau-server#83: "Template error: Mapping named
+    # 'AWSAMIRegionMap' is not present in the 'Mappings' section of template."
+    "missing-mapping": (COLORS, "!FindInMap [Colours, red, Code]",
+                        "Template error: Mapping named 'Colours' is not present in the 'Mappings' section of "
+                        "template.", "Fn::FindInMap"),
+    # aws/aws-cdk#27987, cloudtools/troposphere#479.
+    "find-in-map-two-arguments": (COLORS, "!FindInMap [Colors, red]",
+                                  "Template error: every Fn::FindInMap object requires three parameters, the "
+                                  "map name, map key and the attribute for return value.", "Fn::FindInMap"),
+    # bazaarvoice/cloudformation-ruby-dsl#131 (CreateStack ValidationError); LocalStack snapshot
+    # test_change_set_fn_split.
+    "join-one-argument": ("", "!Join [',']",
+                          "Template error: every Fn::Join object requires two parameters, (1) a string "
+                          "delimiter and (2) a list of strings to be joined or a function that returns a list of "
+                          "strings (such as Fn::GetAZs) to be joined.", "Fn::Join"),
+    # LocalStack snapshot test_change_set_fn_split ("validation": CreateChangeSet ValidationError).
+    "split-not-a-string": ("", "!Join ['', !Split [',', [a, b]]]",
+                           "Template error: every Fn::Split object requires two parameters, (1) a string "
+                           "delimiter and (2) a string to be split or a function that returns a string to be "
+                           "split.", "Fn::Split"),
+    # LocalStack engine/test_references.py quotes AWS for a Fn::Sub list without its mapping.
+    "sub-list-of-one": ("", "!Sub ['${AWS::Region}']",
+                        "Template error: One or more Fn::Sub intrinsic functions don't specify expected "
+                        "arguments. Specify a string as first argument, and an optional second argument to "
+                        "specify a mapping of values to replace in the string", "Fn::Sub"),
+    # LocalStack snapshot test_change_set_fn_get_attr.
+    "get-att-without-attribute": ("", "!GetAtt [Setting]",
+                                  "Template error: every Fn::GetAtt object requires two non-empty parameters, "
+                                  "the resource name and the resource attribute", "Fn::GetAtt"),
+    # LocalStack snapshot test_change_set_fn_select.
+    "select-index-not-a-number": ("", "!Select [first, [a, b]]",
+                                  "Template error: Fn::Select requires a list argument with two elements: an "
+                                  "integer index and a list", "Fn::Select"),
+    # LocalStack snapshot test_change_set_conditions: "Template error: unresolved condition
+    # dependency MissingCondition in Fn::If".
+    "if-undefined-condition": ("", "!If [IsProd, a, b]",
+                               "Template error: unresolved condition dependency IsProd in Fn::If", "Fn::If"),
+}
+
+
+@pytest.mark.parametrize("name", MISUSED)
+def test_a_misused_intrinsic_function_is_refused_naming_it_and_where(aws, name):
+    before, value, message, function = MISUSED[name]
+    text = HEADER + before + f"Resources:\n  Setting:\n    Type: AWS::SSM::Parameter\n" \
+                             f"    Properties: {{Type: String, Value: {value}}}\n"
+    where = "Resources.Setting.Properties.Value.Fn::Join[1]" if name == "split-not-a-string" else AT_VALUE
+    assert refused_stack(aws, text) == f"{message} (in {function} at {where})"
+    assert failed_change_set(aws, text) == f"{message} (in {function} at {where})"
+
+
+def test_a_mapping_key_known_only_at_creation_fails_the_resource_in_the_same_words(aws):
+    # A key from a pseudo parameter resolves as the resource is made: the resource fails with
+    # CloudFormation's words (not a KeyError), and the stack rolls back.
+    text = parameter("{Type: String, Value: !FindInMap [Colors, !Ref 'AWS::Region', Code]}").replace(
+        "Resources:", COLORS + "Resources:")
+    assert failed_resource(aws, unique("regionmap"), text, "Setting") == (
+        "Template error: Unable to get mapping for Colors::us-east-1::Code")
+
+
+def test_a_join_over_a_string_parameter_fails_instead_of_joining_its_letters(aws):
+    # Fn::Join's second parameter must be a list (Fn::Join reference); moto joined "abc" into "a,b,c".
+    text = HEADER + "Parameters:\n  Names: {Type: String, Default: abc}\n" + parameter(
+        "{Type: String, Value: !Join [',', !Ref Names]}").removeprefix(HEADER)
+    assert failed_resource(aws, unique("joinstr"), text, "Setting") == MISUSED["join-one-argument"][2]
+
+
+def test_mappings_that_are_not_two_levels_of_maps_are_refused(aws):
+    # LocalStack engine/test_mappings snapshots: "Template format error: Every Mappings member A
+    # must be a map" (one level) and "Every Mappings attribute must be a String or a List." (three).
+    flat = parameter("{Type: String, Value: v}").replace("Resources:", "Mappings:\n  Colors: {red: ff}\nResources:")
+    deep = parameter("{Type: String, Value: v}").replace(
+        "Resources:", "Mappings:\n  Colors: {red: {Code: {x: y}}}\nResources:")
+    assert refused_stack(aws, flat) == "Template format error: Every Mappings member Colors must be a map (in Mappings.Colors)"
+    assert refused_stack(aws, deep) == ("Template format error: Every Mappings attribute must be a String or a "
+                                        "List. (in Mappings.Colors)")
+
+
+def test_intrinsic_functions_used_well_still_resolve(aws):
+    # No false refusal: each function above, used as its reference describes, deploys and resolves.
+    text = HEADER + "Parameters:\n  Color: {Type: String, Default: red}\n" + COLORS + """Resources:
+  Setting:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Type: String
+      Value: !Join ['-', [!FindInMap [Colors, !Ref Color, Code], !Select [1, !Split [',', 'a,b']], !Sub '${AWS::Region}']]
+"""
+    name = unique("wellused")
+    assert aws.create(name, text)["StackStatus"] == "CREATE_COMPLETE"
+    ssm = boto3.client("ssm", endpoint_url=aws.cloudformation.meta.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    assert ssm.get_parameter(Name=aws.resources(name)["Setting"])["Parameter"]["Value"] == "ff0000-b-us-east-1"
