@@ -587,6 +587,17 @@ def test_hook_parser_backend_validates_definitions_with_its_own_invalid_definiti
     assert "_validate_definition(" in inspect.getsource(StepFunctionsParserBackend.create_state_machine)
 
 
+# --- gluelab/cloud/template_validation.py -------------------------------------------------
+
+def test_hook_validate_template_refuses_whatever_the_backend_method_returns():
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.responses import CloudFormationResponse
+    assert parameters(CloudFormationBackend.validate_template) == ["self", "template"]
+    source = inspect.getsource(CloudFormationResponse.validate_template)
+    assert "cfn_lint = self.cloudformation_backend.validate_template(template_body)" in source
+    assert "raise ValidationError(cfn_lint[0].message)" in source
+
+
 # --- gluelab/cloud/policy_documents.py ----------------------------------------------------
 
 def test_hook_iam_checks_every_policy_document_through_one_module_global_validator():

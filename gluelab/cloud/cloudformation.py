@@ -24,7 +24,7 @@ import yaml
 from moto.core.common_models import CloudFormationModel
 from samtranslator.yaml_helper import intrinsics_multi_constructor
 
-from gluelab.cloud import intrinsics, policy_documents, table_keys
+from gluelab.cloud import intrinsics, policy_documents, table_keys, template_validation
 from gluelab.cloud.lazy import when_imported
 
 if TYPE_CHECKING:
@@ -1145,6 +1145,7 @@ def install(context) -> None:
     when_imported("moto.ssm.models", _install_parameter_names)
     when_imported("moto.cloudformation.parsing", _install_loud_get_att)
     intrinsics.install()
+    template_validation.install(context)
     _install_missing_attributes()
     when_imported("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))
     when_imported("moto.cloudformation.responses", _install_processed_templates)

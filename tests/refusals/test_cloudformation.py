@@ -465,3 +465,27 @@ def test_intrinsic_functions_used_well_still_resolve(aws):
     ssm = boto3.client("ssm", endpoint_url=aws.cloudformation.meta.endpoint_url, region_name="us-east-1",
                        aws_access_key_id="test", aws_secret_access_key="test")
     assert ssm.get_parameter(Name=aws.resources(name)["Setting"])["Parameter"]["Value"] == "ff0000-b-us-east-1"
+
+
+def test_validate_template_refuses_what_create_stack_refuses_and_takes_what_it_takes(aws):
+    # ValidateTemplate checks the template as CreateStack does ("Template error: every Fn::Join
+    # object requires two parameters..." reached users from validate-template too, e.g.
+    # org-formation/org-formation-cli#412); moto answered with cfn-lint's rules and words.
+    text = parameter("{Type: String, Value: !Join [',']}")
+    with pytest.raises(ClientError) as refusal:
+        aws.cloudformation.validate_template(TemplateBody=text)
+    assert refusal.value.response["Error"]["Code"] == "ValidationError"
+    assert refusal.value.response["Error"]["Message"] == f"{MISUSED['join-one-argument'][2]} (in Fn::Join at {AT_VALUE})"
+    with pytest.raises(ClientError) as refusal:
+        aws.cloudformation.validate_template(TemplateBody=parameter("{Type: String, Value: !GetAtt Ghost.Value}"))
+    assert refusal.value.response["Error"]["Message"].startswith(
+        "Template error: instance of Fn::GetAtt references undefined resource Ghost")
+    # Valid for CloudFormation, though cfn-lint warns (an unused parameter), and a SAM template
+    # as written, before packaging: both validate.
+    unused = HEADER + "Parameters:\n  Unused: {Type: String, Default: x}\n" + parameter(
+        "{Type: String, Value: v}").removeprefix(HEADER)
+    assert aws.cloudformation.validate_template(TemplateBody=unused)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    sam = SAM + ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                 "      CodeUri: functions/hello\n      Handler: app.handler\n      Runtime: python3.11\n"
+                 "Outputs:\n  Role:\n    Value: !GetAtt FnRole.Arn\n")
+    assert aws.cloudformation.validate_template(TemplateBody=sam)["ResponseMetadata"]["HTTPStatusCode"] == 200
