@@ -109,9 +109,10 @@ def _checked_create(model: type, documents) -> None:
         original = model.__dict__.get(name)
         if original is None:  # moto replaces such a resource (delete, then create)
             continue
+        signature = inspect.signature(original.__func__)  # moto passes arguments by name or not
 
-        def checked(cls, *args, _original=original.__func__, _update=name.startswith("update"), **kwargs):
-            cloudformation_json = args[2 if _update else 1]
+        def checked(cls, *args, _original=original.__func__, _signature=signature, **kwargs):
+            cloudformation_json = _signature.bind(cls, *args, **kwargs).arguments["cloudformation_json"]
             for document, managed in documents(cloudformation_json.get("Properties") or {}):
                 _refuse_in_stack(document, managed)
             return _original(cls, *args, **kwargs)

@@ -176,3 +176,28 @@ def test_the_iam_api_answers_as_iam(aws):
         aws.iam.create_policy(PolicyName=role, PolicyDocument=unversioned)
     assert (refusal.value.response["Error"]["Code"], refusal.value.response["Error"]["Message"]) == (
         "MalformedPolicyDocument", "Policy document must be version 2012-10-17 or greater.")
+
+
+def test_an_update_with_a_malformed_policy_fails_the_role_and_keeps_its_policy(aws):
+    # On update the handler puts the new document, IAM refuses it: UPDATE_FAILED, the stack rolls
+    # back and the role keeps the policy it had.
+    def template(statement: dict) -> str:
+        return HEADER + f"""Resources:
+  WorkerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {TRUST}
+      Policies:
+        - PolicyName: write
+          PolicyDocument: {json.dumps(document(statement))}
+"""
+    name = unique("roleupdate")
+    assert aws.create(name, template(GOOD))["StackStatus"] == "CREATE_COMPLETE"
+    aws.cloudformation.update_stack(StackName=name, TemplateBody=template(MISTAKES["no-resource"][0]),
+                                    Capabilities=["CAPABILITY_IAM"])
+    assert aws.stack(name)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    failed = [reason for resource, status, reason in aws.events(name) if status == "UPDATE_FAILED"]
+    assert [iam_said(reason) for reason in failed] == ["Policy statement must contain resources."]
+    role = aws.resources(name)["WorkerRole"]
+    kept = aws.iam.get_role_policy(RoleName=role, PolicyName="write")["PolicyDocument"]
+    assert kept["Statement"] == [GOOD]
