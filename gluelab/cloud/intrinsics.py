@@ -34,6 +34,8 @@ SUB = ("Template error: One or more Fn::Sub intrinsic functions don't specify ex
 SELECT = "Template error: Fn::Select requires a list argument with two elements: an integer index and a list"
 GET_ATT = ("Template error: every Fn::GetAtt object requires two non-empty parameters, the resource name and "
            "the resource attribute")
+# LocalStack snapshot engine/test_conditions (test_validate_equals_args_len).
+EQUALS = "Template error: every Fn::Equals object requires a list of 2 string parameters."
 # aws/aws-cdk#27987 and cloudtools/troposphere#479 quote CloudFormation's template validation.
 FIND_IN_MAP = ("Template error: every Fn::FindInMap object requires three parameters, the map name, map key "
                "and the attribute for return value.")
@@ -87,6 +89,8 @@ def _shape_problem(function: str, argument: Any) -> str | None:
         return None if fine else GET_ATT
     if function == "Fn::FindInMap":
         return None if isinstance(argument, list) and len(argument) == 3 else FIND_IN_MAP
+    if function == "Fn::Equals":
+        return None if _pair(argument) else EQUALS
     return None
 
 
@@ -144,7 +148,7 @@ def problem(template: dict, parameters: dict) -> str | None:
     if found:
         return found
     conditions = template.get("Conditions") or {}
-    for section in ("Resources", "Outputs"):
+    for section in ("Conditions", "Resources", "Outputs"):
         for where, function, argument in _calls(template.get(section) or {}, section):
             message = _shape_problem(function, argument)
             if message is None and function == "Fn::If" and isinstance(argument, list) and argument \

@@ -424,6 +424,14 @@ def test_a_misused_intrinsic_function_is_refused_naming_it_and_where(aws, name):
     assert failed_change_set(aws, text) == f"{message} (in {function} at {where})"
 
 
+def test_an_equals_without_two_parameters_is_refused_naming_the_condition(aws):
+    # LocalStack snapshot engine/test_conditions: "Template error: every Fn::Equals object
+    # requires a list of 2 string parameters." (CreateStack ValidationError).
+    text = parameter("{Type: String, Value: v}").replace("Resources:", "Conditions:\n  IsProd: !Equals [prod]\nResources:")
+    assert refused_stack(aws, text) == ("Template error: every Fn::Equals object requires a list of 2 string "
+                                        "parameters. (in Fn::Equals at Conditions.IsProd)")
+
+
 def test_a_mapping_key_known_only_at_creation_fails_the_resource_in_the_same_words(aws):
     # A key from a pseudo parameter resolves as the resource is made: the resource fails with
     # CloudFormation's words (not a KeyError), and the stack rolls back.
