@@ -12,8 +12,8 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.cloud.test_cloudformation import Cloud, unique
-from tests.refusals.test_cloudformation import HEADER, SAM, failed_resource
+from tests.cloud.test_cloudformation import Cloud, function_template, unique
+from tests.refusals.test_cloudformation import HEADER, failed_resource
 
 # The AWS::IAM::Role handler's frame around IAM's answer (aws-cloudformation/cfn-lint#4287):
 # Resource handler returned message: "MESSAGE (Service: Iam, Status Code: 400, Request ID: ...)
@@ -62,6 +62,19 @@ def aws(cloud) -> Cloud:
     return Cloud(cloud.endpoint)
 
 
+def role_template(statement: dict) -> str:
+    """A stack of one role, WorkerRole, with one inline policy holding `statement`."""
+    return HEADER + f"""Resources:
+  WorkerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {TRUST}
+      Policies:
+        - PolicyName: write
+          PolicyDocument: {json.dumps(document(statement))}
+"""
+
+
 def iam_said(reason: str) -> str:
     match = FRAME.fullmatch(reason)
     assert match, reason
@@ -71,52 +84,27 @@ def iam_said(reason: str) -> str:
 @pytest.mark.parametrize("name", MISTAKES)
 def test_a_malformed_inline_policy_fails_the_role(aws, name):
     mistake, message = MISTAKES[name]
-    text = HEADER + f"""Resources:
-  WorkerRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument: {TRUST}
-      Policies:
-        - PolicyName: write
-          PolicyDocument: {json.dumps(document(mistake))}
-"""
     stack = unique("role")
-    assert iam_said(failed_resource(aws, stack, text, "WorkerRole")) == message
+    assert iam_said(failed_resource(aws, stack, role_template(mistake), "WorkerRole")) == message
     assert not [r for r in aws.iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-WorkerRole")]
 
 
 def test_a_malformed_statement_in_sam_policies_fails_the_function_role(aws):
     # SAM copies a function's Policies statements into its role (FnRole): IAM judges them there.
-    text = SAM + """Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: s3://BUCKET/receiver.zip
-      Runtime: python3.11
-      Handler: app.handler
-      Policies:
-        - Statement: [{Effect: Allow, Action: PutItem, Resource: "*"}]
-"""
+    text = function_template(extra='      Policies:\n        - Statement: [{Effect: Allow, Action: PutItem, Resource: "*"}]\n')
     assert iam_said(failed_resource(aws, unique("sampol"), text, "FnRole")) == MISTAKES["no-prefix"][1]
 
 
 def test_sam_policy_templates_and_statements_without_version_deploy(aws):
     # No false refusal: SAM's policy templates have no Version, and an inline policy without one
     # is a 2008-10-17 policy that IAM takes (moto's validator demanded 2012-10-17 of it).
-    text = SAM + """Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: s3://BUCKET/receiver.zip
-      Runtime: python3.11
-      Handler: app.handler
-      Policies:
+    text = function_template(extra="""      Policies:
         - DynamoDBCrudPolicy: {TableName: !Ref Table}
         - SSMParameterReadPolicy: {ParameterName: fixit/*}
         - Statement: [{Effect: Allow, Action: "sqs:SendMessage", Resource: !Sub "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:q"}]
   Table:
     Type: AWS::Serverless::SimpleTable
-"""
+""")
     name = unique("templates")
     assert aws.create(name, text)["StackStatus"] == "CREATE_COMPLETE"
     role = aws.resources(name)["FnRole"]
@@ -181,19 +169,9 @@ def test_the_iam_api_answers_as_iam(aws):
 def test_an_update_with_a_malformed_policy_fails_the_role_and_keeps_its_policy(aws):
     # On update the handler puts the new document, IAM refuses it: UPDATE_FAILED, the stack rolls
     # back and the role keeps the policy it had.
-    def template(statement: dict) -> str:
-        return HEADER + f"""Resources:
-  WorkerRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument: {TRUST}
-      Policies:
-        - PolicyName: write
-          PolicyDocument: {json.dumps(document(statement))}
-"""
     name = unique("roleupdate")
-    assert aws.create(name, template(GOOD))["StackStatus"] == "CREATE_COMPLETE"
-    aws.cloudformation.update_stack(StackName=name, TemplateBody=template(MISTAKES["no-resource"][0]),
+    assert aws.create(name, role_template(GOOD))["StackStatus"] == "CREATE_COMPLETE"
+    aws.cloudformation.update_stack(StackName=name, TemplateBody=role_template(MISTAKES["no-resource"][0]),
                                     Capabilities=["CAPABILITY_IAM"])
     assert aws.stack(name)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     failed = [reason for resource, status, reason in aws.events(name) if status == "UPDATE_FAILED"]
