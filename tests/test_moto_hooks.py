@@ -604,6 +604,10 @@ def test_hook_iam_checks_every_policy_document_through_one_module_global_validat
     from moto.iam import models
     from moto.iam.policy_validation import BaseIAMPolicyValidator, IAMPolicyDocumentValidator
     assert models.IAMPolicyDocumentValidator is IAMPolicyDocumentValidator
+    from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
+    assert models.IAMTrustPolicyDocumentValidator is IAMTrustPolicyDocumentValidator
+    assert issubclass(IAMTrustPolicyDocumentValidator, BaseIAMPolicyValidator)
+    assert "IAMTrustPolicyDocumentValidator(" in inspect.getsource(models.IAMBackend.update_assume_role_policy)
     for method in (models.IAMBackend.put_role_policy, models.IAMBackend.put_user_policy,
                    models.IAMBackend.put_group_policy, models.IAMBackend.create_policy,
                    models.IAMBackend.create_policy_version):

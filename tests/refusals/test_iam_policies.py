@@ -62,13 +62,13 @@ def aws(cloud) -> Cloud:
     return Cloud(cloud.endpoint)
 
 
-def role_template(statement: dict) -> str:
+def role_template(statement: dict, trust: str = TRUST) -> str:
     """A stack of one role, WorkerRole, with one inline policy holding `statement`."""
     return HEADER + f"""Resources:
   WorkerRole:
     Type: AWS::IAM::Role
     Properties:
-      AssumeRolePolicyDocument: {TRUST}
+      AssumeRolePolicyDocument: {trust}
       Policies:
         - PolicyName: write
           PolicyDocument: {json.dumps(document(statement))}
@@ -87,6 +87,27 @@ def test_a_malformed_inline_policy_fails_the_role(aws, name):
     stack = unique("role")
     assert iam_said(failed_resource(aws, stack, role_template(mistake), "WorkerRole")) == message
     assert not [r for r in aws.iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-WorkerRole")]
+
+
+TRUST_MISTAKES = {
+    # terraform-aws-modules/terraform-aws-iam#47 (CreateRole): "MalformedPolicyDocument: Invalid
+    # principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in policy
+    # has a statement with no principals!"
+    "no-principal": ({"Effect": "Allow", "Action": "sts:AssumeRole"},
+                     "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed "
+                     "in policy has a statement with no principals!"),
+    # devopsacademyau/academy#1368 (CreateRole): "MalformedPolicyDocument ... Has prohibited field
+    # Resource" for a permissions statement written as the trust policy.
+    "resource": ({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                  "Action": "sts:AssumeRole", "Resource": "*"}, "Has prohibited field Resource."),
+}
+
+
+@pytest.mark.parametrize("name", TRUST_MISTAKES)
+def test_a_malformed_trust_policy_fails_the_role(aws, name):
+    statement, message = TRUST_MISTAKES[name]
+    text = role_template(GOOD, trust=json.dumps(document(statement)))
+    assert iam_said(failed_resource(aws, unique("trust"), text, "WorkerRole")) == message
 
 
 def test_a_malformed_statement_in_sam_policies_fails_the_function_role(aws):
