@@ -333,7 +333,10 @@ def test_hook_backend_change_set_and_delete_signatures():
         "self", "stack_name", "change_set_name", "template"]
     assert parameters(CloudFormationBackend.execute_change_set) == ["self", "change_set_name", "stack_name"]
     assert parameters(CloudFormationBackend.delete_stack) == ["self", "name_or_stack_id"]
-    assert "return change_set_id, stack.stack_id" in inspect.getsource(CloudFormationBackend.create_change_set)
+    source = inspect.getsource(CloudFormationBackend.create_change_set)
+    assert "return change_set_id, stack.stack_id" in source
+    # A refused CREATE takes back the change set and the stack moto registered under these keys.
+    assert "self.stacks[stack_id] = stack" in source and "self.change_sets[change_set_id] = new_change_set" in source
 
 
 def test_hook_resource_map_internals_used_for_ordered_create_update_delete():

@@ -678,10 +678,19 @@ def _wrap_create_change_set(original):
         change_set = self.change_sets[change_set_id]
         if change_set.change_set_type == "UPDATE":
             _refuse_update_while_rollback_failed(self.stacks[stack_id])
-        if change_set.template_failure:
+        failure = change_set.template_failure
+        if isinstance(failure, TemplateError) and not _transforms(load_template(change_set.template)):
+            # Without a transform CloudFormation validates the template within CreateChangeSet
+            # (ValidationError, no change set, no stack: LocalStack's AWS-validated snapshots);
+            # with one, the transform runs first and a failure shows as a FAILED change set.
+            self.change_sets.pop(change_set_id)
+            if change_set.change_set_type == "CREATE":
+                self.stacks.pop(stack_id)
+            raise _validation_error(failure.reason)
+        if failure:
             change_set.status = "FAILED"
             change_set.execution_status = "UNAVAILABLE"
-            change_set.status_reason = change_set.template_failure.reason
+            change_set.status_reason = failure.reason
         return change_set_id, stack_id
     return create_change_set
 
