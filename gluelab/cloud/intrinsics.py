@@ -112,9 +112,11 @@ def _known(value: Any, template: dict, parameters: dict) -> Any:
         return value
     name = value.get("Ref") if isinstance(value, dict) else None
     declared = (template.get("Parameters") or {}).get(name) if isinstance(name, str) else None
-    if isinstance(declared, dict):
+    if isinstance(declared, dict) and not str(declared.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
         return parameters.get(name, declared.get("Default"))
-    return None  # a pseudo parameter or a nested function: resolved when the resource is made
+    # A pseudo parameter, an SSM parameter's value or a nested function: resolved when the
+    # resource is made.
+    return None
 
 
 def _calls(value: Any, where: str) -> Iterator[tuple[str, str, Any]]:

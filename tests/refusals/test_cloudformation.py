@@ -513,3 +513,17 @@ def test_validate_template_refuses_what_create_stack_refuses_and_takes_what_it_t
                  "      CodeUri: functions/hello\n      Handler: app.handler\n      Runtime: python3.11\n"
                  "Outputs:\n  Role:\n    Value: !GetAtt FnRole.Arn\n")
     assert aws.cloudformation.validate_template(TemplateBody=sam)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_a_mapping_key_from_an_ssm_parameter_is_looked_up_by_its_value(aws):
+    # No false refusal: an AWS::SSM::Parameter::Value<String> parameter holds a parameter's name;
+    # the mapping key is the value CloudFormation reads from SSM when the stack is made.
+    ssm = boto3.client("ssm", endpoint_url=aws.cloudformation.meta.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    setting = f"/{unique('env')}"
+    ssm.put_parameter(Name=setting, Value="red", Type="String")
+    text = HEADER + f"Parameters:\n  Env: {{Type: 'AWS::SSM::Parameter::Value<String>', Default: '{setting}'}}\n" + \
+        COLORS + parameter("{Type: String, Value: !FindInMap [Colors, !Ref Env, Code]}").removeprefix(HEADER)
+    name = unique("envkey")
+    assert aws.create(name, text)["StackStatus"] == "CREATE_COMPLETE"
+    assert ssm.get_parameter(Name=aws.resources(name)["Setting"])["Parameter"]["Value"] == "ff0000"
