@@ -333,7 +333,10 @@ def test_hook_backend_change_set_and_delete_signatures():
         "self", "stack_name", "change_set_name", "template"]
     assert parameters(CloudFormationBackend.execute_change_set) == ["self", "change_set_name", "stack_name"]
     assert parameters(CloudFormationBackend.delete_stack) == ["self", "name_or_stack_id"]
-    assert "return change_set_id, stack.stack_id" in inspect.getsource(CloudFormationBackend.create_change_set)
+    source = inspect.getsource(CloudFormationBackend.create_change_set)
+    assert "return change_set_id, stack.stack_id" in source
+    # A refused CREATE takes back the change set and the stack moto registered under these keys.
+    assert "self.stacks[stack_id] = stack" in source and "self.change_sets[change_set_id] = new_change_set" in source
 
 
 def test_hook_resource_map_internals_used_for_ordered_create_update_delete():
@@ -514,13 +517,20 @@ def test_hook_create_table_validation_runs_on_any_self_and_reports_attributes_th
 
 # --- gluelab/cloud/intrinsics.py ----------------------------------------------------------
 
-def test_hook_clean_json_selects_by_python_index_as_intrinsics_replaces_it():
+def test_hook_clean_json_resolves_the_functions_intrinsics_replaces():
     from moto.cloudformation import parsing
     source = inspect.getsource(parsing.clean_json)
     # intrinsics.py answers Fn::Select itself, the same way, but refuses an index out of range.
     assert 'select_index = int(resource_json["Fn::Select"][0])' in source
     assert 'select_list = clean_json(resource_json["Fn::Select"][1], resources_map)' in source
     assert "return select_list[select_index]" in source
+    # It answers Fn::FindInMap, Fn::Join and Fn::Split too, from the same arguments moto reads,
+    # with the template's Mappings as the resource map holds them.
+    assert 'map_name = resource_json["Fn::FindInMap"][0]' in source
+    assert 'return resource_json["Fn::Join"][0].join([str(x) for x in join_list])' in source
+    assert 'return to_split.split(resource_json["Fn::Split"][0])' in source
+    from moto.cloudformation.parsing import ResourceMap
+    assert "self._template = template" in inspect.getsource(ResourceMap.__init__)
 
 
 def test_hook_clean_json_passes_unresolved_get_att_on_and_recurses_through_the_module():
@@ -578,6 +588,55 @@ def test_hook_parser_backend_validates_definitions_with_its_own_invalid_definiti
     source = inspect.getsource(StepFunctionsParserBackend._validate_definition)
     assert "raise InvalidDefinition(" in source
     assert "_validate_definition(" in inspect.getsource(StepFunctionsParserBackend.create_state_machine)
+
+
+# --- gluelab/cloud/template_validation.py -------------------------------------------------
+
+def test_hook_validate_template_refuses_whatever_the_backend_method_returns():
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.responses import CloudFormationResponse
+    assert parameters(CloudFormationBackend.validate_template) == ["self", "template"]
+    source = inspect.getsource(CloudFormationResponse.validate_template)
+    assert "cfn_lint = self.cloudformation_backend.validate_template(template_body)" in source
+    assert "raise ValidationError(cfn_lint[0].message)" in source
+
+
+# --- gluelab/cloud/policy_documents.py ----------------------------------------------------
+
+def test_hook_iam_checks_every_policy_document_through_one_module_global_validator():
+    from moto.iam import models
+    from moto.iam.policy_validation import BaseIAMPolicyValidator, IAMPolicyDocumentValidator
+    assert models.IAMPolicyDocumentValidator is IAMPolicyDocumentValidator
+    from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
+    assert models.IAMTrustPolicyDocumentValidator is IAMTrustPolicyDocumentValidator
+    assert issubclass(IAMTrustPolicyDocumentValidator, BaseIAMPolicyValidator)
+    assert "IAMTrustPolicyDocumentValidator(" in inspect.getsource(models.IAMBackend.update_assume_role_policy)
+    for method in (models.IAMBackend.put_role_policy, models.IAMBackend.put_user_policy,
+                   models.IAMBackend.put_group_policy, models.IAMBackend.create_policy,
+                   models.IAMBackend.create_policy_version):
+        assert "IAMPolicyDocumentValidator(" in inspect.getsource(method), method.__name__
+    assert "policy_document" in parameters(models.IAMBackend.create_policy)
+    assert "policy_document" in parameters(models.IAMBackend.create_policy_version)
+    # The corrections override these steps and read these attributes.
+    source = inspect.getsource(BaseIAMPolicyValidator)
+    assert "self._validate_version()" in source and "self._validate_resource_format(resource)" in source
+    assert 'self._resource_error = ""' in source and "self._statements: list" in source
+    from moto.iam.exceptions import MalformedPolicyDocument
+    assert MalformedPolicyDocument("x").message == "x"
+
+
+def test_hook_iam_resources_come_from_cloudformation_through_these_classmethods():
+    from moto.iam.models import InlinePolicy, ManagedPolicy, Role
+    for model in (Role, InlinePolicy, ManagedPolicy):
+        assert parameters(model.create_from_cloudformation_json)[:4] == [
+            "resource_name", "cloudformation_json", "account_id", "region_name"], model
+    for model in (Role, InlinePolicy):
+        assert parameters(model.update_from_cloudformation_json) == [
+            "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"], model
+    assert "update_from_cloudformation_json" not in ManagedPolicy.__dict__  # replaced on change
+    # A role's inline policies went straight on, unchecked, which is why the wrapper checks first.
+    assert "role.put_policy(policy_name, policy_json)" in inspect.getsource(
+        Role.create_from_cloudformation_json)
 
 
 # --- gluelab/cloud/iam_enforcement.py ------------------------------------------------------

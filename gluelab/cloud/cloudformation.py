@@ -24,7 +24,7 @@ import yaml
 from moto.core.common_models import CloudFormationModel
 from samtranslator.yaml_helper import intrinsics_multi_constructor
 
-from gluelab.cloud import intrinsics, table_keys
+from gluelab.cloud import intrinsics, policy_documents, table_keys, template_validation
 from gluelab.cloud.lazy import when_imported
 
 if TYPE_CHECKING:
@@ -244,9 +244,6 @@ def _reference_problem(name: str, attribute: Any, template: dict) -> tuple[str, 
     if name not in resources:
         return (f"Template error: instance of Fn::GetAtt references undefined resource {name}",
                 f"Fix the name, or add a resource {name} under Resources.")
-    if not attribute:
-        return ("Template error: every Fn::GetAtt object requires two non-empty parameters",
-                f"Write it as !GetAtt {name}.Attribute.")
     kind = resources[name].get("Type", "")
     model = parsing.resource_class_from_type(kind)
     if isinstance(attribute, str) and (lacks_attribute(kind, attribute) or not (
@@ -287,6 +284,9 @@ def _checked(text: str | dict, parameters: dict[str, str] | None = None) -> tupl
     try:
         template = process_template(text, parameters)
         check_recognized(template)
+        problem = intrinsics.problem(template, parameters or {})
+        if problem:
+            raise TemplateError(problem)
         check_supported(template)
         check_references(template)
         creation_order(template["Resources"])  # refuses a circular dependency
@@ -678,10 +678,19 @@ def _wrap_create_change_set(original):
         change_set = self.change_sets[change_set_id]
         if change_set.change_set_type == "UPDATE":
             _refuse_update_while_rollback_failed(self.stacks[stack_id])
-        if change_set.template_failure:
+        failure = change_set.template_failure
+        if isinstance(failure, TemplateError) and not _transforms(load_template(change_set.template)):
+            # Without a transform CloudFormation validates the template within CreateChangeSet
+            # (ValidationError, no change set, no stack: LocalStack's AWS-validated snapshots);
+            # with one, the transform runs first and a failure shows as a FAILED change set.
+            self.change_sets.pop(change_set_id)
+            if change_set.change_set_type == "CREATE":
+                self.stacks.pop(stack_id)
+            raise _validation_error(failure.reason)
+        if failure:
             change_set.status = "FAILED"
             change_set.execution_status = "UNAVAILABLE"
-            change_set.status_reason = change_set.template_failure.reason
+            change_set.status_reason = failure.reason
         return change_set_id, stack_id
     return create_change_set
 
@@ -1138,12 +1147,14 @@ def install(context) -> None:
     default_user_config["iam"] = {"load_aws_managed_policies": True}
     when_imported("moto.iam.models", _install_role_policies)
     when_imported("moto.iam.models", _install_managed_policies_for_aws_only)
+    policy_documents.install(context)  # after _install_role_policies: its wrapper checks first
     when_imported("moto.awslambda.models", _install_function_checks)
     when_imported("moto.dynamodb.models.table", _install_table_updates)
     table_keys.install(context)  # after _install_table_updates: its wrapper checks first
     when_imported("moto.ssm.models", _install_parameter_names)
     when_imported("moto.cloudformation.parsing", _install_loud_get_att)
     intrinsics.install()
+    template_validation.install(context)
     _install_missing_attributes()
     when_imported("moto.cloudformation.models", lambda models: _install_stacks(models, context.endpoint))
     when_imported("moto.cloudformation.responses", _install_processed_templates)

@@ -269,11 +269,27 @@ def test_an_update_adding_an_index_on_an_undefined_attribute_rolls_back_and_keep
 
 
 # --- The template, at change set creation ------------------------------------------------
+# A template without a transform is refused within CreateChangeSet (ValidationError), as the
+# LocalStack snapshots recorded on AWS show (engine/test_references: DependsOn on a resource that
+# does not exist; engine/test_mappings; test_change_set_fn_split); with the SAM transform the
+# change set is made and FAILED (aws-samples/serverless-patterns#96: "Status: FAILED. Reason:
+# Circular dependency between resources: [...]").
 
 def failed_change_set(aws: Cloud, text: str) -> str:
     change_set = aws.change_set(unique("cs"), text, "CREATE")
     assert (change_set["Status"], change_set["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
     return change_set["StatusReason"]
+
+
+def refused_change_set(aws: Cloud, text: str) -> str:
+    """CreateChangeSet of a template without a transform: refused in the call, nothing left."""
+    name = unique("cs")
+    with pytest.raises(ClientError) as refusal:
+        aws.change_set(name, text, "CREATE")
+    assert refusal.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError, match="does not exist"):
+        aws.cloudformation.describe_stacks(StackName=name)
+    return refusal.value.response["Error"]["Message"]
 
 
 def refused_stack(aws: Cloud, text: str) -> str:
@@ -287,7 +303,7 @@ def test_depends_on_a_resource_that_does_not_exist(aws):
     # CloudFormation: "Template format error: Unresolved resource dependencies [Ghost] in the
     # Resources block of the template" (DependsOn attribute documentation).
     text = parameter("{Type: String, Value: v}") + "    DependsOn: Ghost\n"
-    assert failed_change_set(aws, text).startswith(
+    assert refused_change_set(aws, text).startswith(
         "Template format error: Unresolved resource dependencies [Ghost] in the Resources block of "
         "the template (in DependsOn of Setting)")
 
@@ -296,7 +312,7 @@ def test_a_condition_that_is_not_defined(aws):
     # CloudFormation: "Template format error: Condition ListenForHttps is not defined."
     # (aws-cloudformation/cfn-lint#92); the local cloud answered HTTP 500.
     text = parameter("{Type: String, Value: v}") + "    Condition: IsProd\n"
-    assert failed_change_set(aws, text).startswith(
+    assert refused_change_set(aws, text).startswith(
         "Template format error: Condition IsProd is not defined. (in Condition of Setting)")
 
 
@@ -311,21 +327,21 @@ def test_a_circular_dependency_names_the_resources(aws):
     Type: AWS::SSM::Parameter
     Properties: {Type: String, Value: !GetAtt A.Value}
 """
-    assert failed_change_set(aws, text) == "Circular dependency between resources: [A, B]"
+    assert refused_change_set(aws, text) == "Circular dependency between resources: [A, B]"
 
 
 def test_get_att_of_an_attribute_the_type_does_not_have(aws):
     # CloudFormation: "Template error: resource Setting does not support attribute type Color in
     # Fn::GetAtt" (Fn::GetAtt reference lists each type's attributes).
     text = parameter("{Type: String, Value: v}") + "Outputs:\n  C:\n    Value: !GetAtt Setting.Color\n"
-    assert failed_change_set(aws, text).startswith(
+    assert refused_change_set(aws, text).startswith(
         "Template error: resource Setting does not support attribute type Color in Fn::GetAtt")
 
 
 def test_a_resource_type_that_does_not_exist(aws):
     # CloudFormation: "Template format error: Unrecognized resource types: [AWS::Lambda::Functoin]".
     text = HEADER + "Resources:\n  Fn:\n    Type: AWS::Lambda::Functoin\n    Properties: {}\n"
-    assert failed_change_set(aws, text) == (
+    assert refused_change_set(aws, text) == (
         "Template format error: Unrecognized resource types: [AWS::Lambda::Functoin]")
 
 
@@ -359,3 +375,155 @@ def test_a_sam_mistake_that_only_names_code_uri_gets_no_packaging_advice(aws):
                   "      Handler: app.handler\n      Runtime: python3.11\n")
     reason = failed_change_set(aws, text)
     assert "CodeUri" in reason and "gluelab deploy" not in reason
+
+
+# --- Intrinsic functions, refused at CreateStack / CreateChangeSet in CloudFormation's words --
+# The wordings are AWS's as recorded in LocalStack's AWS-validated snapshots
+# (tests/aws/services/cloudformation/*.snapshot.json) or quoted from CloudFormation by its users.
+
+COLORS = "Mappings:\n  Colors:\n    red: {Code: ff0000}\n"
+AT_VALUE = "Resources.Setting.Properties.Value"
+MISUSED = {
+    # LocalStack engine/test_mappings snapshot: "Template error: Unable to get mapping for
+    # TopicSuffixMap::C::Suffix" (CreateChangeSet ValidationError), for either level's key.
+    "missing-top-key": (COLORS, "!FindInMap [Colors, blue, Code]",
+                        "Template error: Unable to get mapping for Colors::blue::Code", "Fn::FindInMap"),
+    "missing-second-key": (COLORS, "!FindInMap [Colors, red, Hex]",
+                           "Template error: Unable to get mapping for Colors::red::Hex", "Fn::FindInMap"),
+    # aws-quickstart/quickstart-tableau-server#83: "Template error: Mapping named
+    # 'AWSAMIRegionMap' is not present in the 'Mappings' section of template."
+    "missing-mapping": (COLORS, "!FindInMap [Colours, red, Code]",
+                        "Template error: Mapping named 'Colours' is not present in the 'Mappings' section of "
+                        "template.", "Fn::FindInMap"),
+    # aws/aws-cdk#27987, cloudtools/troposphere#479.
+    "find-in-map-two-arguments": (COLORS, "!FindInMap [Colors, red]",
+                                  "Template error: every Fn::FindInMap object requires three parameters, the "
+                                  "map name, map key and the attribute for return value.", "Fn::FindInMap"),
+    # bazaarvoice/cloudformation-ruby-dsl#131 (CreateStack ValidationError); LocalStack snapshot
+    # test_change_set_fn_split.
+    "join-one-argument": ("", "!Join [',']",
+                          "Template error: every Fn::Join object requires two parameters, (1) a string "
+                          "delimiter and (2) a list of strings to be joined or a function that returns a list of "
+                          "strings (such as Fn::GetAZs) to be joined.", "Fn::Join"),
+    # LocalStack snapshot test_change_set_fn_split ("validation": CreateChangeSet ValidationError).
+    "split-not-a-string": ("", "!Join ['', !Split [',', [a, b]]]",
+                           "Template error: every Fn::Split object requires two parameters, (1) a string "
+                           "delimiter and (2) a string to be split or a function that returns a string to be "
+                           "split.", "Fn::Split"),
+    # LocalStack engine/test_references.py quotes AWS for a Fn::Sub list without its mapping.
+    "sub-list-of-one": ("", "!Sub ['${AWS::Region}']",
+                        "Template error: One or more Fn::Sub intrinsic functions don't specify expected "
+                        "arguments. Specify a string as first argument, and an optional second argument to "
+                        "specify a mapping of values to replace in the string", "Fn::Sub"),
+    # LocalStack snapshot test_change_set_fn_get_attr.
+    "get-att-without-attribute": ("", "!GetAtt [Setting]",
+                                  "Template error: every Fn::GetAtt object requires two non-empty parameters, "
+                                  "the resource name and the resource attribute", "Fn::GetAtt"),
+    # LocalStack snapshot test_change_set_fn_select.
+    "select-index-not-a-number": ("", "!Select [first, [a, b]]",
+                                  "Template error: Fn::Select requires a list argument with two elements: an "
+                                  "integer index and a list", "Fn::Select"),
+    # LocalStack snapshot test_change_set_conditions: "Template error: unresolved condition
+    # dependency MissingCondition in Fn::If".
+    "if-undefined-condition": ("", "!If [IsProd, a, b]",
+                               "Template error: unresolved condition dependency IsProd in Fn::If", "Fn::If"),
+}
+
+
+@pytest.mark.parametrize("name", MISUSED)
+def test_a_misused_intrinsic_function_is_refused_naming_it_and_where(aws, name):
+    before, value, message, function = MISUSED[name]
+    text = HEADER + before + f"Resources:\n  Setting:\n    Type: AWS::SSM::Parameter\n" \
+                             f"    Properties: {{Type: String, Value: {value}}}\n"
+    where = "Resources.Setting.Properties.Value.Fn::Join[1]" if name == "split-not-a-string" else AT_VALUE
+    assert refused_stack(aws, text) == f"{message} (in {function} at {where})"
+    assert refused_change_set(aws, text) == f"{message} (in {function} at {where})"
+
+
+def test_an_equals_without_two_parameters_is_refused_naming_the_condition(aws):
+    # LocalStack snapshot engine/test_conditions: "Template error: every Fn::Equals object
+    # requires a list of 2 string parameters." (CreateStack ValidationError).
+    text = parameter("{Type: String, Value: v}").replace("Resources:", "Conditions:\n  IsProd: !Equals [prod]\nResources:")
+    assert refused_stack(aws, text) == ("Template error: every Fn::Equals object requires a list of 2 string "
+                                        "parameters. (in Fn::Equals at Conditions.IsProd)")
+
+
+def test_a_mapping_key_known_only_at_creation_fails_the_resource_in_the_same_words(aws):
+    # A key from a pseudo parameter resolves as the resource is made: the resource fails with
+    # CloudFormation's words (not a KeyError), and the stack rolls back.
+    text = parameter("{Type: String, Value: !FindInMap [Colors, !Ref 'AWS::Region', Code]}").replace(
+        "Resources:", COLORS + "Resources:")
+    assert failed_resource(aws, unique("regionmap"), text, "Setting") == (
+        "Template error: Unable to get mapping for Colors::us-east-1::Code")
+
+
+def test_a_join_over_a_string_parameter_fails_instead_of_joining_its_letters(aws):
+    # Fn::Join's second parameter must be a list (Fn::Join reference); moto joined "abc" into "a,b,c".
+    text = HEADER + "Parameters:\n  Names: {Type: String, Default: abc}\n" + parameter(
+        "{Type: String, Value: !Join [',', !Ref Names]}").removeprefix(HEADER)
+    assert failed_resource(aws, unique("joinstr"), text, "Setting") == MISUSED["join-one-argument"][2]
+
+
+def test_mappings_that_are_not_two_levels_of_maps_are_refused(aws):
+    # LocalStack engine/test_mappings snapshots: "Template format error: Every Mappings member A
+    # must be a map" (one level) and "Every Mappings attribute must be a String or a List." (three).
+    flat = parameter("{Type: String, Value: v}").replace("Resources:", "Mappings:\n  Colors: {red: ff}\nResources:")
+    deep = parameter("{Type: String, Value: v}").replace(
+        "Resources:", "Mappings:\n  Colors: {red: {Code: {x: y}}}\nResources:")
+    assert refused_stack(aws, flat) == "Template format error: Every Mappings member Colors must be a map (in Mappings.Colors)"
+    assert refused_stack(aws, deep) == ("Template format error: Every Mappings attribute must be a String or a "
+                                        "List. (in Mappings.Colors)")
+
+
+def test_intrinsic_functions_used_well_still_resolve(aws):
+    # No false refusal: each function above, used as its reference describes, deploys and resolves.
+    text = HEADER + "Parameters:\n  Color: {Type: String, Default: red}\n" + COLORS + """Resources:
+  Setting:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Type: String
+      Value: !Join ['-', [!FindInMap [Colors, !Ref Color, Code], !Select [1, !Split [',', 'a,b']], !Sub '${AWS::Region}']]
+"""
+    name = unique("wellused")
+    assert aws.create(name, text)["StackStatus"] == "CREATE_COMPLETE"
+    ssm = boto3.client("ssm", endpoint_url=aws.cloudformation.meta.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    assert ssm.get_parameter(Name=aws.resources(name)["Setting"])["Parameter"]["Value"] == "ff0000-b-us-east-1"
+
+
+def test_validate_template_refuses_what_create_stack_refuses_and_takes_what_it_takes(aws):
+    # ValidateTemplate checks the template as CreateStack does ("Template error: every Fn::Join
+    # object requires two parameters..." reached users from validate-template too, e.g.
+    # org-formation/org-formation-cli#412); moto answered with cfn-lint's rules and words.
+    text = parameter("{Type: String, Value: !Join [',']}")
+    with pytest.raises(ClientError) as refusal:
+        aws.cloudformation.validate_template(TemplateBody=text)
+    assert refusal.value.response["Error"]["Code"] == "ValidationError"
+    assert refusal.value.response["Error"]["Message"] == f"{MISUSED['join-one-argument'][2]} (in Fn::Join at {AT_VALUE})"
+    with pytest.raises(ClientError) as refusal:
+        aws.cloudformation.validate_template(TemplateBody=parameter("{Type: String, Value: !GetAtt Ghost.Value}"))
+    assert refusal.value.response["Error"]["Message"].startswith(
+        "Template error: instance of Fn::GetAtt references undefined resource Ghost")
+    # Valid for CloudFormation, though cfn-lint warns (an unused parameter), and a SAM template
+    # as written, before packaging: both validate.
+    unused = HEADER + "Parameters:\n  Unused: {Type: String, Default: x}\n" + parameter(
+        "{Type: String, Value: v}").removeprefix(HEADER)
+    assert aws.cloudformation.validate_template(TemplateBody=unused)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    sam = SAM + ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                 "      CodeUri: functions/hello\n      Handler: app.handler\n      Runtime: python3.11\n"
+                 "Outputs:\n  Role:\n    Value: !GetAtt FnRole.Arn\n")
+    assert aws.cloudformation.validate_template(TemplateBody=sam)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_a_mapping_key_from_an_ssm_parameter_is_looked_up_by_its_value(aws):
+    # No false refusal: an AWS::SSM::Parameter::Value<String> parameter holds a parameter's name;
+    # the mapping key is the value CloudFormation reads from SSM when the stack is made.
+    ssm = boto3.client("ssm", endpoint_url=aws.cloudformation.meta.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    setting = f"/{unique('env')}"
+    ssm.put_parameter(Name=setting, Value="red", Type="String")
+    text = HEADER + f"Parameters:\n  Env: {{Type: 'AWS::SSM::Parameter::Value<String>', Default: '{setting}'}}\n" + \
+        COLORS + parameter("{Type: String, Value: !FindInMap [Colors, !Ref Env, Code]}").removeprefix(HEADER)
+    name = unique("envkey")
+    assert aws.create(name, text)["StackStatus"] == "CREATE_COMPLETE"
+    assert ssm.get_parameter(Name=aws.resources(name)["Setting"])["Parameter"]["Value"] == "ff0000"
