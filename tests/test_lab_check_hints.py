@@ -11,6 +11,7 @@ import requests
 
 from checks import lab05, runner
 from gluelab import notebooks, twilio_local
+from gluelab.deploy import DeployError
 from gluelab.config import settings
 from gluelab.lab import Lab, plan_before
 from gluelab.templates import validate
@@ -100,6 +101,24 @@ def test_lab01_check_invokes_the_receiver_and_names_the_misspelt_key(project):
     assert '"headers": {"Content-Type": "text/xml"}' in result.hint
 
 
+def test_lab02_checks_say_the_handler_returned_no_proxy_answer(project):
+    lab = restored("03")
+    right = 'return _reply(200, "text/xml", twiml(f"Fixit got your text: {params.get(\'Body\', \'\')}"))'
+    with mistake(lab, "functions/receiver/app.py", right, right.replace('_reply(200, "text/xml", ', "(")):
+        failed = failures("02")
+    # API Gateway's 502 comes with why; the direct invoke's answer is named, not AttributeError.
+    posted = failed["POST /sms answers a form with 200 and a TwiML <Message> echoing the text"]
+    assert posted.detail.endswith("answered 502: {\"message\": \"Internal server error\"}, and "
+                                  "ReceiverFunction logged no error (`gluelab logs ReceiverFunction`)")
+    assert posted.hint.startswith("The handler returned something that is not a proxy answer: "
+                                  "return a dict with statusCode, headers and a string body, as "
+                                  "_reply builds it")
+    decoded = failed["A base64-encoded form body is read as well"]
+    assert decoded.detail.startswith("the function returned '<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                                     "<Response><Message>Fixit got your text: WATER in base64")
+    assert decoded.detail.endswith(", not a proxy answer") and "_reply builds it" in decoded.hint
+
+
 def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing(project):
     lab = restored("06")
     body = plan_before("06").files[ASL].splitlines()[9].strip()
@@ -187,3 +206,60 @@ def test_lab13_and_14_hints_name_the_policy_the_result_path_and_the_functions_lo
                        r"\d+: .*\[ERROR\] RuntimeError: broken on purpose.*gluelab logs "
                        r"ReceiverFunction --stack fixit"):
         replies(sent)
+
+
+def test_lab13_hints_name_the_table_key_the_item_the_table_name_and_a_next_that_names_nothing(project):
+    lab = restored("15")
+    stored = "After a text, its report is in the table named by ReportsTableName"
+    with mistake(lab, "template.yaml", "PrimaryKey: {Name: id, Type: String}",
+                 "PrimaryKey: {Name: reportId, Type: String}"):
+        result = failures("13")[stored]
+        served = failures("14")["GET /reports/{id} answers 200 with the stored report"]
+    assert (result.detail, result.hint) == (
+        "the table's key is reportId, not id", "The report document's key field is id: give "
+        "ReportsTable PrimaryKey: {Name: id, Type: String} and deploy again.")
+    # Lab 14's check names the key too, where it showed DynamoDB's ClientError text.
+    assert (served.detail, served.hint) == (result.detail, result.hint)
+
+    item_field = '"summary": {\n            "S.$": "$.summary"\n          },\n'
+    with mistake(lab, ASL, item_field, ""):
+        result = failures("13")[stored]
+    assert result.detail == "the stored item differs from the report document in summary"
+    assert result.hint.startswith("StoreReport's Item must hold every field of the document")
+
+    with mistake(lab, ASL, '"S.$": "$.id"', '"S.$": "$.reporter"'):
+        result = failures("13")[stored]
+    # StoreReport ran: the hint names the Item's id, not a workflow that ended before it.
+    assert result.detail.startswith("StoreReport ran, but fixit-ReportsTable-")
+    assert result.hint == ("StoreReport's Item must store the document's id under the key id: "
+                           "\"id\": {\"S.$\": \"$.id\"}. Fix it and deploy again.")
+
+    with mistake(lab, ASL, '"TableName": "${ReportsTableName}"', '"TableName": "ReportsTable"'):
+        result = failures("13")[stored]
+    # The role's AccessDenied on table/ReportsTable would point at the policy, which is right.
+    assert result.detail.startswith("StoreReport's TableName is 'ReportsTable', not the Reports "
+                                    "table fixit-ReportsTable-")
+    assert result.hint.startswith("Give StoreReport \"TableName\": \"${ReportsTableName}\"")
+
+    # A Next that names no state is refused at deploy in Step Functions' words, naming the
+    # field; the checks then say that the cloud still runs the previous version.
+    with pytest.raises(DeployError, match=r"MISSING_TRANSITION_TARGET: Missing 'Next' target: "
+                       r"StoreReports at /States/Glue/Next"):
+        with mistake(lab, ASL, '"Next": "StoreReport"', '"Next": "StoreReports"'):
+            pass
+    # (The cloud still runs the TableName mistake above: no check may judge it.)
+    failed = failures("13")
+    assert len(failed) == 3 and {(result.detail.split(" (")[0], result.hint) for result in failed.values()} \
+        == {("Not checking: your last deploy failed", "Do what the reason says first, then run the checks again.")}
+    lab.deploy(echo=lambda line: None)  # the file is back: what the next test finds
+
+
+def test_lab14_hint_says_a_return_that_is_no_proxy_answer_is_one(project):
+    lab = restored("15")
+    with mistake(lab, "functions/get_report/app.py", "return _json(200, item)", "return item"):
+        result = failures("14")["GET /reports/{id} answers 200 with the stored report"]
+    # API Gateway answers 502 and the function logged nothing: the hint names the answer's shape.
+    assert result.detail == ("the API answered 502: '{\"message\": \"Internal server error\"}', and "
+                             "GetReportFunction logged no error (`gluelab logs GetReportFunction`)")
+    assert result.hint.startswith("The handler returned something that is not a proxy answer: "
+                                  "return a dict with statusCode, headers and a string body")
