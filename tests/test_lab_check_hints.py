@@ -119,6 +119,13 @@ def test_lab02_checks_say_the_handler_returned_no_proxy_answer(project):
     assert decoded.detail.endswith(", not a proxy answer") and "_reply builds it" in decoded.hint
 
 
+def test_lab04_try_it_cell_runs_without_the_cells_before_it(project):
+    # An attendee who skips the parameter listing above it got NameError: name 'client'.
+    restored("05")
+    shown = printed(solution_cell("04", "notify_name = "), {})
+    assert shown.startswith("FunctionError: none\nstatus: queued | to: ")
+
+
 def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing(project):
     lab = restored("06")
     body = plan_before("06").files[ASL].splitlines()[9].strip()
@@ -147,6 +154,48 @@ def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing
     assert waited.startswith("FAILED\nerror: ") and "\ncause: " in waited and "$.Reporter" in waited
 
 
+def test_lab06_try_it_cells_say_why_the_receiver_failed(project):
+    lab = restored("07")
+    policy = "        - StepFunctionsExecutionPolicy:\n            StateMachineName: !GetAtt FixitStateMachine.Name\n"
+    with mistake(lab, "template.yaml", policy, ""):
+        # The text cell printed nothing and the next one raised ExecutionDoesNotExist.
+        with pytest.raises(TryItFailed, match=r"(?s)^Your text reached no working webhook .*not "
+                           r"authorized to perform: states:StartExecution"):
+            exec(solution_cell("06", "sent = twilio_local.text_app("), {"outputs": lab.outputs()})
+    already = "    except stepfunctions.exceptions.ExecutionAlreadyExists:\n"
+    with mistake(lab, "functions/receiver/app.py", already, "    except ValueError:\n"):
+        cell = {"outputs": lab.outputs()}
+        exec(solution_cell("06", "sent = twilio_local.text_app("), cell)
+        exec(solution_cell("06", "execution = sfn.describe_execution("), cell)  # waits for its end
+        # (While it runs, StartExecution with the same name and input succeeds, as on AWS.)
+        # The second delivery printed "502" and went on.
+        with pytest.raises(TryItFailed, match=r"(?s)^The API answered 502, not 200.*ExecutionAlreadyExists"):
+            exec(solution_cell("06", "again = requests.post("), cell)
+
+
+def test_lab08_hints_name_a_table_name_without_ref_and_the_read_policy(project):
+    lab = restored("09")
+    with mistake(lab, "template.yaml", "COMPANIES_TABLE: !Ref CompaniesTable", "COMPANIES_TABLE: CompaniesTable"):
+        failed = failures("08")
+        # The try-it cells say what the function answered, where they raised KeyError: 'company'.
+        cell = {}
+        with pytest.raises(TryItFailed, match=r"^Arrange failed with ClientError: An error occurred "
+                           r"\(AccessDeniedException\) when calling the Query operation: .* for "
+                           r"\{\"category\": \"LIFT\", \"city\": \"Roma\"\}\. Fix app.py or the template"):
+            exec(solution_cell("08", "def arrange("), cell)
+    deployed = failed["ArrangeFunction is deployed with the table and index names"]
+    assert deployed.detail.startswith("COMPANIES_TABLE is 'CompaniesTable', not the stack's table "
+                                      "fixit-CompaniesTable-")
+    assert deployed.hint.startswith("Give COMPANIES_TABLE the value !Ref CompaniesTable")
+    # The invocations AWS refused name the policy, not choose_company.
+    chosen = failed["Arrange returns the expected company for sample reports"]
+    assert chosen.detail.startswith("Arrange failed: User: ") and \
+        "dynamodb:Query on resource: arn:aws:dynamodb:us-east-1:123456789012:table/CompaniesTable/" \
+        "index/ByCategory" in chosen.detail
+    assert chosen.hint.startswith("Give ArrangeFunction the policy DynamoDBReadPolicy")
+    assert failed["A category nobody serves fails with the error type NoCompanyFound"].hint == chosen.hint
+
+
 def test_lab09_hints_name_the_state_and_field_at_fault(project):
     lab = restored("10")
     first = "The execution output carries the report and the assignment"
@@ -162,6 +211,21 @@ def test_lab09_hints_name_the_state_and_field_at_fault(project):
     assert hint.startswith("Arrange failed because the state machine's role may not perform "
                            "lambda:InvokeFunction on arn:aws:lambda:")
     assert "give FixitStateMachine a LambdaInvokePolicy for that function" in hint
+
+
+def test_lab10_try_it_cells_say_no_apology_came_instead_of_an_index_error(project):
+    lab = restored("11")
+    caught = '"NoCompanyFound"\n          ],\n          "ResultPath": "$.error"'
+    with mistake(lab, ASL, caught, caught.replace("NoCompanyFound", "NoCompanyFoundError")):
+        cell = {"outputs": lab.outputs()}
+        exec(solution_cell("10", "def report("), cell)
+        # Run without the history cell above it, which imported fetch_history (NameError).
+        with contextlib.redirect_stdout(io.StringIO()) as shown:
+            exec(solution_cell("10", "no_company = report("), cell)
+        assert shown.getvalue().startswith("FAILED with NoCompanyFound - ")
+        with pytest.raises(TryItFailed, match=r"^No apology about SM\w+ reached you: "
+                           r"TellReporterNoCompany did not run\. Check that Arrange's Catch names"):
+            exec(solution_cell("10", "apologies = ["), cell)
 
 
 def test_lab13_and_14_hints_name_the_policy_the_result_path_and_the_functions_log(project):
