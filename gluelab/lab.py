@@ -236,20 +236,23 @@ def plan_before(lab_id: str, including: bool = False) -> Plan:
 
 
 @functools.lru_cache(maxsize=1)
-def _labs_versions() -> dict[str, frozenset[str]]:
+def _labs_versions() -> dict[str, dict[str, str]]:
+    """path -> {text: the first lab whose solution writes it}."""
     from gluelab.notebooks import keep_solution, sources
     files: dict[str, str] = {}
-    versions: dict[str, set[str]] = {}
+    versions: dict[str, dict[str, str]] = {}
     for lab in sources():
         for cell in lab.cells():
             if cell.kind == "code" and (path := apply_cell(files, keep_solution(cell.source))):
-                versions.setdefault(path, set()).add(files[path])
-    return {path: frozenset(texts) for path, texts in versions.items()}
+                versions.setdefault(path, {}).setdefault(files[path], lab_number(lab.name))
+    return versions
 
 
-def labs_versions(path: str) -> frozenset[str]:
-    """Every text the labs' solutions write to `path`: what restore can write back."""
-    return _labs_versions().get(path, frozenset())
+def labs_versions(path: str, before: str | None = None) -> set[str]:
+    """Every text the labs' solutions (numbered before `before`, if given) write to `path`:
+    what restore can write back."""
+    return {text for text, lab in _labs_versions().get(path, {}).items()
+            if before is None or lab < before}
 
 
 def finished_plan() -> Plan:
@@ -351,11 +354,17 @@ class Lab:
         steps; record in `written` what was done; True if anything was committed in git."""
         from gluelab import restore_checks, restore_files
         yours = restore_files.differing(self.project, plan.files) if plan.deploys else []
+        # An earlier lab's version (labs skipped since) is only behind: replaced, not tried.
+        behind = [path for path in yours
+                  if (self.project / path).read_text() in labs_versions(path, before=self.id)]
+        yours = [path for path in yours if path not in behind]
         restore_files.write_files(
             self.project, {path: text for path, text in plan.files.items() if path not in yours},
-            self.id, written)
+            self.id, written, {path: "it was an earlier lab's version" for path in behind})
         committed = restore_files.commit(self, written.created + yours, functools.partial(
             restore_files.first_commit_message, self.id, written))
+        committed |= restore_files.commit(self, behind, functools.partial(
+            restore_files.rewrite_commit_message, self.id, written))
         failed = self._rebuild(plan, bool(yours), remove)
         while yours:
             failing = ({path: f"the deploy failed with yours: {failed}" for path in yours}

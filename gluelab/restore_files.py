@@ -3,7 +3,8 @@
 A project file of yours that differs from what the earlier labs' solutions leave (your own
 receiver, an edited template) is kept when it passes the checks of the last lab that wrote it
 (gluelab/restore_checks.py); otherwise it is copied to
-`saved-by-restore/before-lab-NN-<time>/<path>` before the labs' version replaces it. Restore
+`saved-by-restore/before-lab-NN-<time>/<path>` before the labs' version replaces it (so is an
+earlier lab's version, which is only behind and not tried). Restore
 names each file it kept or rewrote, why, and where your version went. In a git project (from
 lab 01 on) what it writes is committed with a message that says so, before any setup step runs,
 so no earlier lab's commit swallows it: first the files it created with your versions as you
