@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from gluelab.config import ROOT, Settings, settings
 from gluelab import lab_failures
+from gluelab.config import ROOT, Settings, settings
 from gluelab.lab_failures import LastStepFailed
 
 CHECKS_DIR = ROOT / "checks"
