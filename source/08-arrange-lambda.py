@@ -205,6 +205,7 @@ import json
 from gluelab.config import client
 from gluelab.tryit import TryItFailed
 
+ASSIGNMENT = {"companyId", "company", "phone", "city"}  # what the handler returns
 arrange_name = client("cloudformation").describe_stack_resource(
     StackName="fixit", LogicalResourceId="ArrangeFunction")["StackResourceDetail"]["PhysicalResourceId"]
 
@@ -219,6 +220,10 @@ def arrange(report: dict, fails: bool = False) -> dict:
                 if "FunctionError" in reply else f"returned {json.dumps(payload)}")
         raise TryItFailed(f"Arrange {said} for {json.dumps(report)}. Fix app.py or the template, "
                           "deploy again, and run this cell again.")
+    if not fails and not (isinstance(payload, dict) and set(payload) == ASSIGNMENT):
+        raise TryItFailed(f"Arrange returned {json.dumps(payload)} for {json.dumps(report)}, not an "
+                          "assignment {companyId, company, phone, city}: fix what the handler "
+                          "returns, deploy again, and run this cell again.")
     return {"FunctionError": reply.get("FunctionError"), "Payload": payload}
 
 

@@ -195,6 +195,14 @@ def test_lab08_hints_name_a_table_name_without_ref_and_the_read_policy(project):
     assert chosen.hint.startswith("Give ArrangeFunction the policy DynamoDBReadPolicy")
     assert failed["A category nobody serves fails with the error type NoCompanyFound"].hint == chosen.hint
 
+    # A handler that returns the table's item: the try-it cell names it, where it raised KeyError.
+    returned = ('return {"companyId": company["id"], "company": company["name"], "phone": '
+                'company["phone"],\n            "city": company["city"]}')
+    with mistake(lab, "functions/arrange/app.py", returned, "return company"):
+        with pytest.raises(TryItFailed, match=r"^Arrange returned \{.*\"name\": \"Elevatori Capitale\".* "
+                           r"for \{\"category\": \"LIFT\", \"city\": \"Roma\"\}, not an assignment"):
+            exec(solution_cell("08", "def arrange("), {})
+
 
 def test_lab09_hints_name_the_state_and_field_at_fault(project):
     lab = restored("10")
