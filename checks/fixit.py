@@ -14,8 +14,10 @@ from xml.etree import ElementTree
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from checks.runner import Hinted
 from gluelab import config, executions, logs, twilio_local
 from gluelab.lab import STACK
+from gluelab.webhook_errors import error_lines, logged_error
 
 WAIT_S = 60
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone, apart from the attendee's.
@@ -52,6 +54,20 @@ def physical_id(logical_id: str, missing: str, say_why: bool = False) -> str:
     except cloudformation.exceptions.ClientError as exc:
         why = f" ({exc.response['Error']['Message']})" if say_why else ""
         raise AssertionError(missing + why) from None
+
+
+def bad_gateway(logical_id: str, said: str, builder: str) -> AssertionError:
+    """Why API Gateway answered 502 (`said`) for the function `logical_id`: the error its log
+    shows, or, when it logged none, an answer that is not a proxy answer (`builder` is the
+    app.py helper that builds one)."""
+    function = physical_id(logical_id, f"the stack {STACK} has no {logical_id}")
+    if error_lines(function):
+        return Hinted(f"{said}. {logged_error(function)}",
+                      f"{logical_id} failed: fix what its log line names, in app.py or in the "
+                      f"template (see all its log with `gluelab logs {logical_id}`), and deploy again.")
+    return Hinted(f"{said}, and {logical_id} logged no error (`gluelab logs {logical_id}`)",
+                  "The handler returned something that is not a proxy answer: return a dict with "
+                  f"statusCode, headers and a string body, as {builder} builds it, and deploy again.")
 
 
 def invoke(function: str, payload: dict) -> tuple[str | None, object]:

@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 
 import requests
 
-from checks.fixit import STACK, invoke, physical_id, stack_outputs, twiml_messages
-from checks.runner import Context, check_for
+from checks.fixit import STACK, bad_gateway, invoke, physical_id, stack_outputs, twiml_messages
+from checks.runner import Context, Hinted, check_for
 
 TEXT = "LIFT check from lab 02"
 
@@ -33,7 +33,10 @@ def posts_answer_twiml(ctx: Context) -> str:
     assert url, "there is no WebhookUrl output yet"
     reply = requests.post(url, data={"Body": TEXT, "From": "+393330000002", "MessageSid": "SM" + "2" * 32},
                           timeout=30)
-    assert reply.status_code == 200, f"POST {url} answered {reply.status_code}: {reply.text[:200]}"
+    said = f"POST {url} answered {reply.status_code}: {reply.text[:200]}"
+    if reply.status_code == 502:
+        raise bad_gateway("ReceiverFunction", said, "_reply")
+    assert reply.status_code == 200, said
     content_type = reply.headers.get("Content-Type", "")
     assert content_type.startswith("text/xml"), f"Content-Type is {content_type!r}, not text/xml"
     messages = twiml_messages(reply.text)
@@ -51,6 +54,10 @@ def base64_body(ctx: Context) -> str:
     event = {"httpMethod": "POST", "path": "/sms", "headers": {}, "body": body, "isBase64Encoded": True}
     error, answer = invoke(name, event)
     assert error is None, f"the function failed: {answer.get('errorMessage', answer)}"
+    if not isinstance(answer, dict):
+        raise Hinted(f"the function returned {answer!r:.200}, not a proxy answer",
+                     "Make handler return a dict with statusCode, headers and a string body, as "
+                     "_reply builds it, run the app.py cell again and deploy again.")
     messages = twiml_messages(answer.get("body") or "")
     assert messages and "WATER in base64" in messages[0], \
         f"the answer does not echo the decoded text: {answer.get('body')!r}"

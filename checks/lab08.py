@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from checks.fixit import STACK, invoke, physical_id
-from checks.runner import Context, check_for
+from checks.fixit import DENIAL, STACK, invoke, physical_id
+from checks.runner import Context, Hinted, check_for
 from gluelab.config import client
 
 # (report, company expected): the city first, then the first by name.
@@ -33,7 +33,21 @@ def deployed(ctx: Context) -> str:
     assert not missing, f"the function has no environment variable {', '.join(missing)}"
     assert variables["COMPANIES_INDEX"] == "ByCategory", (
         f"COMPANIES_INDEX is {variables['COMPANIES_INDEX']!r}, not the index name 'ByCategory'")
+    table = physical_id("CompaniesTable", f"the stack {STACK} has no CompaniesTable: run lab 07 "
+                                          "(or this lab's restore cell)")
+    if variables["COMPANIES_TABLE"] != table:
+        raise Hinted(f"COMPANIES_TABLE is {variables['COMPANIES_TABLE']!r}, not the stack's table {table}",
+                     "Give COMPANIES_TABLE the value !Ref CompaniesTable: CloudFormation makes the "
+                     "table's name up when it creates it. Run the ArrangeFunction cell, then deploy again.")
     return ""
+
+
+def refused(payload: dict) -> None:
+    """An invocation that AWS refused a read names the policy to add, not the code to change."""
+    if denial := DENIAL.search(str(payload.get("errorMessage", ""))):
+        raise Hinted(f"Arrange failed: {denial.group(0)}",
+                     "Give ArrangeFunction the policy DynamoDBReadPolicy with TableName: !Ref "
+                     "CompaniesTable (it covers the table's indexes), run the cell and deploy again.")
 
 
 @check_for("08", "Arrange returns the expected company for sample reports",
@@ -44,6 +58,8 @@ def expected_companies(ctx: Context) -> str:
     name = arrange_function()
     for report, company in SAMPLES:
         error, payload = invoke(name, report)
+        if error:
+            refused(payload)
         assert error is None, (f"{json.dumps(report)} failed with "
                                f"{payload.get('errorType')}: {payload.get('errorMessage')}")
         assert isinstance(payload, dict) and set(payload) == {"companyId", "company", "phone", "city"}, (
@@ -59,6 +75,8 @@ def expected_companies(ctx: Context) -> str:
                 "returned message) when no item has the category.")
 def typed_error(ctx: Context) -> str:
     error, payload = invoke(arrange_function(), {"category": "GAS", "city": "Roma"})
+    if error:
+        refused(payload)
     assert error is not None, f"the invocation succeeded and returned {json.dumps(payload)}"
     assert payload.get("errorType") == "NoCompanyFound", (
         f"the error type is {payload.get('errorType')!r} ({payload.get('errorMessage')})")

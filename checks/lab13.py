@@ -30,6 +30,36 @@ def reports_table() -> str:
     return table
 
 
+def writes_to(store: dict, table: str) -> None:
+    """StoreReport's TableName must be the deployed Reports table (a name typed by hand is no
+    table of the stack's, and the role may not write there: AccessDenied would mislead)."""
+    given = store.get("Parameters", {}).get("TableName")
+    if given is None or given == table:
+        return
+    if "${" in str(given):
+        raise Hinted(f"StoreReport's TableName is {given!r}: no substitution replaced it",
+                     "Add ReportsTableName: !Ref ReportsTable to FixitStateMachine's "
+                     "DefinitionSubstitutions and deploy again.")
+    raise Hinted(f"StoreReport's TableName is {given!r}, not the Reports table {table}",
+                 "Give StoreReport \"TableName\": \"${ReportsTableName}\": SAM replaces it with "
+                 "the table's name, which CloudFormation makes up when it creates the table. "
+                 "Deploy again.")
+
+
+def stored(table: str, report_id: str, store: dict | None) -> dict:
+    """The stored report `report_id`; if there is none, why, by whether StoreReport exists."""
+    item = stored_report(table, report_id)
+    if item is None and store is None:
+        raise Hinted(f"no item with id {report_id} in {table}",
+                     "The workflow ended before StoreReport: make Glue go on to it (\"Next\": "
+                     "\"StoreReport\"), run the definition cell and deploy again.")
+    if item is None:
+        raise Hinted(f"StoreReport ran, but {table} has no item with the document's id {report_id}",
+                     "StoreReport's Item must store the document's id under the key id: "
+                     "\"id\": {\"S.$\": \"$.id\"}. Fix it and deploy again.")
+    return item
+
+
 @check_for("13", "After a text, its report is in the table named by ReportsTableName",
            hint="Add ReportsTable and the ReportsTableName output; in the definition make Glue go "
                 "on to StoreReport (Resource arn:aws:states:::dynamodb:putItem, TableName "
@@ -37,16 +67,15 @@ def reports_table() -> str:
                 "ReportsTableName substitution and a DynamoDBWritePolicy; deploy again.")
 def report_stored(ctx: Context) -> str:
     table = reports_table()
+    store = deployed_states().get("StoreReport")
+    if store is not None:
+        writes_to(store, table)
     document = output_of(text_fixit(CHECK_HANDSET))
     if not (isinstance(document, dict) and "id" in document):
         raise Hinted(f"the execution's output is not the report document: {json.dumps(document)[:200]}",
                      "Give StoreReport \"ResultPath\": null, so that putItem's answer does not "
                      "replace the document, and deploy again.")
-    item = stored_report(table, document["id"])
-    if item is None:
-        raise Hinted(f"no item with id {document['id']} in {table}",
-                     "The workflow ended before StoreReport: make Glue go on to it (\"Next\": "
-                     "\"StoreReport\") and deploy again.")
+    item = stored(table, document["id"], store)
     different = sorted(key for key in set(item) | set(document) if item.get(key) != document.get(key))
     if different:
         raise Hinted(f"the stored item differs from the report document in {', '.join(different)}",
@@ -84,8 +113,7 @@ def stored_when_a_text_fails(ctx: Context) -> str:
         report = sample_report("13", city=company["city"])
         execution = run_workflow(report)
     output_of(execution)
-    item = stored_report(table, report["reportId"])
-    assert item is not None, f"no item with id {report['reportId']} in {table}"
+    item = stored(table, report["reportId"], deployed_states().get("StoreReport"))
     assert item.get("companyMessageSid") == "NOT_SENT", (
         f"the stored report's companyMessageSid is {item.get('companyMessageSid')!r}, not NOT_SENT")
     return "stored with companyMessageSid NOT_SENT"

@@ -7,12 +7,12 @@ import uuid
 
 import requests
 
-from checks.fixit import (STACK, physical_id, signed_in_token, stack_outputs, stored_report,
+from checks.fixit import (STACK, bad_gateway, signed_in_token, stack_outputs, stored_report,
                           succeeded, text_fixit)
 from checks.lab12 import check_document
+from checks.lab13 import reports_table
 from checks.runner import Context, Hinted, check_for
 from gluelab.config import client
-from gluelab.webhook_errors import error_lines, logged_error
 
 # Ofcom's range for drama (+44 7700 900xxx): never a real phone, apart from other checks' handsets.
 CHECK_HANDSET = "+447700900214"
@@ -53,16 +53,8 @@ def served(outputs: dict[str, str], report_id: str, status: int):
     """The JSON body of GET /reports/{report_id}, which must answer `status`."""
     answer = get_report(outputs, report_id)
     said = f"the API answered {answer.status_code}: {answer.text[:200]!r}"
-    if answer.status_code == 502:  # API Gateway's answer when the function failed: its log says why
-        function = physical_id("GetReportFunction", f"the stack {STACK} has no GetReportFunction")
-        if error_lines(function):
-            raise Hinted(f"{said}. {logged_error(function)}",
-                         "GetReportFunction failed: fix what its log line names, in app.py or in "
-                         "the template (see all its log with `gluelab logs GetReportFunction`), "
-                         "and deploy again.")
-        raise Hinted(f"{said}, and GetReportFunction logged no error (`gluelab logs GetReportFunction`)",
-                     "The handler returned something that is not a proxy answer: return a dict with "
-                     "statusCode, headers and a string body, as _json builds it, and deploy again.")
+    if answer.status_code == 502:
+        raise bad_gateway("GetReportFunction", said, "_json")
     if answer.status_code == 403 and status != 403 and "UserPoolId" not in outputs:
         raise Hinted(f"{said}: the API has no GET /reports/{{id}} route",
                      "Give GetReportFunction the GetReport event (Type: Api, Path: /reports/{id}, "
@@ -77,8 +69,7 @@ def served(outputs: dict[str, str], report_id: str, status: int):
                 "GetReport Api event (Path /reports/{id}, Method get); deploy again.")
 def serves_a_report(ctx: Context) -> str:
     outputs = stack_outputs()
-    table = outputs.get("ReportsTableName")
-    assert table, "the stack has no ReportsTableName output (lab 13)"
+    table = reports_table()  # keyed by id, or the hint says how to key it
     report = {"id": f"check14-{uuid.uuid4().hex[:12]}", "category": "DOOR", "status": "ASSIGNED",
               "summary": "DOOR problem: front door lock broken (assigned to Porte Sicure)"}
     client("dynamodb").put_item(TableName=table, Item={k: {"S": v} for k, v in report.items()})

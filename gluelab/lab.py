@@ -10,7 +10,9 @@ A lab notebook starts with
 `open_lab` connects to the target, moves into your project folder (the workspace) and adds two
 cell magics that write the project's files:
 
-- `%%save PATH` saves the cell to PATH in your project (folders are created);
+- `%%save PATH` saves the cell to PATH in your project (folders are created); a file of yours
+  it replaces (one that is not a version the labs write) is copied to
+  `replaced-by-save/<time>/PATH` first, and the cell says so;
 - `%%sam SECTION` adds or replaces top-level entries of SECTION (Resources, Outputs,
   Parameters, Globals) in template.yaml, one entry per key written at the left margin;
 - `%reference PATH` copies a file you are given ready-made (seed data, the pipeline
@@ -233,6 +235,26 @@ def plan_before(lab_id: str, including: bool = False) -> Plan:
     return plan
 
 
+@functools.lru_cache(maxsize=1)
+def _labs_versions() -> dict[str, dict[str, str]]:
+    """path -> {text: the first lab whose solution writes it}."""
+    from gluelab.notebooks import keep_solution, sources
+    files: dict[str, str] = {}
+    versions: dict[str, dict[str, str]] = {}
+    for lab in sources():
+        for cell in lab.cells():
+            if cell.kind == "code" and (path := apply_cell(files, keep_solution(cell.source))):
+                versions.setdefault(path, {}).setdefault(files[path], lab_number(lab.name))
+    return versions
+
+
+def labs_versions(path: str, before: str | None = None) -> set[str]:
+    """Every text the labs' solutions (numbered before `before`, if given) write to `path`:
+    what restore can write back."""
+    return {text for text, lab in _labs_versions().get(path, {}).items()
+            if before is None or lab < before}
+
+
 def finished_plan() -> Plan:
     """What all the labs leave behind: the finished app."""
     from gluelab.notebooks import sources
@@ -332,11 +354,17 @@ class Lab:
         steps; record in `written` what was done; True if anything was committed in git."""
         from gluelab import restore_checks, restore_files
         yours = restore_files.differing(self.project, plan.files) if plan.deploys else []
+        # An earlier lab's version (labs skipped since) is only behind: replaced, not tried.
+        behind = [path for path in yours
+                  if (self.project / path).read_text() in labs_versions(path, before=self.id)]
+        yours = [path for path in yours if path not in behind]
         restore_files.write_files(
             self.project, {path: text for path, text in plan.files.items() if path not in yours},
-            self.id, written)
+            self.id, written, {path: "it was an earlier lab's version" for path in behind})
         committed = restore_files.commit(self, written.created + yours, functools.partial(
             restore_files.first_commit_message, self.id, written))
+        committed |= restore_files.commit(self, behind, functools.partial(
+            restore_files.rewrite_commit_message, self.id, written))
         failed = self._rebuild(plan, bool(yours), remove)
         while yours:
             failing = ({path: f"the deploy failed with yours: {failed}" for path in yours}
@@ -383,6 +411,7 @@ class Lab:
 
 
 NOT_SAVED_FOLDER = "not-saved"
+REPLACED_FOLDER = "replaced-by-save/"  # + <time>/<path>: a file of yours that a %%save replaced
 
 
 def _remembered(step: str, write) -> None:
@@ -402,10 +431,14 @@ def _save_magic(line: str, cell: str) -> None:
     def write() -> None:
         _refuse_blank(cell, f"The cell for {path}")
         _refuse_invalid_json(path, cell, aside=Path(NOT_SAVED_FOLDER) / path, shown=shown_path)
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(saved_text(cell))
-        print(f"Saved {path}")
+        from gluelab import restore_files
+        written = restore_files.write_files(Path.cwd(), {path: saved_text(cell)}, "",
+                                            prefix=REPLACED_FOLDER, labs_text=labs_versions)
+        if written.saved_in:
+            print(f"Saved {path}; it replaced your own version, which is kept in "
+                  f"{shown_path(Path(written.saved_in) / path)} (copy it back to undo).")
+        else:
+            print(f"Saved {path}")
     _remembered(f"%%save {path}", write)
 
 

@@ -21,6 +21,7 @@ jupytext, nbformat and nbclient are imported where used: they are slow to import
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -68,7 +69,15 @@ class LabSource:
         return self.path.stem  # "00-welcome"
 
     def cells(self) -> list[Cell]:
-        return parse(self.path.read_text(), str(self.path))
+        stat = self.path.stat()
+        return list(_parsed(str(self.path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, mtime_ns: int, size: int) -> tuple[Cell, ...]:
+    """A source's cells, parsed once while the file is unchanged: restore's plan and %%save's
+    look-up of the labs' versions each read every lab's source (a second each, with jupytext)."""
+    return tuple(parse(Path(path).read_text(), path))
 
 
 def parse(text: str, where: str = "<source>") -> list[Cell]:

@@ -3,7 +3,8 @@
 A project file of yours that differs from what the earlier labs' solutions leave (your own
 receiver, an edited template) is kept when it passes the checks of the last lab that wrote it
 (gluelab/restore_checks.py); otherwise it is copied to
-`saved-by-restore/before-lab-NN-<time>/<path>` before the labs' version replaces it. Restore
+`saved-by-restore/before-lab-NN-<time>/<path>` before the labs' version replaces it (so is an
+earlier lab's version, which is only behind and not tried). Restore
 names each file it kept or rewrote, why, and where your version went. In a git project (from
 lab 01 on) what it writes is committed with a message that says so, before any setup step runs,
 so no earlier lab's commit swallows it: first the files it created with your versions as you
@@ -43,23 +44,39 @@ def differing(project: Path, files: dict[str, str]) -> list[str]:
             if (project / path).is_file() and (project / path).read_text() != text]
 
 
+def _unused_folder(project: Path, prefix: str) -> str:
+    """`prefix<time>`, numbered on when a folder of that name exists (a second save in the
+    same second must not overwrite the first one's copies)."""
+    folder = stamped = f"{prefix}{time.strftime('%Y%m%d-%H%M%S')}"
+    number = 1
+    while (project / folder).exists():
+        number += 1
+        folder = f"{stamped}-{number}"
+    return folder
+
+
 def write_files(project: Path, files: dict[str, str], lab_id: str, written: Written | None = None,
-                why: dict[str, str] | None = None) -> Written:
+                why: dict[str, str] | None = None, prefix: str | None = None,
+                labs_text=lambda path: ()) -> Written:
     """Write `files` (path -> text) into `project`, saving aside every file it replaces (`why`
-    says, by path, why it was not kept), and add what it did to `written`."""
+    says, by path, why it was not kept) in a folder `prefix<time>` (by default
+    saved-by-restore/before-lab-NN-<time>), and add what it did to `written`. A file whose text
+    is among `labs_text(path)` (a version the labs' solutions write) is not yours: it is
+    replaced without a copy."""
     written = written or Written()
-    folder = written.saved_in or f"{SAVED_FOLDER}/before-lab-{lab_id}-{time.strftime('%Y%m%d-%H%M%S')}"
     for path, text in files.items():
         target = project / path
         if target.exists():
             current = target.read_text()
             if current == text:
                 continue
-            saved = project / folder / path
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            saved.write_text(current)
-            written.rewritten[path] = (why or {}).get(path, "")
-            written.saved_in = folder
+            if current not in labs_text(path):
+                written.saved_in = written.saved_in or _unused_folder(
+                    project, prefix or f"{SAVED_FOLDER}/before-lab-{lab_id}-")
+                saved = project / written.saved_in / path
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_text(current)
+                written.rewritten[path] = (why or {}).get(path, "")
         else:
             written.created.append(path)
         target.parent.mkdir(parents=True, exist_ok=True)

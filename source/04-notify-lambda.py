@@ -246,7 +246,7 @@ outputs = lab.deploy()
 # %% tags=["needs-task"]
 import json
 
-from gluelab.config import my_phone
+from gluelab.config import client, my_phone
 
 MY_PHONE = my_phone()
 notify_name = client("cloudformation").describe_stack_resource(

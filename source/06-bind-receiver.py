@@ -331,12 +331,13 @@ outputs = lab.deploy()
 # %% tags=["needs-task"]
 from gluelab import twilio_local
 from gluelab.config import client, my_phone
+from gluelab.tryit import TryItFailed, expect, replies
 
 MY_PHONE = my_phone()
 sent = twilio_local.text_app(MY_PHONE, "LIFT stuck between floors 3 and 4, Via Roma 12", from_city="ROMA")
 message_sid = sent["message"]["sid"]
-for reply in sent["replies"]:
-    print("reply:", reply["body"])
+for reply in replies(sent):  # a webhook that failed says why, with the receiver's logged error
+    print("reply:", reply)
 
 # %% [markdown]
 # ## Find the execution named after the message
@@ -350,7 +351,11 @@ import time
 
 sfn = client("stepfunctions")
 execution_arn = outputs["StateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + message_sid
-execution = sfn.describe_execution(executionArn=execution_arn)
+try:
+    execution = sfn.describe_execution(executionArn=execution_arn)
+except sfn.exceptions.ExecutionDoesNotExist:
+    raise TryItFailed(f"No execution is named {message_sid}: start_workflow must start it with "
+                      "name=name. Fix it, deploy again and run the cells from the text on.") from None
 while execution["status"] == "RUNNING":
     time.sleep(0.2)
     execution = sfn.describe_execution(executionArn=execution_arn)
@@ -372,7 +377,10 @@ executions.machine_diagram(outputs["StateMachineArn"], execution_arn)
 
 # %% tags=["needs-task"]
 received = twilio_local.messages(to=MY_PHONE, limit=2)
-workflow_text = next(text for text in received if text.body.startswith("We got your"))
+workflow_text = next((text for text in received if text.body.startswith("We got your")), None)
+if workflow_text is None:
+    raise TryItFailed(f"The workflow has not texted you: the execution above is {execution['status']}. "
+                      "Read its diagram, fix what failed and run the cells from the text on.")
 print(f"{workflow_text.from_} -> {workflow_text.to}: {workflow_text.body}")
 
 # %% [markdown]
@@ -390,6 +398,7 @@ import requests
 first = twilio_local.delivery(message_sid)
 again = requests.post(first["url"], data=first["params"],
                       headers={"X-Twilio-Signature": first["signature"]}, timeout=30)
+expect(again, 200)  # a 5xx shows the receiver's logged error
 print("second delivery:", again.status_code, again.headers["Content-Type"])
 
 # %% [markdown]

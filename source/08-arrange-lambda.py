@@ -203,15 +203,28 @@ outputs = lab.deploy()
 import json
 
 from gluelab.config import client
+from gluelab.tryit import TryItFailed
 
+ASSIGNMENT = {"companyId", "company", "phone", "city"}  # what the handler returns
 arrange_name = client("cloudformation").describe_stack_resource(
     StackName="fixit", LogicalResourceId="ArrangeFunction")["StackResourceDetail"]["PhysicalResourceId"]
 
 
-def arrange(report: dict) -> dict:
-    """Invoke the deployed arrange function with a report; its reply, parsed."""
+def arrange(report: dict, fails: bool = False) -> dict:
+    """Invoke the deployed arrange function with a report; its reply, parsed. A reply other than
+    the one expected (an error, or none when it `fails`) stops the cell, saying what came back."""
     reply = client("lambda").invoke(FunctionName=arrange_name, Payload=json.dumps(report))
-    return {"FunctionError": reply.get("FunctionError"), "Payload": json.loads(reply["Payload"].read())}
+    payload = json.loads(reply["Payload"].read())
+    if fails != ("FunctionError" in reply):
+        said = (f"failed with {payload.get('errorType')}: {payload.get('errorMessage')}"
+                if "FunctionError" in reply else f"returned {json.dumps(payload)}")
+        raise TryItFailed(f"Arrange {said} for {json.dumps(report)}. Fix app.py or the template, "
+                          "deploy again, and run this cell again.")
+    if not fails and not (isinstance(payload, dict) and set(payload) == ASSIGNMENT):
+        raise TryItFailed(f"Arrange returned {json.dumps(payload)} for {json.dumps(report)}, not an "
+                          "assignment {companyId, company, phone, city}: fix what the handler "
+                          "returns, deploy again, and run this cell again.")
+    return {"FunctionError": reply.get("FunctionError"), "Payload": payload}
 
 
 arrange({"category": "LIFT", "city": "Roma"})
@@ -233,7 +246,7 @@ for report in ({"category": "LIFT"}, {"category": "LIFT", "city": "Napoli"}, {"c
 # invocation fails: Lambda sets `FunctionError` and the payload names the exception class.
 
 # %% tags=["needs-task"]
-failed = arrange({"category": "GAS", "city": "Roma"})
+failed = arrange({"category": "GAS", "city": "Roma"}, fails=True)
 print("FunctionError:", failed["FunctionError"])
 print("errorType:    ", failed["Payload"]["errorType"])
 print("errorMessage: ", failed["Payload"]["errorMessage"])

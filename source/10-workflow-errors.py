@@ -243,6 +243,7 @@ import json
 
 from gluelab import executions, faults, twilio_local
 from gluelab.config import client, my_phone
+from gluelab.tryit import TryItFailed
 
 MY_PHONE = my_phone()  # the number you saved in lab 00
 
@@ -288,15 +289,20 @@ graph.diagram("statemachine/fixit.asl.json", history)
 
 # %% tags=["needs-task"]
 no_company = report("GAS smell on the stairs, Via Po 3", city="TORINO")
-failure = fetch_history(no_company["executionArn"])["events"][-1]["executionFailedEventDetails"]
-print(no_company["status"], "with", failure["error"], "-", failure["cause"])
+failure = executions.fetch_history(no_company["executionArn"])["events"][-1].get("executionFailedEventDetails", {})
+print(no_company["status"], "with", failure.get("error"), "-", failure.get("cause"))
 
 # %% [markdown]
 # Your handset got the apology for this report (its id is the execution's name):
 
 # %% tags=["needs-task"]
-print([m.body for m in twilio_local.messages(to=MY_PHONE, limit=20)
-       if m.body.startswith("Sorry") and no_company["name"] in m.body][0])
+apologies = [m.body for m in twilio_local.messages(to=MY_PHONE, limit=20)
+             if m.body.startswith("Sorry") and no_company["name"] in m.body]
+if not apologies:
+    raise TryItFailed(f"No apology about {no_company['name']} reached you: TellReporterNoCompany did "
+                      "not run. Check that Arrange's Catch names NoCompanyFound exactly and goes on "
+                      "to TellReporterNoCompany, deploy again and run the cells from the GAS report on.")
+print(apologies[0])
 
 # %% [markdown]
 # On the graph, Arrange is *caught*, the apology *succeeded* and the execution ended in the

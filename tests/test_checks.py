@@ -156,3 +156,22 @@ def test_lab07_refuses_the_tables_arn_as_its_name_output(tmp_path, monkeypatch):
     assert (f"✗ The CompaniesTableName output is the table's name: CompaniesTableName is the table's "
             f"ARN (arn:aws:dynamodb:us-east-1:123456789012:table/{name}), not the table's name {name}") in text
     assert "hint: Write the output as `Value: !Ref CompaniesTable`" in text
+
+
+def test_after_a_failed_deploy_no_check_judges_the_previous_version(fresh_state):
+    # Checks that invoke a function (lab 04's) would pass or fail on what the failed deploy
+    # left running; every check says the deploy failed instead, and what to do.
+    from gluelab import lab_failures
+    lab_failures.failed(lab_failures.DEPLOY, "Policy at index 0 in the 'Policies' property is not valid")
+    try:
+        with pytest.raises(CheckFailed) as caught:
+            check("00", MY_PHONE=PHONE)
+    finally:
+        lab_failures.forget_all()
+    results = caught.value.report.results
+    assert {(r.passed, r.hint) for r in results} == {
+        (False, "Do what the reason says first, then run the checks again.")}
+    assert results[0].detail.startswith("Not checking: your last deploy failed (Policy at index 0 "
+                                        "in the 'Policies' property is not valid). The cloud still "
+                                        "runs the previous version")
+    assert not (fresh_state / "config.json").exists()

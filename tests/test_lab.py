@@ -8,7 +8,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from gluelab import lab_failures
 from gluelab.deploy import DeployError
 from gluelab.executions import Execution, ExecutionHasNoOutput, wait_for_end
-from gluelab.lab import BlankNotFilled, InvalidJson, Lab, _save_magic, apply_cell, merge_section
+from gluelab.lab import (BlankNotFilled, InvalidJson, Lab, _save_magic, apply_cell, merge_section,
+                         plan_before)
 
 SKELETON = """AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
@@ -155,3 +156,37 @@ def test_gluelab_errors_show_as_their_message_alone_in_a_notebook(capsys):
                    "raise DeployError('Stack fixit was made elsewhere: deploy under another --stack')")
     shown = capsys.readouterr().out
     assert shown.strip() == "DeployError: Stack fixit was made elsewhere: deploy under another --stack"
+
+
+def test_save_keeps_a_copy_of_the_attendees_file_it_replaces_and_says_where(project, capsys):
+    shell = InteractiveShell.instance()
+    shell.register_magic_function(_save_magic, magic_kind="cell", magic_name="save")
+    app = project / "functions/receiver/app.py"
+    app.parent.mkdir(parents=True)
+    app.write_text("# my own receiver\n")
+
+    shell.run_cell("%%save functions/receiver/app.py\ndef handler(event, context):\n    return 1\n")
+    [said] = capsys.readouterr().out.splitlines()
+    copy = said.split("which is kept in workspace/")[1].split(" (copy it back")[0]
+    assert said == (f"Saved functions/receiver/app.py; it replaced your own version, which is kept "
+                    f"in workspace/{copy} (copy it back to undo).")
+    assert copy.startswith("replaced-by-save/") and copy.endswith("/functions/receiver/app.py")
+    assert (project / copy).read_text() == "# my own receiver\n"
+    assert app.read_text() == "def handler(event, context):\n    return 1\n"
+
+    # The same cell again changes nothing: no copy, no noise.
+    shell.run_cell("%%save functions/receiver/app.py\ndef handler(event, context):\n    return 1\n")
+    assert capsys.readouterr().out == "Saved functions/receiver/app.py\n"
+    # Another version within the same second: a second copy, the first one left as it was.
+    shell.run_cell("%%save functions/receiver/app.py\ndef handler(event, context):\n    return 2\n")
+    second = capsys.readouterr().out.split("which is kept in workspace/")[1].split(" (copy")[0]
+    assert second != copy and (project / second).read_text().endswith("return 1\n")
+    assert (project / copy).read_text() == "# my own receiver\n"
+
+    # A version the labs wrote (restore's, an earlier lab's cell) is no work of the attendee's:
+    # restore can write it back, so replacing it keeps no copy.
+    app.write_text(plan_before("01", including=True).files["functions/receiver/app.py"])
+    shell.run_cell("%%save functions/receiver/app.py\ndef handler(event, context):\n    return 3\n")
+    assert capsys.readouterr().out == "Saved functions/receiver/app.py\n"
+    assert sorted(p.relative_to(project).as_posix() for p in (project / "replaced-by-save").rglob("*.py")) \
+        == sorted([copy, second])

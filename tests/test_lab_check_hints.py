@@ -11,6 +11,7 @@ import requests
 
 from checks import lab05, runner
 from gluelab import notebooks, twilio_local
+from gluelab.deploy import DeployError
 from gluelab.config import settings
 from gluelab.lab import Lab, plan_before
 from gluelab.templates import validate
@@ -100,6 +101,31 @@ def test_lab01_check_invokes_the_receiver_and_names_the_misspelt_key(project):
     assert '"headers": {"Content-Type": "text/xml"}' in result.hint
 
 
+def test_lab02_checks_say_the_handler_returned_no_proxy_answer(project):
+    lab = restored("03")
+    right = 'return _reply(200, "text/xml", twiml(f"Fixit got your text: {params.get(\'Body\', \'\')}"))'
+    with mistake(lab, "functions/receiver/app.py", right, right.replace('_reply(200, "text/xml", ', "(")):
+        failed = failures("02")
+    # API Gateway's 502 comes with why; the direct invoke's answer is named, not AttributeError.
+    posted = failed["POST /sms answers a form with 200 and a TwiML <Message> echoing the text"]
+    assert posted.detail.endswith("answered 502: {\"message\": \"Internal server error\"}, and "
+                                  "ReceiverFunction logged no error (`gluelab logs ReceiverFunction`)")
+    assert posted.hint.startswith("The handler returned something that is not a proxy answer: "
+                                  "return a dict with statusCode, headers and a string body, as "
+                                  "_reply builds it")
+    decoded = failed["A base64-encoded form body is read as well"]
+    assert decoded.detail.startswith("the function returned '<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                                     "<Response><Message>Fixit got your text: WATER in base64")
+    assert decoded.detail.endswith(", not a proxy answer") and "_reply builds it" in decoded.hint
+
+
+def test_lab04_try_it_cell_runs_without_the_cells_before_it(project):
+    # An attendee who skips the parameter listing above it got NameError: name 'client'.
+    restored("05")
+    shown = printed(solution_cell("04", "notify_name = "), {})
+    assert shown.startswith("FunctionError: none\nstatus: queued | to: ")
+
+
 def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing(project):
     lab = restored("06")
     body = plan_before("06").files[ASL].splitlines()[9].strip()
@@ -128,6 +154,56 @@ def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing
     assert waited.startswith("FAILED\nerror: ") and "\ncause: " in waited and "$.Reporter" in waited
 
 
+def test_lab06_try_it_cells_say_why_the_receiver_failed(project):
+    lab = restored("07")
+    policy = "        - StepFunctionsExecutionPolicy:\n            StateMachineName: !GetAtt FixitStateMachine.Name\n"
+    with mistake(lab, "template.yaml", policy, ""):
+        # The text cell printed nothing and the next one raised ExecutionDoesNotExist.
+        with pytest.raises(TryItFailed, match=r"(?s)^Your text reached no working webhook .*not "
+                           r"authorized to perform: states:StartExecution"):
+            exec(solution_cell("06", "sent = twilio_local.text_app("), {"outputs": lab.outputs()})
+    already = "    except stepfunctions.exceptions.ExecutionAlreadyExists:\n"
+    with mistake(lab, "functions/receiver/app.py", already, "    except ValueError:\n"):
+        cell = {"outputs": lab.outputs()}
+        exec(solution_cell("06", "sent = twilio_local.text_app("), cell)
+        exec(solution_cell("06", "execution = sfn.describe_execution("), cell)  # waits for its end
+        # (While it runs, StartExecution with the same name and input succeeds, as on AWS.)
+        # The second delivery printed "502" and went on.
+        with pytest.raises(TryItFailed, match=r"(?s)^The API answered 502, not 200.*ExecutionAlreadyExists"):
+            exec(solution_cell("06", "again = requests.post("), cell)
+
+
+def test_lab08_hints_name_a_table_name_without_ref_and_the_read_policy(project):
+    lab = restored("09")
+    with mistake(lab, "template.yaml", "COMPANIES_TABLE: !Ref CompaniesTable", "COMPANIES_TABLE: CompaniesTable"):
+        failed = failures("08")
+        # The try-it cells say what the function answered, where they raised KeyError: 'company'.
+        cell = {}
+        with pytest.raises(TryItFailed, match=r"^Arrange failed with ClientError: An error occurred "
+                           r"\(AccessDeniedException\) when calling the Query operation: .* for "
+                           r"\{\"category\": \"LIFT\", \"city\": \"Roma\"\}\. Fix app.py or the template"):
+            exec(solution_cell("08", "def arrange("), cell)
+    deployed = failed["ArrangeFunction is deployed with the table and index names"]
+    assert deployed.detail.startswith("COMPANIES_TABLE is 'CompaniesTable', not the stack's table "
+                                      "fixit-CompaniesTable-")
+    assert deployed.hint.startswith("Give COMPANIES_TABLE the value !Ref CompaniesTable")
+    # The invocations AWS refused name the policy, not choose_company.
+    chosen = failed["Arrange returns the expected company for sample reports"]
+    assert chosen.detail.startswith("Arrange failed: User: ") and \
+        "dynamodb:Query on resource: arn:aws:dynamodb:us-east-1:123456789012:table/CompaniesTable/" \
+        "index/ByCategory" in chosen.detail
+    assert chosen.hint.startswith("Give ArrangeFunction the policy DynamoDBReadPolicy")
+    assert failed["A category nobody serves fails with the error type NoCompanyFound"].hint == chosen.hint
+
+    # A handler that returns the table's item: the try-it cell names it, where it raised KeyError.
+    returned = ('return {"companyId": company["id"], "company": company["name"], "phone": '
+                'company["phone"],\n            "city": company["city"]}')
+    with mistake(lab, "functions/arrange/app.py", returned, "return company"):
+        with pytest.raises(TryItFailed, match=r"^Arrange returned \{.*\"name\": \"Elevatori Capitale\".* "
+                           r"for \{\"category\": \"LIFT\", \"city\": \"Roma\"\}, not an assignment"):
+            exec(solution_cell("08", "def arrange("), {})
+
+
 def test_lab09_hints_name_the_state_and_field_at_fault(project):
     lab = restored("10")
     first = "The execution output carries the report and the assignment"
@@ -143,6 +219,21 @@ def test_lab09_hints_name_the_state_and_field_at_fault(project):
     assert hint.startswith("Arrange failed because the state machine's role may not perform "
                            "lambda:InvokeFunction on arn:aws:lambda:")
     assert "give FixitStateMachine a LambdaInvokePolicy for that function" in hint
+
+
+def test_lab10_try_it_cells_say_no_apology_came_instead_of_an_index_error(project):
+    lab = restored("11")
+    caught = '"NoCompanyFound"\n          ],\n          "ResultPath": "$.error"'
+    with mistake(lab, ASL, caught, caught.replace("NoCompanyFound", "NoCompanyFoundError")):
+        cell = {"outputs": lab.outputs()}
+        exec(solution_cell("10", "def report("), cell)
+        # Run without the history cell above it, which imported fetch_history (NameError).
+        with contextlib.redirect_stdout(io.StringIO()) as shown:
+            exec(solution_cell("10", "no_company = report("), cell)
+        assert shown.getvalue().startswith("FAILED with NoCompanyFound - ")
+        with pytest.raises(TryItFailed, match=r"^No apology about SM\w+ reached you: "
+                           r"TellReporterNoCompany did not run\. Check that Arrange's Catch names"):
+            exec(solution_cell("10", "apologies = ["), cell)
 
 
 def test_lab13_and_14_hints_name_the_policy_the_result_path_and_the_functions_log(project):
@@ -187,3 +278,60 @@ def test_lab13_and_14_hints_name_the_policy_the_result_path_and_the_functions_lo
                        r"\d+: .*\[ERROR\] RuntimeError: broken on purpose.*gluelab logs "
                        r"ReceiverFunction --stack fixit"):
         replies(sent)
+
+
+def test_lab13_hints_name_the_table_key_the_item_the_table_name_and_a_next_that_names_nothing(project):
+    lab = restored("15")
+    stored = "After a text, its report is in the table named by ReportsTableName"
+    with mistake(lab, "template.yaml", "PrimaryKey: {Name: id, Type: String}",
+                 "PrimaryKey: {Name: reportId, Type: String}"):
+        result = failures("13")[stored]
+        served = failures("14")["GET /reports/{id} answers 200 with the stored report"]
+    assert (result.detail, result.hint) == (
+        "the table's key is reportId, not id", "The report document's key field is id: give "
+        "ReportsTable PrimaryKey: {Name: id, Type: String} and deploy again.")
+    # Lab 14's check names the key too, where it showed DynamoDB's ClientError text.
+    assert (served.detail, served.hint) == (result.detail, result.hint)
+
+    item_field = '"summary": {\n            "S.$": "$.summary"\n          },\n'
+    with mistake(lab, ASL, item_field, ""):
+        result = failures("13")[stored]
+    assert result.detail == "the stored item differs from the report document in summary"
+    assert result.hint.startswith("StoreReport's Item must hold every field of the document")
+
+    with mistake(lab, ASL, '"S.$": "$.id"', '"S.$": "$.reporter"'):
+        result = failures("13")[stored]
+    # StoreReport ran: the hint names the Item's id, not a workflow that ended before it.
+    assert result.detail.startswith("StoreReport ran, but fixit-ReportsTable-")
+    assert result.hint == ("StoreReport's Item must store the document's id under the key id: "
+                           "\"id\": {\"S.$\": \"$.id\"}. Fix it and deploy again.")
+
+    with mistake(lab, ASL, '"TableName": "${ReportsTableName}"', '"TableName": "ReportsTable"'):
+        result = failures("13")[stored]
+    # The role's AccessDenied on table/ReportsTable would point at the policy, which is right.
+    assert result.detail.startswith("StoreReport's TableName is 'ReportsTable', not the Reports "
+                                    "table fixit-ReportsTable-")
+    assert result.hint.startswith("Give StoreReport \"TableName\": \"${ReportsTableName}\"")
+
+    # A Next that names no state is refused at deploy in Step Functions' words, naming the
+    # field; the checks then say that the cloud still runs the previous version.
+    with pytest.raises(DeployError, match=r"MISSING_TRANSITION_TARGET: Missing 'Next' target: "
+                       r"StoreReports at /States/Glue/Next"):
+        with mistake(lab, ASL, '"Next": "StoreReport"', '"Next": "StoreReports"'):
+            pass
+    # (The cloud still runs the TableName mistake above: no check may judge it.)
+    failed = failures("13")
+    assert len(failed) == 3 and {(result.detail.split(" (")[0], result.hint) for result in failed.values()} \
+        == {("Not checking: your last deploy failed", "Do what the reason says first, then run the checks again.")}
+    lab.deploy(echo=lambda line: None)  # the file is back: what the next test finds
+
+
+def test_lab14_hint_says_a_return_that_is_no_proxy_answer_is_one(project):
+    lab = restored("15")
+    with mistake(lab, "functions/get_report/app.py", "return _json(200, item)", "return item"):
+        result = failures("14")["GET /reports/{id} answers 200 with the stored report"]
+    # API Gateway answers 502 and the function logged nothing: the hint names the answer's shape.
+    assert result.detail == ("the API answered 502: '{\"message\": \"Internal server error\"}', and "
+                             "GetReportFunction logged no error (`gluelab logs GetReportFunction`)")
+    assert result.hint.startswith("The handler returned something that is not a proxy answer: "
+                                  "return a dict with statusCode, headers and a string body")

@@ -154,6 +154,9 @@ def load_handler(handler: str):
     except ImportError as exc:
         raise HandlerError("Runtime.ImportModuleError",
                            f"Unable to import module '{module_name}': {exc}")
+    except SyntaxError as exc:  # "invalid syntax (app.py, line 44)", as Lambda words it
+        raise HandlerError("Runtime.UserCodeSyntaxError",
+                           f"Syntax error in module '{module_name}': {exc}")
     try:
         return getattr(module, function_name)
     except AttributeError:

@@ -157,7 +157,7 @@ def test_init_over_ten_seconds_is_retried_within_the_function_timeout(aws):
     assert "Status: timeout" in tail(reply).split("REPORT RequestId")[1]
 
 
-def test_missing_module_and_missing_handler_fail_as_lambdas_python_runtime_does(aws):
+def test_missing_module_missing_handler_and_syntax_error_fail_as_lambdas_python_runtime_does(aws):
     # The Python runtime's words (awslambdaric bootstrap.py), seen in every CloudWatch log of a
     # function packaged without its dependency or with a misspelled handler.
     dependency = deploy(aws, """
@@ -175,6 +175,14 @@ def test_missing_module_and_missing_handler_fail_as_lambdas_python_runtime_does(
     assert result == {"errorMessage": "Handler 'nope' missing on module 'app'",
                       "errorType": "Runtime.HandlerNotFound", "requestId": "", "stackTrace": []}
     assert "[ERROR] Runtime.HandlerNotFound: Handler 'nope' missing on module 'app'" in tail(reply)
+    # A typo that is no Python (lab 04's `from=from_`): SyntaxError was the error type.
+    typo = deploy(aws, "def handler(event, context):\n    return dict(from=1)\n")
+    result, reply = invoke(aws, typo)
+    assert reply["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "Runtime.UserCodeSyntaxError"
+    # (Python's wording of the syntax error itself differs between versions.)
+    assert result["errorMessage"].startswith("Syntax error in module 'app': invalid syntax")
+    assert result["errorMessage"].endswith("(app.py, line 2)")
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from gluelab import twilio_local
 from gluelab.cli import main
 from gluelab.config import ROOT, Settings, client
 from gluelab.executions import execution_arn, wait_for_end
-from gluelab.lab import STACK as LABS_STACK, Lab
+from gluelab.lab import STACK as LABS_STACK, Lab, plan_before
 from tests.conftest import running_cloud
 
 REPORTER = "+447700900172"  # Ofcom's drama range: never a real phone
@@ -180,6 +180,28 @@ def test_an_attendees_file_that_fails_the_earlier_labs_checks_is_saved_aside_and
     assert messages[0] == (f"Restore the labs before lab 14: rewrote functions/receiver/app.py "
                            f"({why}) (your versions are in {where.rsplit('/functions/', 1)[0]}/)")
     assert messages[1] == "My own receiver"
+    assert lab.git("status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_an_earlier_labs_version_is_replaced_without_being_tried_and_named(labs):
+    # A project left at an earlier lab (labs skipped since): its receiver is lab 03's. Tried as
+    # the attendee's own, it failed lab 06's checks, or a later setup step, and restore advised
+    # a cloud reset.
+    lab = labs[0]
+    receiver = lab.project / "functions" / "receiver" / "app.py"
+    earlier = plan_before("03", including=True).files["functions/receiver/app.py"]
+    receiver.write_text(earlier)
+    lab.git("commit", "--quiet", "-am", "Where I stopped")
+    lines = []
+    lab.restore(echo=lines.append)
+    assert "(1 rewritten)" in lines[0], lines
+    [line] = lines[1:]
+    assert line.startswith("  rewrote functions/receiver/app.py with the labs' version (it was an "
+                           "earlier lab's version); your version is in saved-by-restore/"), line
+    assert receiver.read_text() == plan_before("14").files["functions/receiver/app.py"]
+    assert lab.git("log", "-1", "--format=%s").strip().startswith(
+        "Restore the labs before lab 14: rewrote functions/receiver/app.py (it was an earlier "
+        "lab's version)")
     assert lab.git("status", "--porcelain", "--untracked-files=no") == ""
 
 
