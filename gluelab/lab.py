@@ -14,9 +14,12 @@ cell magics that write the project's files:
   it replaces (one that is not a version the labs write) is copied to
   `replaced-by-save/<time>/PATH` first, and the cell says so;
 - `%%sam SECTION` adds or replaces top-level entries of SECTION (Resources, Outputs,
-  Parameters, Globals) in template.yaml, one entry per key written at the left margin;
+  Parameters, Globals) in template.yaml, one entry per key written at the left margin; when
+  it replaces an entry of yours (not one the labs write), template.yaml as it was is copied
+  to `replaced-by-sam/<time>/template.yaml` first, and the cell says so;
 - `%reference PATH` copies a file you are given ready-made (seed data, the pipeline
-  template) from the finished app in infra/.
+  template) from the finished app in infra/; a file of yours it replaces is copied to
+  `replaced-by-reference/<time>/PATH` first, and the cell says so.
 
 `lab.restore()` rebuilds the finished state of every earlier lab from the solutions' sources:
 the files their `%%save` / `%%sam` cells write, one deploy, then their cells tagged `setup`
@@ -146,15 +149,41 @@ def merge_section(template: str, section: str, snippet: str) -> str:
     head, *body = sections[index][1]
     kept = _trimmed(body)
     trailing = body[len(kept):]
-    existing = {key: _trimmed(lines) for key, lines in _blocks(kept, "  ") if key}
+    existing = {key: _trimmed(lines) for key, lines in _blocks(kept, "  ")}
+    lead = existing.pop("", [])  # comments above the section's first entry stay there
     for key, lines in entries:
-        existing[key] = [("  " + line) if line.strip() else "" for line in _trimmed(lines)]
+        existing[key] = _indented(lines)
     gap = [""] if section == "Resources" else []
-    merged = [head]
+    merged = [head, *lead]
     for number, lines in enumerate(existing.values()):
         merged += (gap if number else []) + lines
     sections[index] = (section, merged + trailing)
     return "\n".join(line for _, lines in sections for line in lines) + "\n"
+
+
+def _indented(lines: list[str]) -> list[str]:
+    """A cell's entry as merge_section writes it into its section."""
+    return [("  " + line) if line.strip() else "" for line in _trimmed(lines)]
+
+
+def _section_entries(template: str, section: str) -> dict[str, list[str]]:
+    """The entries of a template's `section`: name -> lines, as written (trailing blanks and
+    spaces aside)."""
+    body = dict(_blocks(template.splitlines(), "")).get(section, [""])[1:]
+    return {key: [line.rstrip() for line in _trimmed(lines)]
+            for key, lines in _blocks(body, "  ") if key}
+
+
+def replaced_entries(template: str, section: str, snippet: str,
+                     labs_templates=()) -> list[str]:
+    """The entries of `section` in `template` that a `%%sam` cell with `snippet` replaces with
+    other text, leaving out any whose text a lab writes there (one of `labs_templates`): what
+    of the attendee's the cell would lose."""
+    old = _section_entries(template, section)
+    labs = [_section_entries(text, section) for text in labs_templates]
+    return [key for key, lines in _blocks(snippet.splitlines(), "")
+            if key in old and old[key] != [line.rstrip() for line in _indented(lines)]
+            and not any(entries.get(key) == old[key] for entries in labs)]
 
 
 def template_resources(template: str) -> list[str]:
@@ -411,7 +440,8 @@ class Lab:
 
 
 NOT_SAVED_FOLDER = "not-saved"
-REPLACED_FOLDER = "replaced-by-save/"  # + <time>/<path>: a file of yours that a %%save replaced
+# + <time>/<path>: a file of yours that a %%save, %%sam or %reference cell replaced
+REPLACED_FOLDER = "replaced-by-{magic}/"
 
 
 def _remembered(step: str, write) -> None:
@@ -425,18 +455,26 @@ def _remembered(step: str, write) -> None:
     lab_failures.succeeded(step)
 
 
+def _write_keeping_copy(magic: str, path: str, text: str, labs_text) -> str:
+    """Write `text` to `path` in the project as restore writes files: a file of yours it
+    replaces (one whose text is not in `labs_text(path)`) is copied to
+    replaced-by-MAGIC/<time>/PATH first. Returns where the copy is, as you find it, or ""."""
+    from gluelab import restore_files
+    written = restore_files.write_files(Path.cwd(), {path: text}, "", labs_text=labs_text,
+                                        prefix=REPLACED_FOLDER.format(magic=magic))
+    return shown_path(Path(written.saved_in) / path) if written.saved_in else ""
+
+
 def _save_magic(line: str, cell: str) -> None:
     path = line.strip()
 
     def write() -> None:
         _refuse_blank(cell, f"The cell for {path}")
         _refuse_invalid_json(path, cell, aside=Path(NOT_SAVED_FOLDER) / path, shown=shown_path)
-        from gluelab import restore_files
-        written = restore_files.write_files(Path.cwd(), {path: saved_text(cell)}, "",
-                                            prefix=REPLACED_FOLDER, labs_text=labs_versions)
-        if written.saved_in:
-            print(f"Saved {path}; it replaced your own version, which is kept in "
-                  f"{shown_path(Path(written.saved_in) / path)} (copy it back to undo).")
+        copy = _write_keeping_copy("save", path, saved_text(cell), labs_versions)
+        if copy:
+            print(f"Saved {path}; it replaced your own version, which is kept in {copy} "
+                  "(copy it back to undo).")
         else:
             print(f"Saved {path}")
     _remembered(f"%%save {path}", write)
@@ -452,17 +490,23 @@ def _sam_magic(line: str, cell: str) -> None:
             raise FileNotFoundError(f"{TEMPLATE} does not exist yet: run lab 01's cells, or "
                                     "`lab.restore()`, first.")
         names = [key for key, _ in _blocks(cell.rstrip("\n").splitlines(), "")]
-        template.write_text(merge_section(template.read_text(), section, cell))
-        print(f"{TEMPLATE}: {section} now has {', '.join(names)}")
+        before = template.read_text()
+        yours = replaced_entries(before, section, cell, labs_versions(TEMPLATE))
+        # Adding entries, or replacing the labs' own, loses nothing of yours: no copy then.
+        copy = _write_keeping_copy("sam", TEMPLATE, merge_section(before, section, cell),
+                                   lambda path: () if yours else {before})
+        print(f"{TEMPLATE}: {section} now has {', '.join(names)}"
+              + (f"; it replaced your own {', '.join(yours)}: the template as it was is kept in "
+                 f"{copy} (copy it back to undo)." if copy else ""))
     _remembered(f"%%sam {section}", write)
 
 
 def _reference_magic(line: str) -> None:
     path = line.strip()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(reference_text(path))
-    print(f"Copied {path} from the reference app")
+    copy = _write_keeping_copy("reference", path, reference_text(path), labs_versions)
+    print(f"Copied {path} from the reference app"
+          + (f"; it replaced your own version, which is kept in {copy} (copy it back to undo)."
+             if copy else ""))
 
 
 def open_lab(lab_id: str) -> Lab:

@@ -8,8 +8,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from gluelab import lab_failures
 from gluelab.deploy import DeployError
 from gluelab.executions import Execution, ExecutionHasNoOutput, wait_for_end
-from gluelab.lab import (BlankNotFilled, InvalidJson, Lab, _save_magic, apply_cell, merge_section,
-                         plan_before)
+from gluelab.lab import (TEMPLATE, BlankNotFilled, InvalidJson, Lab, _reference_magic, _sam_magic,
+                         _save_magic, apply_cell, merge_section, plan_before, reference_text)
 
 SKELETON = """AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
@@ -31,6 +31,13 @@ def test_sam_cell_adds_a_resource_after_a_blank_line_and_replaces_one_in_place()
                              "  Properties:\n    CodeUri: functions/receiver_v2/\n")
     assert replaced.index("receiver_v2") < replaced.index("NotifyFunction")
     assert "functions/receiver/\n" not in replaced
+
+
+def test_sam_cell_keeps_comments_above_the_sections_first_entry():
+    # They are the attendee's notes; merging a cell into the section dropped them silently.
+    noted = SKELETON.replace("Resources:\n", "Resources:\n  # the receiver answers Twilio\n")
+    out = merge_section(noted, "Resources", "NotifyFunction:\n  Type: AWS::Serverless::Function\n")
+    assert out.startswith(noted.rstrip("\n"))
 
 
 def test_sam_cell_creates_a_missing_section_at_the_end():
@@ -190,3 +197,64 @@ def test_save_keeps_a_copy_of_the_attendees_file_it_replaces_and_says_where(proj
     assert capsys.readouterr().out == "Saved functions/receiver/app.py\n"
     assert sorted(p.relative_to(project).as_posix() for p in (project / "replaced-by-save").rglob("*.py")) \
         == sorted([copy, second])
+
+
+def _copy_named(said: str) -> str:
+    """The project path of the copy a cell's line names (after `kept in workspace/`)."""
+    return said.split("kept in workspace/")[1].split(" (copy it back")[0]
+
+
+def test_sam_keeps_a_copy_of_the_template_when_it_replaces_an_entry_of_the_attendees(project, capsys):
+    shell = InteractiveShell.instance()
+    shell.register_magic_function(_sam_magic, magic_kind="cell", magic_name="sam")
+    template = project / TEMPLATE
+    edited = SKELETON + "      Timeout: 10\n"  # the attendee's own change to the receiver
+    template.write_text(edited)
+
+    # Adding an entry loses nothing of the attendee's: no copy, the usual line.
+    shell.run_cell("%%sam Resources\nNotifyFunction:\n  Type: AWS::Serverless::Function\n")
+    assert capsys.readouterr().out == "template.yaml: Resources now has NotifyFunction\n"
+    assert not (project / "replaced-by-sam").exists()
+    added = template.read_text()
+    assert "Timeout: 10" in added
+
+    # Replacing their edited receiver keeps the template as it was, and says where.
+    shell.run_cell("%%sam Resources\nReceiverFunction:\n  Type: AWS::Serverless::Function\n")
+    [said] = capsys.readouterr().out.splitlines()
+    copy = _copy_named(said)
+    assert said == ("template.yaml: Resources now has ReceiverFunction; it replaced your own "
+                    f"ReceiverFunction: the template as it was is kept in workspace/{copy} (copy "
+                    "it back to undo).")
+    assert copy.startswith("replaced-by-sam/") and copy.endswith("/template.yaml")
+    assert (project / copy).read_text() == added
+    assert "Timeout: 10" not in template.read_text()
+
+    # An entry as the labs write it is no work of the attendee's: replacing it keeps no copy,
+    # as in the solutions, where every entry a cell replaces is an earlier lab's.
+    labs = plan_before("03", including=True).files[TEMPLATE]
+    assert "\n  ReceiverFunction:\n" in labs
+    template.write_text(labs)
+    shell.run_cell("%%sam Resources\nReceiverFunction:\n  Type: AWS::Serverless::Function\n")
+    assert capsys.readouterr().out == "template.yaml: Resources now has ReceiverFunction\n"
+    assert [p.relative_to(project).as_posix()
+            for p in (project / "replaced-by-sam").rglob("*.yaml")] == [copy]
+
+
+def test_reference_keeps_a_copy_of_the_attendees_file_it_replaces_and_says_where(project, capsys):
+    seed = project / "seed/companies.json"
+    seed.parent.mkdir()
+    seed.write_text('[{"name": "my own company"}]\n')
+
+    _reference_magic("seed/companies.json")
+    [said] = capsys.readouterr().out.splitlines()
+    copy = _copy_named(said)
+    assert said == ("Copied seed/companies.json from the reference app; it replaced your own "
+                    f"version, which is kept in workspace/{copy} (copy it back to undo).")
+    assert copy.startswith("replaced-by-reference/") and copy.endswith("/seed/companies.json")
+    assert (project / copy).read_text() == '[{"name": "my own company"}]\n'
+    assert seed.read_text() == reference_text("seed/companies.json")
+
+    # Copying it again over the reference's own text: nothing to keep, nothing said.
+    _reference_magic("seed/companies.json")
+    assert capsys.readouterr().out == "Copied seed/companies.json from the reference app\n"
+    assert len(list((project / "replaced-by-reference").rglob("*.json"))) == 1
