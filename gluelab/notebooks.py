@@ -22,6 +22,7 @@ jupytext, nbformat and nbclient are imported where used: they are slow to import
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import socket
@@ -258,16 +259,48 @@ def sources(source_dir: Path = SOURCE_DIR, wanted: list[str] | None = None) -> l
     return chosen
 
 
-def _write(nb: NotebookNode, path: Path) -> None:
+def _text(nb: NotebookNode) -> str:
     import nbformat
-    path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.validate(nb)
-    path.write_text(nbformat.writes(nb) + "\n")
+    return nbformat.writes(nb) + "\n"
+
+
+def _write(nb: NotebookNode, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_text(nb))
+
+
+REPLACED_LABS_FOLDER = "workspace/replaced-by-build/"  # + <time>/labs/NN-name.ipynb
+
+
+def _ran_in(text: str) -> bool:
+    """Whether a lab notebook has cells someone ran (outputs or execution counts): a built lab
+    has none, so it holds an attendee's work. One that is no notebook counts as theirs too."""
+    try:
+        cells = json.loads(text)["cells"]
+    except (ValueError, KeyError, TypeError):
+        return True
+    return any(cell.get("outputs") or cell.get("execution_count") for cell in cells)
+
+
+def _write_lab(nb: NotebookNode, path: Path, log) -> None:
+    """Write a lab notebook; one an attendee ran cells in is copied first, through restore's
+    write_files, to workspace/replaced-by-build/<time>/labs/, and `log` says where."""
+    from gluelab import restore_files
+    current = path.read_text() if path.is_file() else ""
+    relative = f"{path.parent.name}/{path.name}"
+    written = restore_files.write_files(
+        path.parent.parent, {relative: _text(nb)}, "", prefix=REPLACED_LABS_FOLDER,
+        labs_text=lambda _: () if _ran_in(current) else {current})
+    if written.saved_in:
+        log(f"{relative} had cells run in it: that version is kept in "
+            f"{path.parent.parent / written.saved_in / relative} (the rebuilt lab replaced it)")
 
 
 def build(wanted: list[str] | None = None, source_dir: Path = SOURCE_DIR,
           labs_dir: Path = LABS_DIR, solutions_dir: Path = SOLUTIONS_DIR, log=print) -> None:
-    """Write labs/NN-name.ipynb and the executed solutions/NN-name.ipynb for each source."""
+    """Write labs/NN-name.ipynb and the executed solutions/NN-name.ipynb for each source. A lab
+    notebook an attendee ran cells in is copied to workspace/replaced-by-build/ first."""
     from nbclient.exceptions import CellExecutionError
 
     from gluelab.cloud import process
@@ -276,7 +309,7 @@ def build(wanted: list[str] | None = None, source_dir: Path = SOURCE_DIR,
         try:
             for lab in sources(source_dir, wanted):
                 lab_nb, solution_nb = render(lab)
-                _write(lab_nb, labs_dir / f"{lab.name}.ipynb")
+                _write_lab(lab_nb, labs_dir / f"{lab.name}.ipynb", log)
                 try:
                     execute(solution_nb, cwd=cloud.workspace, env=env)
                 except CellExecutionError as exc:

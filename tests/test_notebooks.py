@@ -85,6 +85,28 @@ def test_regenerating_changes_nothing(fixture_tree):
     assert {p.name: p.read_text() for p in fixture_tree["solutions"].glob("*.ipynb")} == first
 
 
+def test_rebuilding_keeps_a_copy_of_a_lab_notebook_an_attendee_ran_cells_in(fixture_tree):
+    lab = fixture_tree["labs"] / "90-fixture.ipynb"
+    worked = nbformat.read(lab, as_version=4)
+    worked.cells[1].source = "def answer():\n    return 41"  # the attendee's answer, run
+    worked.cells[1].execution_count = 1
+    nbformat.write(worked, lab)
+    said = []
+    notebooks.build(source_dir=fixture_tree["source"], labs_dir=fixture_tree["labs"],
+                    solutions_dir=fixture_tree["solutions"], log=said.append)
+    copies = list((lab.parent.parent / "workspace/replaced-by-build").rglob("*.ipynb"))
+    assert [copy.relative_to(lab.parent.parent).parts[-2:] for copy in copies] \
+        == [("labs", "90-fixture.ipynb")]
+    assert nbformat.read(copies[0], as_version=4).cells[1].source.endswith("return 41")
+    assert said[0] == (f"labs/90-fixture.ipynb had cells run in it: that version is kept in "
+                       f"{copies[0]} (the rebuilt lab replaced it)")
+    assert stale_in(fixture_tree) == []
+
+    # A lab as built (no cell run) is no one's work: rebuilding it keeps no copy.
+    build_tree(fixture_tree)
+    assert len(list((lab.parent.parent / "workspace").rglob("*.ipynb"))) == 1
+
+
 def test_lab_gets_blanks_and_solution_keeps_the_code(fixture_tree):
     lab = nbformat.read(fixture_tree["labs"] / "90-fixture.ipynb", as_version=4)
     solution = nbformat.read(fixture_tree["solutions"] / "90-fixture.ipynb", as_version=4)
