@@ -77,9 +77,10 @@ def _refuse_invalid_json(path: str, body: str, aside: Path | None = None,
         except json.JSONDecodeError as exc:
             kept = ""
             if aside is not None:
-                aside.parent.mkdir(parents=True, exist_ok=True)
-                aside.write_text(saved_text(body))
-                kept = f"; your text is kept in {shown(aside)}"
+                # Text kept there by an earlier refusal is the attendee's too: it gets a copy.
+                before = _write_keeping_copy("save", str(aside), saved_text(body), lambda _: ())
+                kept = f"; your text is kept in {shown(aside)}" + (
+                    f" (what an earlier refusal kept there is now in {before})" if before else "")
             raise InvalidJson(f"{shown(path)} not saved: line {exc.lineno + 1} column "
                               f"{exc.colno} of the cell is not valid JSON: {exc.msg.lower()}. "
                               f"The previous {path} is unchanged{kept}. Fix the cell (a missing "

@@ -128,6 +128,15 @@ def test_invalid_json_save_keeps_the_old_file_puts_the_text_aside_and_stops_the_
     with pytest.raises(lab_failures.LastStepFailed, match="previous version"):
         wait_for_end("arn:aws:states:us-east-1:123456789012:execution:m:e")
 
+    # Another invalid text: the one kept before is not overwritten but copied, and named.
+    with pytest.raises(InvalidJson) as again:
+        _save_magic("statemachine/fixit.asl.json", '{"StartAt": "B",}')
+    earlier = str(again.value).split("what an earlier refusal kept there is now in workspace/")[1]
+    earlier = earlier.split(")")[0]
+    assert earlier.startswith("replaced-by-save/")
+    assert (project / earlier).read_text() == typed + "\n"
+    assert (project / "not-saved/statemachine/fixit.asl.json").read_text() == '{"StartAt": "B",}\n'
+
     _save_magic("statemachine/fixit.asl.json", '{"StartAt": "B"}')
     lab_failures.refuse_if_failed("deploying")  # fixed: nothing refused any more
 
