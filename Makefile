@@ -35,5 +35,7 @@ lock:
 	$(PYTHON) scripts/lock.py $(VENV)
 	$(MAKE) $(STAMP)
 
+# Your project in workspace/ is your work: clean leaves it, and says so.
 clean:
-	rm -rf $(VENV) .gluelab workspace
+	rm -rf $(VENV) .gluelab
+	@echo "Kept workspace/, your project: delete it yourself to start it over."

@@ -82,3 +82,16 @@ def test_make_lab_opens_lab_00_starts_the_local_cloud_and_ctrl_c_stops_both(tmp_
             os.killpg(lab.pid, signal.SIGTERM)
             lab.wait(timeout=30)
         process.stop(cloud.settings)
+
+
+def test_make_clean_leaves_the_attendees_project_and_says_so(tmp_path):
+    # The README's Makefile run in a scratch folder: its .venv and .gluelab go, the project stays.
+    (tmp_path / "workspace").mkdir()
+    (tmp_path / "workspace/template.yaml").write_text("Resources: {}\n")
+    (tmp_path / ".gluelab").mkdir()
+    done = subprocess.run(["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "clean"],
+                          cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert (tmp_path / "workspace/template.yaml").read_text() == "Resources: {}\n"
+    assert not (tmp_path / ".gluelab").exists()
+    assert done.stdout.splitlines()[-1] == ("Kept workspace/, your project: delete it yourself to "
+                                            "start it over.")
