@@ -114,8 +114,12 @@ def _run(key: tuple[str, str], step: Callable[[], None]) -> None:
               f"reset` starts from an empty cloud.", flush=True)
 
 
-def restore_everything() -> None:
-    """Every registered step run (before a snapshot is saved: it must hold everything)."""
+def restore_everything(first: tuple[tuple[str, str], ...] = ()) -> None:
+    """Every registered step run (before a snapshot is saved: it must hold everything), those
+    of the BackendDicts in `first` first."""
+    for key in first:
+        if key in _steps:
+            restore(key)
     while _steps:
         with _lock:
             keys = list(_steps)
