@@ -29,7 +29,7 @@ log = logging.getLogger("gluelab.warm_start")
 # reports table, the executions.
 FIRST = (("moto.cloudformation.models", "cloudformation_backends"), first_use.DYNAMODB,
          ("moto.stepfunctions.parser.models", "stepfunctions_parser_backends"))
-QUIET_S = 0.3
+QUIET_S = 0.5
 MAX_WAIT_S = 5.0
 USER_AGENT = "gluelab-warm-up"  # the warm-up's own requests, which are not a caller waiting
 
