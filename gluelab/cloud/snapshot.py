@@ -292,8 +292,10 @@ def load(state_dir: Path, journal: Path) -> dict | None:
               f"replaying the whole journal instead", flush=True)
         return None
     if not usable:
-        print(f"the saved snapshot {path} does not match this journal or moto version; "
-              f"replaying the whole journal instead", flush=True)
+        cause = (f"is of an older format ({snapshot.get('format', 1)})"
+                 if snapshot.get("format") != FORMAT else "does not match this journal or moto version")
+        print(f"the saved snapshot {path} {cause}; replaying the whole journal instead (a new "
+              f"snapshot is saved once the cloud has been idle for {IDLE_S:g} s)", flush=True)
         return None
     parts = Parts(snapshot, data)
     for index, key in enumerate(parts.keys):

@@ -93,3 +93,13 @@ def test_a_finished_execution_s_history_comes_back_from_a_snapshot():
     loaded = pickle.loads(buffer.getvalue())  # its history stays one string until asked for
     assert loaded.to_history_output() == {"events": events}
     assert (loaded.status, loaded.name) == ("SUCCEEDED", "run-1")
+
+
+def test_a_snapshot_of_an_older_format_is_said_and_the_journal_replayed(saved, capsys):
+    import pickle
+    state_dir, journal, _ = saved
+    (state_dir / snapshot.FILE).write_bytes(pickle.dumps({"format": 1, "moto": "5.2.5"}))
+
+    assert snapshot.load(state_dir, journal) is None
+    assert "is of an older format (1); replaying the whole journal instead" in \
+        capsys.readouterr().out
