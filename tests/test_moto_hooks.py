@@ -809,6 +809,19 @@ def test_hook_seconds_waits_sleep_in_wait_interval_with_the_environment():
     assert not set(SECONDS_WAITS) & {c.__name__ for c in vars(timestamp).values() if isinstance(c, type)}
 
 
+
+def test_hook_a_workflow_s_timeout_is_the_program_s_timeout_seconds_read_when_it_is_evaluated():
+    """durable_executions.py gives a resumed program a copy with what is left of it."""
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.backend import execution_worker
+    evaluating = inspect.getsource(Program.eval)
+    assert "timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None" \
+        in evaluating and "worker_thread.join(timeout=timeout)" in evaluating
+    assert TimeoutSeconds(2.5).timeout_seconds == 2.5
+    assert "program = self._get_evaluation_entrypoint()" in inspect.getsource(
+        execution_worker.ExecutionWorker._execution_logic)
+
 # --- gluelab/cloud/snapshot.py, first_use.py -----------------------------------------------
 
 def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
