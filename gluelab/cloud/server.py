@@ -136,7 +136,6 @@ def serve(port: int, state_dir: Path, host: str = "127.0.0.1", iam: bool = True)
     from werkzeug.serving import make_server
 
     from gluelab.cloud import durable_executions
-    warm_start.begin()
     state_dir.mkdir(parents=True, exist_ok=True)
     context = CloudContext(port, state_dir, iam)
     app = build_app(context)
@@ -150,6 +149,7 @@ def serve(port: int, state_dir: Path, host: str = "127.0.0.1", iam: bool = True)
 
 
 def main() -> None:
+    warm_start.begin()  # before the imports: they are most of a start
     parser = argparse.ArgumentParser(description="Run the gluelab local cloud in the foreground")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
