@@ -15,8 +15,8 @@ Asynchronous Lambda events still queued or running are: the header keeps their j
 (persistence.CLOSED_BY), and a start queues them again.
 
 A start reads nothing but the snapshot's header: each service's state is a part of its own,
-unpickled when something first uses that service's backends (first_use.py), so a start
-does not import every service moto has state for (SSM alone pulls in EC2's models, the Step
+unpickled after the cloud answers (warm_start.py), or when something first uses that service's
+backends (first_use.py), so a start does not import every service moto has state for (SSM alone pulls in EC2's models, the Step
 Functions backend its whole interpreter). Objects shared between services (a stack's Lambda
 function is the Lambda backend's) are saved once, in the first part that reaches them; a later
 part refers to them by (part, memo index), so loading it loads that part first and sharing
