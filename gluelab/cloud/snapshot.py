@@ -16,8 +16,9 @@ Asynchronous Lambda events still queued or running are: the header keeps their j
 
 A start reads nothing but the snapshot's header: each service's state is a part of its own,
 unpickled after the cloud answers (warm_start.py), or when something first uses that service's
-backends (first_use.py), so a start does not import every service moto has state for (SSM alone pulls in EC2's models, the Step
-Functions backend its whole interpreter). Objects shared between services (a stack's Lambda
+backends (first_use.py), so a start does not import every service moto has state for before
+it answers (SSM alone pulls in EC2's models, the Step Functions backend its whole
+interpreter). Objects shared between services (a stack's Lambda
 function is the Lambda backend's) are saved once, in the first part that reaches them; a later
 part refers to them by (part, memo index), so loading it loads that part first and sharing
 survives. A snapshot's bytes are checked against their digest at start, so a part that is
