@@ -9,6 +9,7 @@ import inspect
 import re
 
 import moto
+import pytest
 
 
 def test_moto_is_the_pinned_version():
@@ -867,6 +868,19 @@ def test_hook_seconds_waits_sleep_in_wait_interval_with_the_environment():
     assert not set(SECONDS_WAITS) & {c.__name__ for c in vars(timestamp).values() if isinstance(c, type)}
 
 
+
+def test_hook_a_workflow_s_timeout_is_the_program_s_timeout_seconds_read_when_it_is_evaluated():
+    """durable_executions.py gives a resumed program a copy with what is left of it."""
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.backend import execution_worker
+    evaluating = inspect.getsource(Program.eval)
+    assert "timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None" \
+        in evaluating and "worker_thread.join(timeout=timeout)" in evaluating
+    assert TimeoutSeconds(2.5).timeout_seconds == 2.5
+    assert "program = self._get_evaluation_entrypoint()" in inspect.getsource(
+        execution_worker.ExecutionWorker._execution_logic)
+
 # --- gluelab/cloud/snapshot.py, first_use.py -----------------------------------------------
 
 def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
@@ -885,6 +899,12 @@ def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
                                 aws_secret_access_key="test")
         session.client("ssm").put_parameter(Name="/p", Value="v", Type="String")
         pool = session.client("cognito-idp").create_user_pool(PoolName="pool")["UserPool"]["Id"]
+        dynamodb = session.client("dynamodb")
+        dynamodb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        item = {"id": {"S": "r1"}, "report": {"M": {"text": {"S": "LIFT"}, "n": {"N": "3"}}}}
+        dynamodb.put_item(TableName="t", Item=item)
         session.client("lambda")  # the Lambda backend's WeakValueDictionary of ARNs
         from moto.awslambda.models import lambda_backends
         lambda_backends["123456789012"]["us-east-1"]  # noqa: B018  (creates it)
@@ -901,6 +921,21 @@ def test_hook_snapshot_saves_what_moto_holds_for_the_workshop_services():
     cognito = saved[("moto.cognitoidp.models", "cognitoidp_backends")]["123456789012"]["us-east-1"]
     assert cognito.user_pools[pool].json_web_key  # the key came back usable
     assert ("moto.awslambda.models", "lambda_backends") in saved
+    table = saved[("moto.dynamodb.models", "dynamodb_backends")]["123456789012"]["us-east-1"] \
+        .get_table("t")
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    restored = table.get_item(DynamoType({"S": "r1"}))
+    assert restored.to_json()["Attributes"] == item  # its attributes as written, not re-checked
+
+
+def test_hook_item_attributes_are_a_dict_that_checks_size_at_each_set_and_holds_nothing_else():
+    """snapshot.py puts a DynamoDB item's attributes back with dict.update (as moto's own
+    Item.__deepcopy__ does): the checks ran when the item was written."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    assert issubclass(LimitedSizeDict, dict) and vars(LimitedSizeDict()) == {}
+    with pytest.raises(ItemSizeTooLarge):
+        LimitedSizeDict()["big"] = DynamoType({"S": "x" * 410_000})
 
 
 def test_hook_dispatcher_asks_the_module_list_through_the_backends_module_on_each_request():
@@ -912,6 +947,22 @@ def test_hook_dispatcher_asks_the_module_list_through_the_backends_module_on_eac
     assert "backends.list_of_moto_modules()" in source
     assert parameters(backends.list_of_moto_modules) == []
     assert {"awslambda", "stepfunctions"} <= set(backends.list_of_moto_modules())
+
+
+# --- gluelab/cloud/ec2_regions.py ---------------------------------------------------------
+
+def test_hook_ec2_lists_its_regions_at_import_through_new_boto3_sessions():
+    """ec2_regions.py answers those three calls from moto's shared session: the same regions."""
+    import boto3
+    from moto.ec2.models import availability_zones_and_regions as module
+
+    from gluelab.cloud.ec2_regions import MODULE, SharedRegions
+    assert module.__name__ == MODULE and "from boto3 import Session" in inspect.getsource(module)
+    assert inspect.getsource(module.RegionsAndZonesBackend).count(
+        "in Session().get_available_regions(") == 3
+    for partition in ("aws", "aws-us-gov", "aws-cn"):
+        assert SharedRegions().get_available_regions("ec2", partition_name=partition) == \
+            boto3.Session().get_available_regions("ec2", partition_name=partition)
 
 
 # --- gluelab/cloud/sfn_runtime_errors.py ---------------------------------------------------

@@ -17,7 +17,8 @@ task, a Parallel with its branches, a Map) runs again: Step Functions tasks are 
 on AWS too, which is why tasks must be idempotent. A Wait resumes with its remaining time. The
 cloud log names every execution it resumes. Hooks pinned in tests/test_moto_hooks.py.
 
-Remaining differences: a workflow's own `TimeoutSeconds` starts again from zero on resume, and
+A workflow's own `TimeoutSeconds` counts from the execution's start across a resume, as on
+AWS (a stop that outlasted it ends the execution TIMED_OUT once resumed). Remaining difference:
 workflow variables (`Assign`) are not kept (moto's interpreter cannot read them back anyway).
 """
 from __future__ import annotations
@@ -184,14 +185,25 @@ def _read(path: Path) -> list[dict]:
     return records
 
 
-def _resuming_worker(base, checkpoint: dict, events: list[dict]):
+def _timeout_left(program, began_at: float):
+    """A copy of `program` whose own TimeoutSeconds counts from the execution's start (time.time()
+    `began_at`), not from its resume."""
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    program = copy.copy(program)  # the parsed program may be shared (interpreter_caches.py)
+    if program.timeout_seconds is not None:
+        left = program.timeout_seconds.timeout_seconds - (time.time() - began_at)
+        program.timeout_seconds = TimeoutSeconds(max(left, 0.001))  # it refuses 0
+    return program
+
+
+def _resuming_worker(base, checkpoint: dict, events: list[dict], began_at: float):
     from moto.stepfunctions.parser.asl.component.common.flow.start_at import StartAt
 
     class ResumingWorker(base):
         """Runs the workflow from `checkpoint["next"]`, with the history it had."""
 
         def _execution_logic(self):
-            program = copy.copy(self._get_evaluation_entrypoint())
+            program = _timeout_left(self._get_evaluation_entrypoint(), began_at)
             program.start_at = StartAt(checkpoint["next"])
             self.env = env = self._get_evaluation_environment()
             manager = env.event_manager
@@ -230,10 +242,10 @@ def _resume_one(records: list[dict]):
     events = [event for record in transitions for event in record["events"]]
     worker = execution._get_start_execution_worker()
     if transitions:
-        worker.__class__ = _resuming_worker(execution_worker.ExecutionWorker, transitions[-1], events)
+        worker.__class__ = _resuming_worker(execution_worker.ExecutionWorker, transitions[-1],
+                                            events, start["at"])
     else:  # it had not completed a state yet: begin it again (waiting from its start)
-        start_wait = max(0.0, time.time() - start["at"])
-        worker.__class__ = _crediting_first_wait(execution_worker.ExecutionWorker, start_wait)
+        worker.__class__ = _crediting_first_wait(execution_worker.ExecutionWorker, start["at"])
     with _lock:
         _written[start["arn"]] = len(events)
     execution.exec_worker = worker
@@ -243,11 +255,14 @@ def _resume_one(records: list[dict]):
     return worker
 
 
-def _crediting_first_wait(base, waited_s: float):
+def _crediting_first_wait(base, began_at: float):
     class FreshWorker(base):
+        def _get_evaluation_entrypoint(self):
+            return _timeout_left(super()._get_evaluation_entrypoint(), began_at)
+
         def _get_evaluation_environment(self):
             env = super()._get_evaluation_environment()
-            env.gluelab_waited_s = waited_s
+            env.gluelab_waited_s = max(0.0, time.time() - began_at)
             return env
     return FreshWorker
 

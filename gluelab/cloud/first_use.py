@@ -1,11 +1,12 @@
-"""Saved state put back when a service is first used, not while the cloud starts.
+"""Saved state put back after the cloud answers: right after, in the background (warm_start.py),
+or earlier for a service something uses first.
 
 A start used to import and fill every service moto had state for (SSM alone pulls in EC2's
 models, the Step Functions backend its whole interpreter) before it answered. Now the parts of
 a restore that belong to one service (its part of the snapshot, the journal's tail of item
 writes, Lambda logs and finished executions) are registered here under that service's
 BackendDict, and run, in order, the first time anything reads or changes that BackendDict: a
-request, another service's code, the snapshot's saver (which restores everything first). Every
+request, another service's code, the background restore, the snapshot's saver. Every
 path to a service's backends goes through its BackendDict (`xxx_backends[account][region]`),
 so nothing sees a service before its state is back. Pinned in tests/test_moto_hooks.py.
 """
@@ -116,8 +117,12 @@ def _run(key: tuple[str, str], step: Callable[[], None]) -> None:
               f"reset` starts from an empty cloud.", flush=True)
 
 
-def restore_everything() -> None:
-    """Every registered step run (before a snapshot is saved: it must hold everything)."""
+def restore_everything(first: tuple[tuple[str, str], ...] = ()) -> None:
+    """Every registered step run (before a snapshot is saved: it must hold everything), those
+    of the BackendDicts in `first` first."""
+    for key in first:
+        if key in _steps:
+            restore(key)
     while _steps:
         with _lock:
             keys = list(_steps)

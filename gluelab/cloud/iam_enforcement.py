@@ -387,12 +387,13 @@ def _patch_boto_client(module) -> None:
 
 def install(context) -> None:
     global _enabled
+    from gluelab.cloud import warm_start
     from gluelab.cloud.lazy import when_imported
     _enabled = context.iam
     # Patched before any interpreter module imports the name (they `from ... import` it).
     when_imported("moto.stepfunctions.parser.asl.utils.boto_client", _patch_boto_client)
     if _enabled:  # reading AWS's reference takes seconds: not during a function's first call
-        threading.Thread(target=_preload, daemon=True, name="iam-preload").start()
+        warm_start.later(_preload)  # nor during a restart's first calls
 
 
 def _preload() -> None:

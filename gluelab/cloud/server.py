@@ -10,9 +10,11 @@ import importlib
 import json
 import os
 import sys
-import threading
 import time
+from functools import partial
 from pathlib import Path
+
+from gluelab.cloud import warm_start
 
 # Modules that patch moto in place; each exposes install(context).
 PATCHES = (
@@ -20,6 +22,7 @@ PATCHES = (
     "gluelab.cloud.interpreter_caches",  # before iam_enforcement, whose client wrapper goes around it
     "gluelab.cloud.seeding",
     "gluelab.cloud.dispatch_cache",
+    "gluelab.cloud.ec2_regions",  # before anything imports EC2's models (CloudFormation's do)
     "gluelab.cloud.first_use",  # before the dispatcher is made: it shares the dispatcher's lock
     # Before every patch that imports the Step Functions interpreter: its patch of the
     # interpreter's boto client must precede those imports (its modules bind the function by name).
@@ -53,6 +56,7 @@ LAYERS = (
     "gluelab.cloud.admin",
     "gluelab.cloud.twilio_standin",
     "gluelab.cloud.lambda_runtime",  # outside admin, which answers 404 for /_gluelab/ paths it lacks
+    "gluelab.cloud.warm_start",  # outermost: it sees every caller's request
 )
 
 
@@ -117,11 +121,13 @@ WARM_UP_CALLS = (
 
 def warm_up(context: CloudContext) -> None:
     import boto3
+    from botocore.config import Config
     import samtranslator.translator.transform  # noqa: F401  (loaded by the first SAM deploy)
     session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test",
                             region_name="us-east-1")
+    config = Config(user_agent_extra=warm_start.USER_AGENT)
     for service, call, kwargs in WARM_UP_CALLS:
-        getattr(session.client(service, endpoint_url=context.endpoint), call)(**kwargs)
+        getattr(session.client(service, endpoint_url=context.endpoint, config=config), call)(**kwargs)
     context.warmed_up = True
 
 
@@ -137,11 +143,13 @@ def serve(port: int, state_dir: Path, host: str = "127.0.0.1", iam: bool = True)
     (state_dir / "cloud.json").write_text(json.dumps(context.status()))
     durable_executions.resume(context)  # the socket listens: resumed tasks can call Lambda
     print(f"gluelab local cloud ready on {context.endpoint}", flush=True)
-    threading.Thread(target=warm_up, args=(context,), daemon=True, name="warm-up").start()
+    warm_start.later(partial(warm_up, context), first=True)
+    warm_start.start()
     server.serve_forever()
 
 
 def main() -> None:
+    warm_start.begin()  # before the imports: they are most of a start
     parser = argparse.ArgumentParser(description="Run the gluelab local cloud in the foreground")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)

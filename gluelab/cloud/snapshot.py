@@ -15,9 +15,10 @@ Asynchronous Lambda events still queued or running are: the header keeps their j
 (persistence.CLOSED_BY), and a start queues them again.
 
 A start reads nothing but the snapshot's header: each service's state is a part of its own,
-unpickled when something first uses that service's backends (first_use.py), so a start
-does not import every service moto has state for (SSM alone pulls in EC2's models, the Step
-Functions backend its whole interpreter). Objects shared between services (a stack's Lambda
+unpickled after the cloud answers (warm_start.py), or when something first uses that service's
+backends (first_use.py), so a start does not import every service moto has state for before
+it answers (SSM alone pulls in EC2's models, the Step Functions backend its whole
+interpreter). Objects shared between services (a stack's Lambda
 function is the Lambda backend's) are saved once, in the first part that reaches them; a later
 part refers to them by (part, memo index), so loading it loads that part first and sharing
 survives. A snapshot's bytes are checked against their digest at start, so a part that is
@@ -74,13 +75,14 @@ class _Dropped:
     """Stands in for a running execution, which is resumed from its own file instead."""
 
 
-def _finished(described: dict, events: list) -> object:
+def _finished(described: dict, events: bytes) -> object:
     from gluelab.cloud.finished_executions import FinishedExecution  # loading: imports are fine
     return FinishedExecution(described, events)
 
 
 def _private_key(pem: bytes):
-    return serialization.load_pem_private_key(pem, None)
+    # a key this cloud made and saved: checking its maths again took 35 ms of each start
+    return serialization.load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True)
 
 
 def _public_key(pem: bytes):
@@ -90,6 +92,14 @@ def _public_key(pem: bytes):
 def _defaultdict(cls, factory):
     made = cls.__new__(cls)
     defaultdict.__init__(made, factory)
+    return made
+
+
+def _sized_dict(cls, items: dict):
+    """DynamoDB's item attributes, put back as written: their class checks an item's whole size
+    at every key set, which made loading 1,000 items take 200 ms (moto's deepcopy skips it too)."""
+    made = cls.__new__(cls)
+    dict.update(made, items)
     return made
 
 
@@ -132,6 +142,8 @@ class _Pickler(pickle.Pickler):
             # moto's subclasses take other arguments (SSM's ParameterDict), or lambdas make values
             return (_defaultdict, (type(obj), _factory(obj.default_factory)),
                     getattr(obj, "__dict__", None) or None, None, iter(obj.items()))
+        if type(obj).__name__ == "LimitedSizeDict":
+            return (_sized_dict, (type(obj), dict(obj)))
         if isinstance(obj, rsa.RSAPrivateKey):  # Cognito's signing key
             return (_private_key, (obj.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -142,7 +154,9 @@ class _Pickler(pickle.Pickler):
         if type(obj).__name__ in ("Execution", "SyncExecution") and hasattr(obj, "exec_worker"):
             if obj.exec_status is None or obj.exec_status.value == "RUNNING":
                 return (_Dropped, ())
-            return (_finished, _finished_executions.describe(obj))
+            described, events = _finished_executions.describe(obj)
+            # its history as one string, unpickled when it is asked for (FinishedExecution)
+            return (_finished, (described, pickle.dumps(events, pickle.HIGHEST_PROTOCOL)))
         return NotImplemented
 
 
@@ -279,8 +293,10 @@ def load(state_dir: Path, journal: Path) -> dict | None:
               f"replaying the whole journal instead", flush=True)
         return None
     if not usable:
-        print(f"the saved snapshot {path} does not match this journal or moto version; "
-              f"replaying the whole journal instead", flush=True)
+        cause = (f"is of an older format ({snapshot.get('format', 1)})"
+                 if snapshot.get("format") != FORMAT else "does not match this journal or moto version")
+        print(f"the saved snapshot {path} {cause}; replaying the whole journal instead (a new "
+              f"snapshot is saved once the cloud has been idle for {IDLE_S:g} s)", flush=True)
         return None
     parts = Parts(snapshot, data)
     for index, key in enumerate(parts.keys):

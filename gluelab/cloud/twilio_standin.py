@@ -144,7 +144,9 @@ class Store:
         # Outbound messages not yet delivered: the only ones the delivery clock moves.
         self.moving = {sid for sid, message in self.messages.items()
                        if message["status"] in ("queued", "sent")}
-        self._write_whole()
+        logged = self.changes_path.exists() and self.changes_path.stat().st_size > 0
+        if logged or not path.exists():  # else the file has everything (a day's: 4 MB of JSON)
+            self._write_whole()
         self.changes = self.changes_path.open("a", encoding="utf-8")
 
     def _read_changes(self) -> list[dict]:

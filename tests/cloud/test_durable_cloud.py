@@ -54,15 +54,20 @@ def kill_9(handle) -> None:
         time.sleep(0.02)
 
 
-def test_running_executions_carry_on_after_a_stop_and_a_kill_9_with_their_remaining_wait(
-        handle, sfn):
-    machine = sfn.create_state_machine(name="waits", roleArn=ROLE,
-                                       definition=json.dumps(WAITING))["stateMachineArn"]
-    started = time.monotonic()
-    waiting = sfn.start_execution(stateMachineArn=machine, input='{"id": 7}')["executionArn"]
-    while sfn.get_execution_history(executionArn=waiting, reverseOrder=True, maxResults=1)[
+def start_waiting(sfn, name: str, definition: dict, number: int) -> tuple[str, str]:
+    """A new state machine and an execution of it that has entered its Wait state."""
+    machine = sfn.create_state_machine(name=name, roleArn=ROLE,
+                                       definition=json.dumps(definition))["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input=f'{{"id": {number}}}')["executionArn"]
+    while sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=1)[
             "events"][0]["type"] != "WaitStateEntered":
         time.sleep(0.05)
+    return machine, arn
+
+def test_running_executions_carry_on_after_a_stop_and_a_kill_9_with_their_remaining_wait(
+        handle, sfn):
+    started = time.monotonic()
+    machine, waiting = start_waiting(sfn, "waits", WAITING, 7)
     process.stop(handle.settings)
     process.start(handle.settings, quiet=True)
     # acknowledged just before the crash (its first state may or may not have run)
@@ -89,6 +94,26 @@ def test_running_executions_carry_on_after_a_stop_and_a_kill_9_with_their_remain
                      f"(its first state|Wait)", log)
     assert list((handle.state_dir / "executions").iterdir()) == []  # ended: nothing left to resume
 
+
+def test_a_workflow_s_timeout_counts_the_time_it_was_stopped(handle, sfn):
+    """On AWS a workflow's TimeoutSeconds runs from its start, whatever happens meanwhile: a stop
+    longer than what was left of it ends it TIMED_OUT when the cloud is back, not later."""
+    timeout_s = 4
+    definition = {"TimeoutSeconds": timeout_s, **WAITING, "States": {
+        **WAITING["States"], "Wait": {**WAITING["States"]["Wait"], "Seconds": 60}}}
+    started = time.monotonic()
+    _, arn = start_waiting(sfn, "times-out", definition, 9)
+    process.stop(handle.settings)
+    time.sleep(max(0.0, timeout_s + 1 - (time.monotonic() - started)))  # stopped past its timeout
+    process.start(handle.settings, quiet=True)
+    back = time.monotonic() - started
+
+    assert wait_for_end(arn, timeout_s=30, poll_s=0.05)["status"] == "TIMED_OUT"
+    events = sfn.get_execution_history(executionArn=arn)["events"]
+    assert events[-1]["type"] == "ExecutionTimedOut"
+    took = (events[-1]["timestamp"] - events[0]["timestamp"]).total_seconds()
+    # over once resumed (counting from the resume, it would have run timeout_s more)
+    assert took < back + timeout_s - 1, f"{took:.1f} s, the cloud back at {back:.1f} s"
 
 def test_cloud_status_shows_running_executions_workers_queue_and_memory(handle, sfn, capsys):
     machine = sfn.create_state_machine(name="waits-long", roleArn=ROLE,

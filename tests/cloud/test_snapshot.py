@@ -74,3 +74,32 @@ def test_a_snapshot_whose_bytes_changed_is_not_used(saved, capsys):
     assert snapshot.load(state_dir, journal) is None
     assert "cannot be read (UnpicklingError); replaying the whole journal instead" in \
         capsys.readouterr().out
+
+
+def test_a_finished_execution_s_history_comes_back_from_a_snapshot():
+    import datetime
+    import pickle
+
+    from gluelab.cloud.finished_executions import FinishedExecution
+    arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:flow:run-1"
+    started = datetime.datetime(2026, 11, 27, 9, 0, tzinfo=datetime.timezone.utc)
+    described = {"executionArn": arn, "stateMachineArn": arn.replace("execution", "stateMachine")
+                 .rsplit(":", 1)[0], "name": "run-1", "status": "SUCCEEDED", "startDate": started,
+                 "stopDate": started, "input": "{}", "output": "{}"}
+    events = [{"id": 1, "timestamp": started, "type": "ExecutionStarted"},
+              {"id": 2, "timestamp": started, "type": "ExecutionSucceeded"}]
+    buffer = io.BytesIO()
+    snapshot._Pickler(buffer).dump(FinishedExecution(described, events))
+    loaded = pickle.loads(buffer.getvalue())  # its history stays one string until asked for
+    assert loaded.to_history_output() == {"events": events}
+    assert (loaded.status, loaded.name) == ("SUCCEEDED", "run-1")
+
+
+def test_a_snapshot_of_an_older_format_is_said_and_the_journal_replayed(saved, capsys):
+    import pickle
+    state_dir, journal, _ = saved
+    (state_dir / snapshot.FILE).write_bytes(pickle.dumps({"format": 1, "moto": "5.2.5"}))
+
+    assert snapshot.load(state_dir, journal) is None
+    assert "is of an older format (1); replaying the whole journal instead" in \
+        capsys.readouterr().out

@@ -1,0 +1,57 @@
+"""After a start, the warm-up waits while a caller is being served (it would take half of the
+interpreter from the caller's answer) and runs once nobody is; the collector is back on after it."""
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+import pytest
+
+from gluelab.cloud import warm_start
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    monkeypatch.setattr(warm_start, "_steps", [])
+    monkeypatch.setattr(warm_start, "_busy", 0)
+    monkeypatch.setattr(warm_start, "QUIET_S", 0.05)
+    yield
+    gc.enable()
+
+
+def _serving(user_agent: str):
+    """A request held in the WSGI layer until the returned event is set."""
+    release = threading.Event()
+    app = warm_start.wrap(lambda environ, start_response: release.wait(10) and [b""], None)
+    caller = threading.Thread(target=app, args=({"HTTP_USER_AGENT": user_agent}, None))
+    caller.start()
+    return release, caller
+
+
+def test_the_warm_up_waits_for_a_caller_s_request_to_be_answered(fresh):
+    release, caller = _serving("Boto3/1.43 md/Botocore")
+    while not warm_start._busy:  # the request is in the layer
+        time.sleep(0.01)
+    ran = []
+    warm_start.later(lambda: ran.append("warm-up"))
+    warm_start.begin()
+    thread = warm_start.start()
+    thread.join(0.5)
+    assert ran == [] and thread.is_alive()  # still waiting: the caller is being served
+
+    release.set()
+    caller.join(5)
+    thread.join(5)
+    assert ran == ["warm-up"] and gc.isenabled()
+
+
+def test_the_warm_up_s_own_requests_do_not_hold_it_back(fresh):
+    release, caller = _serving(f"Boto3/1.43 {warm_start.USER_AGENT}")
+    ran = []
+    warm_start.later(lambda: ran.append("second"))
+    warm_start.later(lambda: ran.append("first"), first=True)
+    warm_start.start().join(5)
+    release.set()
+    caller.join(5)
+    assert ran == ["first", "second"]
