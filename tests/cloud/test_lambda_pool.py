@@ -144,3 +144,27 @@ def test_on_a_busy_machine_tasks_keep_only_a_quarter_of_the_pool_warm_for_caller
     assert time.monotonic() - started < 1
     assert idle[0].stopped  # the least recently used goes
     assert not idle[2].stopped and not busy.stopped  # the newest stays warm (bound 4 keeps 1)
+
+
+def test_tasks_waiting_for_a_worker_get_one_in_the_order_they_came(pool, monkeypatch):
+    # A burst's tasks all looking at once, each check-in woke every one of them (291 in a
+    # 200-text load run) to race for the worker: the GIL went on the race, and which task
+    # won was chance. They now look a few at a time, the longest waiting first.
+    monkeypatch.setattr(lambda_pool, "BACKGROUND_LOOKING", 1)
+    worker = start(pool, NOTIFY, background=True)
+    others = [start(pool, Spec(f"fn-{n}")) for n in range(3)]  # the rest of the pool, busy
+    order: list[int] = []
+    tasks = []
+    for n in range(5):
+        def task(n=n):
+            got = start(pool, NOTIFY, background=True)
+            order.append(n)
+            pool.checkin(got, keep=True)
+        tasks.append(in_thread(task)[0])
+        time.sleep(0.05)  # they arrive in this order
+    assert pool.waiting == 1 and pool.stats()["waiting_for_worker"] == 5  # one looks, four queue
+    pool.checkin(worker, keep=True)
+    for thread in tasks:
+        thread.join(5)
+    assert order == [0, 1, 2, 3, 4]
+    assert all(not other.stopped for other in others)
