@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from gluelab.cloud import (iam_enforcement, interpreter_caches, lambda_concurrency, lambda_pool,
-                           lambda_worker, lambda_zygote, persistence)
+                           lambda_worker, lambda_zygote, persistence, worker_priority)
 from gluelab.cloud.lambda_concurrency import ACCOUNT, Concurrency, TooManyRequests
 from gluelab.cloud.lambda_pool import Pool, PoolFull
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
@@ -452,6 +452,8 @@ class Runtime:
         # The function's timeout starts when its worker takes the invocation (time queued for a
         # worker is not the function's), less an init that Lambda would have retried within it.
         budget = call.spec.timeout - call.init_charged_ms / 1000
+        worker_priority.prioritise(worker, getattr(_caller, "background", False)
+                                   and call.spec.name not in self.pool.foreground)
         started = time.monotonic()
         request = {"request_id": call.request_id, "event": json.dumps(event),
                    "invoked_function_arn": call.spec.arn,
