@@ -1072,3 +1072,15 @@ def test_hook_the_dispatcher_makes_a_service_s_app_under_its_lock_reading_its_ba
     getting = inspect.getsource(werkzeug_app.DomainDispatcherApplication.get_application)
     assert "with self.lock:" in getting and "self.create_app(backend)" in getting
     assert "backend_dict[DEFAULT_ACCOUNT_ID]" in inspect.getsource(werkzeug_app.create_backend_app)
+
+
+# --- gluelab/cloud/lambda_sdk_data.py (botocore, in the Lambda zygote) ---------------------
+
+def test_hook_botocore_sessions_build_their_data_loader_by_the_module_s_create_loader():
+    import botocore.loaders
+    import botocore.session
+    assert botocore.session.create_loader is botocore.loaders.create_loader
+    assert "create_loader(self.get_config_variable('data_path'))" in inspect.getsource(
+        botocore.session.Session._register_data_loader)
+    assert "self._cache" in inspect.getsource(botocore.loaders.instance_cache)
+    assert botocore.loaders.Loader()._cache == {}  # what load_data & co. fill and look in

@@ -30,13 +30,26 @@ called in the foreground only once it has been idle for FOREGROUND_SPARE_S (FORE
 that function's last worker), so that the next webhook finds its function warm; at most
 reserved_for_foreground() workers are kept so, the most recently used. Neither changes
 what an invocation does, only which waiting one the machine serves first.
+
+Background invocations look for a worker in arrival order, at most BACKGROUND_LOOKING at a
+time; the others wait their turn, each woken alone. Every worker checked in wakes every
+invocation looking for one: with all of a burst's tasks looking (291 of them at once, 200
+texts), each check-in woke them all and they spent the cloud's one interpreter (the GIL) on
+re-checking the pool, 46,000 times for 800 invocations, while the webhooks waited for it. In
+order, the task that has waited longest goes first.
+
+While callers who wait have invocations running, background ones hold at most
+beside_foreground() workers (unless they have waited BACKGROUND_PATIENCE_S already): the cloud
+is one process, and each task's handler calls back into it (DynamoDB, Twilio, logs), so every
+task running beside a webhook takes turns at the cloud's one interpreter with it. Under a
+burst the tasks fall behind, and catch up once the callers stop.
 """
 from __future__ import annotations
 
 import os
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 
 WORKER_MB = 60  # resident size of a worker that imported boto3 (measured: 48-60 MB)
 WORKERS_PER_CORE = 4  # handlers mostly wait on HTTP calls to the cloud, so cores are shared
@@ -48,10 +61,16 @@ QUEUE_WAIT_S = 120.0
 REAP_EVERY_S = 10.0
 FOREGROUND_SPARE_S = 2.0
 FOREGROUND_KEEP_S = 30.0
+BACKGROUND_LOOKING = 4  # background invocations looking for a worker at once; the rest queue
+BACKGROUND_PATIENCE_S = 30.0  # then a background invocation no longer yields to running callers
 
 
 def reserved_for_foreground(bound: int) -> int:
     return bound // 4  # none on a pool of 2 or 3: background work must still be able to run
+
+
+def beside_foreground(bound: int) -> int:
+    return max(1, bound // 4)
 
 
 class PoolFull(Exception):
@@ -102,7 +121,13 @@ class Pool:
         self.bound = bound
         self.idle_s = idle_s
         self.on_empty = on_empty  # called when retiring idle workers has left none
-        self.changed = threading.Condition()
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.turns: deque = deque()  # background invocations waiting to look, oldest first
+        self.looking_background = 0
+        self.holding = Counter()  # invocations holding a worker (or starting one), by background
+        self.held: dict = {}  # worker -> whether a background invocation holds it
+        self.slot_kinds: dict = {}  # spec -> [background] of its cold starts under way
         self.idle: dict = {}  # spec -> [(idle since, worker)], most recently used last
         self.busy: set = set()
         self.starting = 0  # slots granted to cold starts not yet checked in
@@ -127,6 +152,13 @@ class Pool:
         with self.changed:
             now = arrived = time.monotonic()
             deadline = now + QUEUE_WAIT_S
+            if background:
+                try:
+                    self._take_turn(deadline)
+                except PoolFull:
+                    self._count_wait(background, arrived)
+                    raise
+                now = time.monotonic()
             evict_from = now + max(EVICT_AFTER_S, self.cold_start_s)
             self.waiting += 1
             if not background:
@@ -134,12 +166,20 @@ class Pool:
                 self.foreground_waiting += 1
             try:
                 while True:
+                    now = time.monotonic()
+                    if (background and self.holding[False]
+                            and self.holding[True] >= beside_foreground(self.bound)
+                            and now < min(arrived + BACKGROUND_PATIENCE_S, deadline)):
+                        self.changed.wait(min(0.25, deadline - now))
+                        continue
                     pool = self.idle.get(spec)
                     if pool:
                         worker = pool.pop()[1]
                         if not pool:
                             del self.idle[spec]
                         self.busy.add(worker)
+                        self.held[worker] = background
+                        self.holding[background] += 1
                         return worker
                     now = time.monotonic()
                     if now >= deadline:
@@ -175,17 +215,45 @@ class Pool:
                 self.starting += 1
                 self.starting_for[spec] += 1
                 self.started += 1
+                self.slot_kinds.setdefault(spec, []).append(background)
+                self.holding[background] += 1
             finally:
                 self.waiting -= 1
-                if not background:
+                if background:
+                    self.looking_background -= 1
+                    self._next_turn()
+                else:
                     self.foreground_waiting -= 1
-                waits = self.waits["background" if background else "foreground"]
-                waited_ms = (time.monotonic() - arrived) * 1000
-                waits.update(count=waits["count"] + 1, total_ms=waits["total_ms"] + waited_ms,
-                             max_ms=max(waits["max_ms"], waited_ms))
+                self._count_wait(background, arrived)
         if evicted:
             evicted.stop()
         return None
+
+    def _take_turn(self, deadline: float) -> None:
+        """Wait (holding self.lock) until this background invocation may look for a worker:
+        it is the oldest waiting and fewer than BACKGROUND_LOOKING look; PoolFull at `deadline`."""
+        turn = threading.Condition(self.lock)
+        self.turns.append(turn)
+        try:
+            while self.turns[0] is not turn or self.looking_background >= BACKGROUND_LOOKING:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PoolFull()
+                turn.wait(remaining)
+            self.looking_background += 1
+        finally:
+            self.turns.remove(turn)
+            self._next_turn()
+
+    def _next_turn(self) -> None:
+        if self.turns and self.looking_background < BACKGROUND_LOOKING:
+            self.turns[0].notify()
+
+    def _count_wait(self, background: bool, arrived: float) -> None:
+        waits = self.waits["background" if background else "foreground"]
+        waited_ms = (time.monotonic() - arrived) * 1000
+        waits.update(count=waits["count"] + 1, total_ms=waits["total_ms"] + waited_ms,
+                     max_ms=max(waits["max_ms"], waited_ms))
 
     def _live_where(self, of_function) -> int:
         """Live workers (starting, busy or idle) of the functions whose name passes `of_function`."""
@@ -207,19 +275,25 @@ class Pool:
         """The cold start for a slot from checkout() produced `worker` (now busy)."""
         with self.changed:
             self.cold_start_s = 0.8 * self.cold_start_s + 0.2 * worker.init_ms / 1000
-            self._started(worker.spec)
+            self.held[worker] = self._started(worker.spec)
             self.busy.add(worker)
 
     def start_failed(self, spec) -> None:
         with self.changed:
-            self._started(spec)
+            self.holding[self._started(spec)] -= 1
             self.changed.notify_all()
 
-    def _started(self, spec) -> None:
+    def _started(self, spec) -> bool:
+        """A cold start of `spec` ended; whether a background invocation asked for it."""
         self.starting -= 1
         self.starting_for[spec] -= 1
         if not self.starting_for[spec]:
             del self.starting_for[spec]
+        kinds = self.slot_kinds[spec]
+        background = kinds.pop(0)
+        if not kinds:
+            del self.slot_kinds[spec]
+        return background
 
     def _running(self, spec) -> bool:
         """Whether a worker of `spec` is busy or starting, so one may soon be free."""
@@ -229,6 +303,8 @@ class Pool:
         """An invocation ended: keep the worker warm, or stop it (timed out, stale, crashed)."""
         with self.changed:
             self.busy.discard(worker)
+            if worker in self.held:
+                self.holding[self.held.pop(worker)] -= 1
             if keep:
                 self.idle.setdefault(worker.spec, []).append((time.monotonic(), worker))
             self.changed.notify_all()  # a waiter of this spec, or one that may now evict
@@ -310,7 +386,8 @@ class Pool:
             idle = [worker for pool in self.idle.values() for _, worker in pool]
             busy = list(self.busy)
             figures = {"bound": self.bound, "busy": len(busy), "idle": len(idle),
-                       "starting": self.starting, "waiting_for_worker": self.waiting,
+                       "starting": self.starting,
+                       "waiting_for_worker": self.waiting + len(self.turns),
                        "started_total": self.started, "idle_timeout_s": self.idle_s,
                        "waited_for_worker": {kind: {key: round(value, 1) for key, value
                                                     in waits.items()}

@@ -137,10 +137,12 @@ def _zygote() -> None:
     import importlib
     channel = socket.socket(fileno=int(sys.argv[1]))
     import lambda_worker  # this file's folder is first on sys.path (run by path)
+    import lambda_sdk_data
     lambda_worker.die_with_parent(int(sys.argv[2]))
     del sys.path[0]  # nothing of gluelab's folder shadows what boto3 imports
     for name in PRELOADED:
         importlib.import_module(name)
+    lambda_sdk_data.preload()  # botocore's data files, parsed once for every worker
     channel.send(json.dumps({"ready": True}).encode())
 
     def reap(signum, frame) -> None:

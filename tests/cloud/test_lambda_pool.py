@@ -83,6 +83,10 @@ def test_background_tasks_leave_a_quarter_of_the_workers_to_callers_who_wait(poo
     webhook = start(pool, RECEIVER)  # at once, without a queue
     assert webhook.spec == RECEIVER and pool.live() == 4
     pool.checkin(tasks[0], keep=True)
+    time.sleep(0.5)
+    # Two tasks still run beside the webhook, more than beside_foreground(4): the third waits.
+    assert waiting.is_alive()
+    pool.checkin(webhook, keep=True)
     waiting.join(2)
     assert got and got[0] is tasks[0]  # the task reuses a warm worker of its function
 
@@ -144,3 +148,45 @@ def test_on_a_busy_machine_tasks_keep_only_a_quarter_of_the_pool_warm_for_caller
     assert time.monotonic() - started < 1
     assert idle[0].stopped  # the least recently used goes
     assert not idle[2].stopped and not busy.stopped  # the newest stays warm (bound 4 keeps 1)
+
+
+def test_tasks_waiting_for_a_worker_get_one_in_the_order_they_came(pool, monkeypatch):
+    # A burst's tasks all looking at once, each check-in woke every one of them (291 in a
+    # 200-text load run) to race for the worker: the GIL went on the race, and which task
+    # won was chance. They now look a few at a time, the longest waiting first.
+    monkeypatch.setattr(lambda_pool, "BACKGROUND_LOOKING", 1)
+    worker = start(pool, NOTIFY, background=True)
+    others = [start(pool, Spec(f"fn-{n}")) for n in range(3)]  # the rest of the pool, busy
+    order: list[int] = []
+    tasks = []
+    for n in range(5):
+        def task(n=n):
+            got = start(pool, NOTIFY, background=True)
+            order.append(n)
+            pool.checkin(got, keep=True)
+        tasks.append(in_thread(task)[0])
+        time.sleep(0.05)  # they arrive in this order
+    assert pool.waiting == 1 and pool.stats()["waiting_for_worker"] == 5  # one looks, four queue
+    pool.checkin(worker, keep=True)
+    for thread in tasks:
+        thread.join(5)
+    assert order == [0, 1, 2, 3, 4]
+    assert all(not other.stopped for other in others)
+
+
+def test_while_a_webhook_runs_tasks_run_a_few_at_a_time_until_they_have_waited_long(
+        monkeypatch):
+    # Each task's handler calls back into the cloud (one process, one GIL) while webhooks wait
+    # for it: beside a running webhook, tasks hold at most beside_foreground() workers.
+    monkeypatch.setattr(lambda_pool, "BACKGROUND_PATIENCE_S", 1.5)
+    pool = Pool(bound=8, idle_s=300)
+    webhook = start(pool, RECEIVER)
+    tasks = [start(pool, NOTIFY, background=True) for _ in range(2)]
+    third, got = in_thread(lambda: start(pool, ARRANGE, background=True))
+    time.sleep(0.5)
+    assert third.is_alive() and pool.live() == 3  # free room, yet it waits
+    third.join(3)  # past its patience it takes its share again
+    assert got and got[0].spec == ARRANGE
+    pool.checkin(webhook, keep=True)
+    assert start(pool, NOTIFY, background=True).spec == NOTIFY  # nobody waits: at once
+    assert all(not task.stopped for task in tasks)

@@ -556,3 +556,42 @@ def test_workers_forked_from_the_zygote_run_as_their_function_and_a_bundled_boto
     aws["lambda"].update_function_code(FunctionName=result["name"], ZipFile=buffer.getvalue())
     bundled = invoke(aws, result["name"])[0]
     assert (bundled["boto3"], bundled["forked"]) == ("the function's own", False)
+
+
+def test_a_task_s_worker_yields_the_cpu_to_callers_who_wait(aws):
+    # Nobody waits for a state machine's task; a webhook's caller does: on a busy laptop the
+    # task's worker process runs at a lower priority than the cloud and the webhook's workers.
+    from gluelab.cloud.worker_priority import BACKGROUND_NICE
+    probe = """
+        import os
+        def handler(event, context):
+            return os.getpriority(os.PRIO_PROCESS, 0)
+    """
+    called, task = deploy(aws, probe), deploy(aws, probe)
+    foreground = invoke(aws, called)[0]
+    arn = aws["lambda"].get_function(FunctionName=task)["Configuration"]["FunctionArn"]
+    machine = aws["stepfunctions"].create_state_machine(
+        name=f"priority-{task}", roleArn=MACHINE_ROLE, definition=json.dumps(
+            {"StartAt": "Task", "States": {"Task": {"Type": "Task", "Resource": arn, "End": True}}})
+    )["stateMachineArn"]
+    execution = aws["stepfunctions"].start_execution(
+        stateMachineArn=machine, name=f"run-{uuid.uuid4().hex[:8]}")["executionArn"]
+    assert wait_until(lambda: aws["stepfunctions"].describe_execution(
+        executionArn=execution)["status"] != "RUNNING", timeout=20)
+    described = aws["stepfunctions"].describe_execution(executionArn=execution)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == foreground + BACKGROUND_NICE
+    assert invoke(aws, called)[0] == foreground  # the called function's worker keeps its own
+
+
+def test_a_new_function_s_code_is_extracted_before_its_first_cold_start(aws, local):
+    # The receiver's zip (twilio inside) took 0.6 s to extract, in the first webhooks' cold
+    # starts, twice when two started at once. It is the runtime's own cache: nothing runs.
+    marker = uuid.uuid4().hex
+    name = deploy(aws, f"def handler(event, context):\n    return {marker!r}\n")
+
+    def extracted() -> bool:
+        return any(marker in handler.read_text()
+                   for handler in (local.state_dir / "lambda").glob("*/app.py"))
+    assert wait_until(extracted, timeout=10)  # not invoked yet
+    assert invoke(aws, name)[0] == marker
