@@ -925,6 +925,19 @@ def test_hook_dollar_fields_evaluate_their_path_in_one_method_that_raises_no_suc
     assert "raise NoSuchJsonPathError(json_path=path, data=data)" in inspect.getsource(json_path.extract_json)
 
 
+def test_hook_every_intrinsic_runs_in_one_component_naming_its_function_by_an_enum():
+    # gluelab/cloud/sfn_intrinsic_errors.py wraps this one method and reads the function's
+    # enum member's name (moto's own name() cuts a letter off each end).
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression
+    from moto.stepfunctions.parser.asl.component.intrinsic.functionname.state_function_name_types import (
+        StatesFunctionNameType)
+    from gluelab.cloud.sfn_intrinsic_errors import CHECKS
+    cls = string_expression.StringIntrinsicFunction
+    assert "self.function.eval(env=env)" in inspect.getsource(getattr(cls._eval_body, "__wrapped__", cls._eval_body))
+    assert set(CHECKS) <= {member._name_ for member in StatesFunctionNameType}
+    assert StatesFunctionNameType.Format.name() == "orma"
+
+
 def test_hook_items_path_samples_its_path_in_eval_body():
     from moto.stepfunctions.parser.asl.component.common.path.items_path import ItemsPath
     assert "self.string_sampler.eval(env=env)" in inspect.getsource(ItemsPath._eval_body)

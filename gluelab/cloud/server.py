@@ -27,6 +27,7 @@ PATCHES = (
     "gluelab.cloud.statemachines",
     "gluelab.cloud.asl_validation",
     "gluelab.cloud.sfn_runtime_errors",
+    "gluelab.cloud.sfn_intrinsic_errors",
     "gluelab.cloud.finished_executions",
     "gluelab.cloud.durable_executions",  # after finished_executions: it wraps the same hook
     "gluelab.cloud.lambda_runtime",
