@@ -1034,3 +1034,20 @@ def test_hook_the_dispatcher_makes_a_service_s_app_under_its_lock_reading_its_ba
     getting = inspect.getsource(werkzeug_app.DomainDispatcherApplication.get_application)
     assert "with self.lock:" in getting and "self.create_app(backend)" in getting
     assert "backend_dict[DEFAULT_ACCOUNT_ID]" in inspect.getsource(werkzeug_app.create_backend_app)
+
+
+# --- gluelab/cloud/required_members.py -----------------------------------------------------
+
+def test_hook_dynamodb_tasks_name_their_client_errors_in_one_static_method_and_call_in_another():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_dynamodb)
+    from moto.stepfunctions.parser.asl.utils import boto_client
+    cls = state_task_service_dynamodb.StateTaskServiceDynamoDB
+    assert isinstance(cls.__dict__["_error_cause_from_client_error"], staticmethod)
+    assert parameters(cls._error_cause_from_client_error) == ["client_error"]
+    assert 'f"DynamoDB.{error_code}"' in inspect.getsource(cls._error_cause_from_client_error)
+    assert parameters(cls._eval_service_task) == [
+        "self", "env", "resource_runtime_part", "normalised_parameters", "state_credentials"]
+    # Why a task's request can lack a required member: the interpreter's client checks nothing.
+    assert "parameter_validation=False" in inspect.getsource(boto_client.boto_client_for)
+
