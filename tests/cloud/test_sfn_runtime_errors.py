@@ -141,6 +141,14 @@ def test_an_intrinsic_that_cannot_work_on_its_arguments_fails_the_state_naming_f
         assert (outcome["status"], outcome["error"]) == ("FAILED", "States.Runtime"), call
         assert outcome["cause"] == intrinsic_failure(call, "summary.$", reason), call
 
+    # Outside a `.$` field, in a Fail state's CausePath: the same words without a field.
+    call, reason = INTRINSIC_MISTAKES[0]
+    outcome, _ = execute({"StartAt": "Glue", "States": {"Glue": {"Type": "Fail", "CausePath": call}}},
+                         GLUE_INPUT)
+    assert (outcome["status"], outcome["error"]) == ("FAILED", "States.Runtime")
+    assert outcome["cause"] == intrinsic_failure(call, "summary.$", reason).replace(
+        " specified for the field 'summary.$'", "")
+
 
 def test_the_same_intrinsics_on_good_arguments_still_work(local):
     # The checks refuse only what cannot work: Lab 12's own calls, one value per placeholder.
