@@ -935,7 +935,6 @@ def test_hook_every_intrinsic_runs_in_one_component_naming_its_function_by_an_en
     cls = string_expression.StringIntrinsicFunction
     assert "self.function.eval(env=env)" in inspect.getsource(getattr(cls._eval_body, "__wrapped__", cls._eval_body))
     assert set(CHECKS) <= {member._name_ for member in StatesFunctionNameType}
-    assert StatesFunctionNameType.Format.name() == "orma"
 
 
 def test_hook_items_path_samples_its_path_in_eval_body():
