@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 
@@ -150,6 +151,7 @@ def _evaluated_arguments(function, env) -> list:
 
 def _intrinsic_body(original):
     # StringIntrinsicFunction: the one component every `.$` intrinsic (and CausePath's) runs in.
+    @functools.wraps(original)
     def eval_body(self, env):
         from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
             FailureEventException)
