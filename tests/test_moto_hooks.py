@@ -1044,7 +1044,8 @@ def test_hook_dynamodb_tasks_name_their_client_errors_in_one_static_method_and_c
     cls = state_task_service_dynamodb.StateTaskServiceDynamoDB
     assert isinstance(cls.__dict__["_error_cause_from_client_error"], staticmethod)
     assert parameters(cls._error_cause_from_client_error) == ["client_error"]
-    assert 'f"DynamoDB.{error_code}"' in inspect.getsource(cls._error_cause_from_client_error)
+    original = getattr(cls._error_cause_from_client_error, "__wrapped__", cls._error_cause_from_client_error)
+    assert 'f"DynamoDB.{error_code}"' in inspect.getsource(original)
     assert parameters(cls._eval_service_task) == [
         "self", "env", "resource_runtime_part", "normalised_parameters", "state_credentials"]
     # Why a task's request can lack a required member: the interpreter's client checks nothing.

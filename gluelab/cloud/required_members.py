@@ -120,6 +120,7 @@ def wrap(app, context):
 def _task_error_name(original):
     # Step Functions names a DynamoDB error after its code when the API models it, and
     # AmazonDynamoDBException otherwise (the SDK's base exception).
+    @functools.wraps(original)
     def error_cause(client_error):
         error, cause = original(client_error)
         if client_error.response["Error"]["Code"] not in _modelled_errors("dynamodb"):
@@ -143,6 +144,7 @@ def _without_nulls(value):
 def _null_members_sent_as_missing(original):
     # A task's `"Item": null` reaches DynamoDB as a member without value ("Value null at
     # 'item'"); the interpreter's client cannot send a null (moto: an AttributeError).
+    @functools.wraps(original)
     def eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
         return original(self, env, resource_runtime_part, _without_nulls(normalised_parameters),
                         state_credentials)
