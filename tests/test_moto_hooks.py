@@ -976,6 +976,18 @@ def test_hook_dollar_fields_evaluate_their_path_in_one_method_that_raises_no_suc
     assert "raise NoSuchJsonPathError(json_path=path, data=data)" in inspect.getsource(json_path.extract_json)
 
 
+def test_hook_every_intrinsic_runs_in_one_component_naming_its_function_by_an_enum():
+    # gluelab/cloud/sfn_intrinsic_errors.py wraps this one method and reads the function's
+    # enum member's name (moto's own name() cuts a letter off each end).
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression
+    from moto.stepfunctions.parser.asl.component.intrinsic.functionname.state_function_name_types import (
+        StatesFunctionNameType)
+    from gluelab.cloud.sfn_intrinsic_errors import CHECKS
+    cls = string_expression.StringIntrinsicFunction
+    assert "self.function.eval(env=env)" in inspect.getsource(getattr(cls._eval_body, "__wrapped__", cls._eval_body))
+    assert set(CHECKS) <= {member._name_ for member in StatesFunctionNameType}
+
+
 def test_hook_items_path_samples_its_path_in_eval_body():
     from moto.stepfunctions.parser.asl.component.common.path.items_path import ItemsPath
     assert "self.string_sampler.eval(env=env)" in inspect.getsource(ItemsPath._eval_body)
@@ -1084,3 +1096,20 @@ def test_hook_botocore_sessions_build_their_data_loader_by_the_module_s_create_l
         botocore.session.Session._register_data_loader)
     assert "self._cache" in inspect.getsource(botocore.loaders.instance_cache)
     assert botocore.loaders.Loader()._cache == {}  # what load_data & co. fill and look in
+
+# --- gluelab/cloud/required_members.py -----------------------------------------------------
+
+def test_hook_dynamodb_tasks_name_their_client_errors_in_one_static_method_and_call_in_another():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_dynamodb)
+    from moto.stepfunctions.parser.asl.utils import boto_client
+    cls = state_task_service_dynamodb.StateTaskServiceDynamoDB
+    assert isinstance(cls.__dict__["_error_cause_from_client_error"], staticmethod)
+    assert parameters(cls._error_cause_from_client_error) == ["client_error"]
+    original = getattr(cls._error_cause_from_client_error, "__wrapped__", cls._error_cause_from_client_error)
+    assert 'f"DynamoDB.{error_code}"' in inspect.getsource(original)
+    assert parameters(cls._eval_service_task) == [
+        "self", "env", "resource_runtime_part", "normalised_parameters", "state_credentials"]
+    # Why a task's request can lack a required member: the interpreter's client checks nothing.
+    assert "parameter_validation=False" in inspect.getsource(boto_client.boto_client_for)
+

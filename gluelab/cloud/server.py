@@ -30,6 +30,8 @@ PATCHES = (
     "gluelab.cloud.statemachines",
     "gluelab.cloud.asl_validation",
     "gluelab.cloud.sfn_runtime_errors",
+    "gluelab.cloud.sfn_intrinsic_errors",
+    "gluelab.cloud.required_members",
     "gluelab.cloud.finished_executions",
     "gluelab.cloud.durable_executions",  # after finished_executions: it wraps the same hook
     "gluelab.cloud.lambda_runtime",
@@ -49,6 +51,7 @@ PATCHES = (
 LAYERS = (
     "gluelab.cloud.lambda_limits",  # the request's day, for runtime deprecation dates
     "gluelab.cloud.persistence",
+    "gluelab.cloud.required_members",  # outside persistence: a refused call is not journaled
     "gluelab.cloud.iam_enforcement",  # outside persistence: a refused call is not journaled
     "gluelab.cloud.event_targets",  # marks the end of the replay: targets run from then on
     "gluelab.cloud.api_front",

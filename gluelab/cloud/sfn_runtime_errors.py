@@ -78,8 +78,12 @@ def _binding_value(original):
     # A `"field.$": "<path or intrinsic>"` binding, in Parameters, ResultSelector, ItemSelector.
     def eval_val(self, env):
         from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+
+        from gluelab.cloud.sfn_intrinsic_errors import IntrinsicFailed
         try:
             return original(self, env)
+        except IntrinsicFailed as failed:
+            raise runtime_failure(env, failed.cause(f"{self.field}.$")) from None
         except NoSuchJsonPathError as missing:
             raise runtime_failure(env, (
                 f"The JSONPath '{missing.json_path}' specified for the field '{self.field}.$' "
@@ -172,10 +176,14 @@ def _state_body(original):
     def eval_body(self, env):
         from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
             FailureEventException)
+
+        from gluelab.cloud.sfn_intrinsic_errors import IntrinsicFailed
         try:
             original(self, env)
         except FailureEventException:
             raise
+        except IntrinsicFailed as failed:  # outside a `.$` field: a Fail state's CausePath
+            raise runtime_failure(env, failed.cause(None)) from None
         except Exception:
             if not env.is_running():  # stopped, timed out or a sibling branch failed: as before
                 raise

@@ -104,6 +104,67 @@ def test_a_path_that_finds_nothing_fails_the_execution_with_states_runtime_in_aw
             assert not [e for e in events if e["type"].startswith(("LambdaFunction", "TaskScheduled"))], name
 
 
+def intrinsic_failure(call: str, field: str, reason: str) -> str:
+    return (f"An error occurred while executing the state 'Glue' (entered at the event id #2). The "
+            f"function '{call}' specified for the field '{field}' could not be evaluated: {reason}")
+
+
+# Lab 12's intrinsics and the others, called on arguments they cannot work on
+# (gluelab/cloud/sfn_intrinsic_errors.py). moto: an IndexError, a JSONDecodeError, a TypeError
+# in the cloud's log and "The local cloud failed" in the cause, or (a negative index) an answer.
+INTRINSIC_MISTAKES = [
+    ("States.Format('{} problem: {} ({})', $.category, $.text)",
+     "the string '{} problem: {} ({})' has 3 placeholders {} but 2 values follow it"),
+    ("States.ArrayGetItem($.messages, 2)",
+     "index 2 is out of bounds for an array of 2 items (the first item is 0)"),
+    ("States.ArrayGetItem($.messages, -1)",
+     "index -1 is out of bounds for an array of 2 items (the first item is 0)"),
+    ("States.ArrayGetItem($.text, 0)", 'its first argument must be an array, and is "LIFT stuck"'),
+    ("States.StringToJson($.text)", 'its argument is not a JSON text: "LIFT stuck"'),
+    ("States.MathAdd($.text, 1)", 'its first argument must be a number, and is "LIFT stuck"'),
+    ("States.ArrayLength($.category)", 'its first argument must be an array, and is "LIFT"'),
+    ("States.StringSplit($.messages, ',')", 'its first argument must be a string, and is ["SM1","SM2"]'),
+    ("States.Hash($.text, 'SHA-2')",
+     'its second argument must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512, and is "SHA-2"'),
+    ("States.Base64Decode($.text)", 'its argument is not Base64 text: "LIFT stuck"'),
+]
+GLUE_INPUT = {"category": "LIFT", "text": "LIFT stuck", "messages": ["SM1", "SM2"]}
+
+
+def test_an_intrinsic_that_cannot_work_on_its_arguments_fails_the_state_naming_field_and_call(local):
+    for call, reason in INTRINSIC_MISTAKES:
+        definition = {"StartAt": "Glue", "States": {"Glue": {
+            "Type": "Pass", "Parameters": {"summary.$": call}, "End": True}}}
+
+        outcome, _ = execute(definition, GLUE_INPUT)
+
+        assert (outcome["status"], outcome["error"]) == ("FAILED", "States.Runtime"), call
+        assert outcome["cause"] == intrinsic_failure(call, "summary.$", reason), call
+
+    # Outside a `.$` field, in a Fail state's CausePath: the same words without a field.
+    call, reason = INTRINSIC_MISTAKES[0]
+    outcome, _ = execute({"StartAt": "Glue", "States": {"Glue": {"Type": "Fail", "CausePath": call}}},
+                         GLUE_INPUT)
+    assert (outcome["status"], outcome["error"]) == ("FAILED", "States.Runtime")
+    assert outcome["cause"] == intrinsic_failure(call, "summary.$", reason).replace(
+        " specified for the field 'summary.$'", "")
+
+
+def test_the_same_intrinsics_on_good_arguments_still_work(local):
+    # The checks refuse only what cannot work: Lab 12's own calls, one value per placeholder.
+    definition = {"StartAt": "Glue", "States": {"Glue": {"Type": "Pass", "End": True, "Parameters": {
+        "last.$": "States.ArrayGetItem($.messages, 1)",
+        "summary.$": "States.Format('{} problem: {}', $.category, $.text)",
+        "parsed.$": "States.StringToJson('{\"a\":1}')", "sum.$": "States.MathAdd(1, 2)",
+        "length.$": "States.ArrayLength($.messages)"}}}}
+
+    outcome, _ = execute(definition, GLUE_INPUT)
+
+    assert outcome["status"] == "SUCCEEDED", outcome.get("cause")
+    assert json.loads(outcome["output"]) == {"last": "SM2", "summary": "LIFT problem: LIFT stuck",
+                                             "parsed": {"a": 1}, "sum": 3, "length": 2}
+
+
 def test_states_all_neither_retries_nor_catches_a_runtime_error(local):
     notify = lambda_function("runtime-errors-notify", NOTIFY)
     definition = {"StartAt": "Notify", "States": {
