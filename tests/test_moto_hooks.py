@@ -1097,6 +1097,7 @@ def test_hook_botocore_sessions_build_their_data_loader_by_the_module_s_create_l
     assert "self._cache" in inspect.getsource(botocore.loaders.instance_cache)
     assert botocore.loaders.Loader()._cache == {}  # what load_data & co. fill and look in
 
+
 # --- gluelab/cloud/required_members.py -----------------------------------------------------
 
 def test_hook_dynamodb_tasks_name_their_client_errors_in_one_static_method_and_call_in_another():
