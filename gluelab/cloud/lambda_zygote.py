@@ -139,6 +139,7 @@ def _zygote() -> None:
     import lambda_worker  # this file's folder is first on sys.path (run by path)
     lambda_worker.die_with_parent(int(sys.argv[2]))
     del sys.path[0]  # nothing of gluelab's folder shadows what boto3 imports
+    lambda_worker.lambda_packages.guard(None)  # boto3 as Lambda's runtime has it (no awscrt)
     for name in PRELOADED:
         importlib.import_module(name)
     channel.send(json.dumps({"ready": True}).encode())
