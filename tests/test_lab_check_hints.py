@@ -126,6 +126,19 @@ def test_lab04_try_it_cell_runs_without_the_cells_before_it(project):
     assert shown.startswith("FunctionError: none\nstatus: queued | to: ")
 
 
+def test_lab04_check_names_a_requirements_txt_that_lacks_twilio(project):
+    # A newcomer who skipped the `%reference functions/notify/requirements.txt` cell passed all
+    # checks: the worker borrowed the workshop's twilio. On AWS the function cannot start.
+    lab = restored("05")
+    with mistake(lab, "functions/notify/requirements.txt", "twilio>=9.0,<10", ""):
+        failed = failures("04")
+    starts = failed["NotifyFunction starts: its package has the twilio it imports"]
+    assert starts.detail == ("the function cannot start: Runtime.ImportModuleError: Unable to "
+                             "import module 'app': No module named 'twilio'")
+    assert starts.hint.startswith("Run the `%reference functions/notify/requirements.txt` cell, "
+                                  "then deploy again.")
+
+
 def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing(project):
     lab = restored("06")
     body = plan_before("06").files[ASL].splitlines()[9].strip()
