@@ -10,9 +10,11 @@ its requirements.txt must not borrow anything, or it passes here and fails on AW
 The cloud's side, `worker_environment(task_root)`, works out the allowed top-level module names
 from the packages' published metadata (importlib.metadata: requirements, and the modules each
 distribution installs); the worker's side, `guard()`, run before the handler's module is
-imported, hides modules the worker had loaded that the function may not import and installs a
-finder that refuses the rest. This file is also imported by path in workers (as
-`lambda_packages`): at module level it imports nothing but the standard library's basics.
+imported (and in the zygote before its boto3 preloads, so that botocore sees no awscrt, as on
+Lambda), forgets modules the worker had loaded that the function may not import and hides the
+rest from the import system: such an import fails as for a module that is not installed. This
+file is also imported by path in workers (as `lambda_packages`): at module level it imports
+nothing but the standard library's basics.
 """
 from __future__ import annotations
 
@@ -49,7 +51,8 @@ def importable(task_root: Path | None) -> frozenset[str]:
     if task_root is not None:
         wanted += requirements(task_root / REQUIREMENTS, task_root)
     modules = _modules_by_distribution()
-    return frozenset(module for dist in installed_closure(wanted) for module in modules.get(dist, ()))
+    return frozenset(module for dist in installed_closure(wanted)
+                     for module in modules.get(dist, ()))
 
 
 def requirements(path: Path, task_root: Path, seen: frozenset = frozenset()) -> list:
@@ -172,7 +175,8 @@ class ImportGuard:
         sys.path_importer_cache.clear()
 
     def uninstall(self) -> None:
-        sys.meta_path[:] = [getattr(finder, "finder", finder) for finder in sys.meta_path]
+        sys.meta_path[:] = [finder.finder if isinstance(finder, Filtered) else finder
+                            for finder in sys.meta_path]
         sys.path_hooks.remove(self.path_hook)
         sys.path_importer_cache.clear()
 
