@@ -29,7 +29,8 @@ from pathlib import Path
 # (AWS Lambda Developer Guide, Building Lambda functions with Python: runtime dependencies).
 RUNTIME_PROVIDED = ("boto3",)
 REQUIREMENTS = "requirements.txt"
-ENV_VAR = "_GLUELAB_IMPORTABLE"  # the worker takes it out of the function's environment
+ENV_VAR = "_GLUELAB_IMPORTABLE"  # the worker takes these out of the function's environment
+MISSING_VAR = "_GLUELAB_NOT_INSTALLED"
 RUNTIME_MODULES = frozenset({"__main__", "lambda_worker", "lambda_packages"})  # the worker itself
 
 
@@ -38,21 +39,27 @@ RUNTIME_MODULES = frozenset({"__main__", "lambda_worker", "lambda_packages"})  #
 def worker_environment(task_root: Path | None) -> dict[str, str]:
     """What a worker for the code in `task_root` (None: the zygote, whose preloads are the
     runtime's) needs to know to guard its imports."""
-    return {ENV_VAR: ",".join(sorted(importable(task_root)))}
+    modules, missing = resolve(task_root)
+    environment = {ENV_VAR: ",".join(sorted(modules))}
+    if missing:
+        environment[MISSING_VAR] = ",".join(missing)
+    return environment
 
 
 @functools.lru_cache(maxsize=256)
-def importable(task_root: Path | None) -> frozenset[str]:
-    """Top-level modules of the third-party distributions the function may import: the
-    runtime's and those its requirements.txt names, with their dependencies. (task_root is one
-    code version's folder: what it holds never changes.)"""
+def resolve(task_root: Path | None) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(Top-level modules of the third-party distributions the function may import: the
+    runtime's and those its requirements.txt names, with their dependencies; the distributions
+    it names that the workshop's environment lacks). task_root is one code version's folder:
+    what it holds never changes."""
     from packaging.requirements import Requirement
     wanted = [Requirement(name) for name in RUNTIME_PROVIDED]
     if task_root is not None:
         wanted += requirements(task_root / REQUIREMENTS, task_root)
     modules = _modules_by_distribution()
-    return frozenset(module for dist in installed_closure(wanted)
-                     for module in modules.get(dist, ()))
+    found, missing = installed_closure(wanted)
+    return (frozenset(module for dist in found for module in modules.get(dist, ())),
+            tuple(sorted(missing)))
 
 
 def requirements(path: Path, task_root: Path, seen: frozenset = frozenset()) -> list:
@@ -88,13 +95,14 @@ def requirements(path: Path, task_root: Path, seen: frozenset = frozenset()) -> 
     return found
 
 
-def installed_closure(wanted: list) -> set[str]:
-    """Canonical names of the installed distributions `wanted` needs, dependencies included
-    (with the extras asked for), as pip would install them."""
+def installed_closure(wanted: list) -> tuple[set[str], set[str]]:
+    """(Canonical names of the installed distributions `wanted` needs, dependencies included
+    (with the extras asked for), as pip would install them; names of those not installed)."""
     from importlib.metadata import PackageNotFoundError, distribution
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
     found: set[str] = set()
+    missing: set[str] = set()
     visited: set[tuple[str, str]] = set()
     todo = [(requirement, extra) for requirement in wanted
             for extra in ("", *requirement.extras)]
@@ -107,6 +115,7 @@ def installed_closure(wanted: list) -> set[str]:
         try:
             dist = distribution(requirement.name)
         except PackageNotFoundError:  # not in the workshop's environment: nothing to borrow
+            missing.add(requirement.name)
             continue
         found.add(name)
         for line in dist.requires or ():
@@ -116,7 +125,7 @@ def installed_closure(wanted: list) -> set[str]:
                 continue
             if dependency.marker is None or dependency.marker.evaluate({"extra": extra}):
                 todo += [(dependency, wanted_extra) for wanted_extra in ("", *dependency.extras)]
-    return found
+    return found, missing
 
 
 @functools.cache
@@ -216,6 +225,12 @@ def guard(task_root: str | None) -> None:
     importable = frozenset(filter(None, os.environ.pop(ENV_VAR, "").split(",")))
     _guard = ImportGuard(importable, task_root)
     _guard.install()
+    for name in filter(None, os.environ.pop(MISSING_VAR, "").split(",")):  # in the init log
+        print(f"[WARNING] requirements.txt names {name}, which the workshop's environment does "
+              f"not have, and the local cloud cannot install packages (it works offline): "
+              f"install it there (`.venv/bin/pip install {name}`), then restart the local "
+              f"cloud (`gluelab cloud stop`, `gluelab cloud start`).",
+              file=sys.stderr)
 
 
 @contextlib.contextmanager

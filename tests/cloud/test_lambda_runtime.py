@@ -175,7 +175,7 @@ def test_handler_code_imports_what_lambda_provides_and_what_its_requirements_nam
 
     parameter = f"/fixit/{uuid.uuid4().hex[:8]}"
     named = deploy(aws, source, files={
-        "requirements.txt": "# what Lambda lacks\ntwilio>=9.0,<10  # SMS\n",
+        "requirements.txt": "# what Lambda lacks\ntwilio>=9.0,<10  # SMS\nno-such-dist-here\n",
         "yaml/__init__.py": "VENDORED = True\n"})  # a package the zip brings is its own
     result, reply = invoke(aws, named, {"name": parameter})
     assert "FunctionError" not in reply, result
@@ -184,6 +184,9 @@ def test_handler_code_imports_what_lambda_provides_and_what_its_requirements_nam
     assert result["refused"] == {"gluelab": "No module named 'gluelab'",
                                  "moto": "No module named 'moto'"}
     assert result["twilio"] and result["yaml"] is True
+    # What the workshop's environment lacks the local cloud cannot install offline: it says so.
+    assert ("[WARNING] requirements.txt names no-such-dist-here, which the workshop's "
+            "environment does not have") in tail(reply)
     assert aws["ssm"].get_parameter(Name=parameter)["Parameter"]["Value"] == "on call"
 
 
