@@ -32,10 +32,11 @@ from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from gluelab.cloud import (iam_enforcement, interpreter_caches, lambda_concurrency,
-                           lambda_packages, lambda_pool, lambda_worker, lambda_zygote, persistence)
+from gluelab.cloud import (iam_enforcement, interpreter_caches, lambda_concurrency, lambda_pool,
+                           lambda_worker, lambda_zygote, persistence)
 from gluelab.cloud.lambda_concurrency import ACCOUNT, Concurrency, TooManyRequests
 from gluelab.cloud.lambda_pool import Pool, PoolFull
+from gluelab.cloud import lambda_packages  # what a function may import
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
 
 INIT_TIMEOUT_S = 10  # Lambda's limit for the init phase
