@@ -101,6 +101,17 @@ def test_lab01_check_invokes_the_receiver_and_names_the_misspelt_key(project):
     assert '"headers": {"Content-Type": "text/xml"}' in result.hint
 
 
+def test_lab01_check_names_a_requirements_txt_that_lacks_twilio(project):
+    # On AWS a receiver whose requirements.txt does not name twilio cannot start.
+    lab = restored("02")
+    with mistake(lab, "functions/receiver/requirements.txt", "twilio>=9.0,<10", ""):
+        failed = failures("01")
+    result = failed["The deployed receiver answers with a TwiML hello: 200, Content-Type text/xml"]
+    assert result.detail == ("the function failed: Runtime.ImportModuleError: Unable to import "
+                             "module 'app': No module named 'twilio'")
+    assert result.hint.startswith("Run the `%reference functions/receiver/requirements.txt` cell")
+
+
 def test_lab02_checks_say_the_handler_returned_no_proxy_answer(project):
     lab = restored("03")
     right = 'return _reply(200, "text/xml", twiml(f"Fixit got your text: {params.get(\'Body\', \'\')}"))'
