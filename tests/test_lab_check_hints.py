@@ -101,17 +101,6 @@ def test_lab01_check_invokes_the_receiver_and_names_the_misspelt_key(project):
     assert '"headers": {"Content-Type": "text/xml"}' in result.hint
 
 
-def test_lab01_check_names_a_requirements_txt_that_lacks_twilio(project):
-    # On AWS a receiver whose requirements.txt does not name twilio cannot start.
-    lab = restored("02")
-    with mistake(lab, "functions/receiver/requirements.txt", "twilio>=9.0,<10", ""):
-        failed = failures("01")
-    result = failed["The deployed receiver answers with a TwiML hello: 200, Content-Type text/xml"]
-    assert result.detail == ("the function failed: Runtime.ImportModuleError: Unable to import "
-                             "module 'app': No module named 'twilio'")
-    assert result.hint.startswith("Run the `%reference functions/receiver/requirements.txt` cell")
-
-
 def test_lab02_checks_say_the_handler_returned_no_proxy_answer(project):
     lab = restored("03")
     right = 'return _reply(200, "text/xml", twiml(f"Fixit got your text: {params.get(\'Body\', \'\')}"))'
@@ -137,17 +126,21 @@ def test_lab04_try_it_cell_runs_without_the_cells_before_it(project):
     assert shown.startswith("FunctionError: none\nstatus: queued | to: ")
 
 
-def test_lab04_check_names_a_requirements_txt_that_lacks_twilio(project):
-    # A newcomer who skipped the `%reference functions/notify/requirements.txt` cell passed all
-    # checks: the worker borrowed the workshop's twilio. On AWS the function cannot start.
-    lab = restored("05")
-    with mistake(lab, "functions/notify/requirements.txt", "twilio>=9.0,<10", ""):
-        failed = failures("04")
-    starts = failed["NotifyFunction starts: its package has the twilio it imports"]
-    assert starts.detail == ("the function cannot start: Runtime.ImportModuleError: Unable to "
-                             "import module 'app': No module named 'twilio'")
-    assert starts.hint.startswith("Run the `%reference functions/notify/requirements.txt` cell, "
-                                  "then deploy again.")
+@pytest.mark.parametrize("lab_id, function, title, failed", [
+    ("01", "receiver", "The deployed receiver answers with a TwiML hello: 200, Content-Type text/xml",
+     "the function failed"),
+    ("04", "notify", "NotifyFunction starts: its package has the twilio it imports",
+     "the function cannot start"),
+])
+def test_checks_name_a_requirements_txt_that_lacks_twilio(project, lab_id, function, title, failed):
+    # A newcomer who skipped a `%reference functions/.../requirements.txt` cell passed every
+    # check: the worker borrowed the workshop's twilio. On AWS the function cannot start.
+    lab = restored(f"{int(lab_id) + 1:02d}")
+    with mistake(lab, f"functions/{function}/requirements.txt", "twilio>=9.0,<10", ""):
+        result = failures(lab_id)[title]
+    assert result.detail == (f"{failed}: Runtime.ImportModuleError: Unable to import module "
+                             f"'app': No module named 'twilio'")
+    assert result.hint.startswith(f"Run the `%reference functions/{function}/requirements.txt` cell")
 
 
 def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing(project):
