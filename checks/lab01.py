@@ -67,6 +67,11 @@ def answers_hello(ctx: Context) -> str:
     except AssertionError as exc:
         raise Hinted(str(exc), "Deploy first: run the cell under \"Deploy through the pipeline\".") from None
     error, answer = invoke(receiver, {})
+    if error and str(answer.get("errorMessage")).endswith("No module named 'twilio'"):
+        raise Hinted(f"the function failed: {answer.get('errorType')}: {answer.get('errorMessage')}",
+                     "Run the `%reference functions/receiver/requirements.txt` cell, then the "
+                     "pipeline cell: Lambda's Python runtime has boto3 but not twilio, which the "
+                     "function gets only when its requirements.txt names it.")
     if error:
         raise Hinted(f"the function failed: {answer.get('errorType')}: {answer.get('errorMessage')}",
                      "Read the error: it names the line of app.py that failed. Fix it, run the "

@@ -33,6 +33,20 @@ def deployed(ctx: Context) -> str:
     return ""
 
 
+@check_for("04", "NotifyFunction starts: its package has the twilio it imports",
+           hint="Run the `%reference functions/notify/requirements.txt` cell, then deploy again. "
+                "Lambda's Python runtime has boto3 but not twilio: the function's folder needs "
+                "a requirements.txt naming twilio, whose packages the build puts into the "
+                "function's package.")
+def starts(ctx: Context) -> str:
+    # An input without `to` fails in notification(), before anything is read or sent; a
+    # missing package fails earlier, when Lambda imports app.py.
+    error, result = invoke(function_name("NotifyFunction"), {})
+    assert not (error and result.get("errorType") == "Runtime.ImportModuleError"), (
+        f"the function cannot start: {result['errorType']}: {result['errorMessage']}")
+    return ""
+
+
 @check_for("04", "NotifyFunction's role may read its three Twilio parameters",
            hint="Under NotifyFunction's Policies, add one SSMParameterWithSlashPrefixReadPolicy per "
                 "parameter, each ParameterName a !Ref to TwilioAccountSidParameter, "

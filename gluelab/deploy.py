@@ -299,8 +299,9 @@ def _bucket_for(settings: config.Settings) -> ArtifactsBucket:
 
 def function_builder(settings: config.Settings) -> FunctionBuilder | None:
     """What builds function folders with their requirements for the target. None on the local
-    cloud: its Lambda runtime runs handlers with the workshop's own packages (twilio among
-    them), so a local deploy zips each folder as it is and needs no internet."""
+    cloud: its Lambda runtime lends each function the workshop's own copies of the packages
+    its requirements.txt names (lambda_packages), so a local deploy zips each folder as it is
+    and needs no internet."""
     if settings.is_local:
         return None
     return FunctionBuilder(settings.state_dir / "function-packages")

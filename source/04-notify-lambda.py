@@ -231,7 +231,9 @@ NotifyFunction:
 #
 # The deploy packages the new function folder and adds the function to the `fixit` stack. On
 # AWS, `gluelab deploy` installs the packages of its `requirements.txt` into the package first;
-# the local cloud's runtime has them already.
+# the local cloud, which works offline, lends the function its own copies of exactly those
+# packages. Without the `requirements.txt`, the function fails to start here as it would on
+# AWS: `Runtime.ImportModuleError: Unable to import module 'app': No module named 'twilio'`.
 
 # %% tags=["deploy"]
 outputs = lab.deploy()

@@ -126,6 +126,23 @@ def test_lab04_try_it_cell_runs_without_the_cells_before_it(project):
     assert shown.startswith("FunctionError: none\nstatus: queued | to: ")
 
 
+@pytest.mark.parametrize("lab_id, function, title, failed", [
+    ("01", "receiver", "The deployed receiver answers with a TwiML hello: 200, Content-Type text/xml",
+     "the function failed"),
+    ("04", "notify", "NotifyFunction starts: its package has the twilio it imports",
+     "the function cannot start"),
+])
+def test_checks_name_a_requirements_txt_that_lacks_twilio(project, lab_id, function, title, failed):
+    # A newcomer who skipped a `%reference functions/.../requirements.txt` cell passed every
+    # check: the worker borrowed the workshop's twilio. On AWS the function cannot start.
+    lab = restored(f"{int(lab_id) + 1:02d}")
+    with mistake(lab, f"functions/{function}/requirements.txt", "twilio>=9.0,<10", ""):
+        result = failures(lab_id)[title]
+    assert result.detail == (f"{failed}: Runtime.ImportModuleError: Unable to import module "
+                             f"'app': No module named 'twilio'")
+    assert result.hint.startswith(f"Run the `%reference functions/{function}/requirements.txt` cell")
+
+
 def test_lab05_hints_name_a_key_without_its_dollar_and_a_path_that_names_nothing(project):
     lab = restored("06")
     body = plan_before("06").files[ASL].splitlines()[9].strip()

@@ -59,8 +59,9 @@ def test_runs_the_phases_in_order_skips_install_and_deploys_the_packaged_templat
 
 
 def test_on_the_local_cloud_a_functions_requirements_are_not_installed(local, project):
-    """The local runtime has the workshop's packages: the build copies the function as it is,
-    offline, and the deployed function imports twilio all the same."""
+    """The build copies the function as it is, offline, and the deployed function imports
+    twilio all the same: the local runtime lends it the workshop's copy of what its
+    requirements.txt names."""
     hello = project / "functions" / "hello"
     (hello / "requirements.txt").write_text("twilio>=9.0,<10\n")
     (hello / "app.py").write_text("import twilio\n\ndef handler(event, context):\n"

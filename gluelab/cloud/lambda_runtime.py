@@ -36,6 +36,7 @@ from gluelab.cloud import (iam_enforcement, interpreter_caches, lambda_concurren
                            lambda_worker, lambda_zygote, persistence, worker_priority)
 from gluelab.cloud.lambda_concurrency import ACCOUNT, Concurrency, TooManyRequests
 from gluelab.cloud.lambda_pool import Pool, PoolFull
+from gluelab.cloud import lambda_packages  # what a function may import
 from gluelab.config import LOCAL_ACCOUNT, LOCAL_REGION
 
 INIT_TIMEOUT_S = 10  # Lambda's limit for the init phase
@@ -267,7 +268,8 @@ class Runtime:
 
     def start_zygote(self) -> None:
         zygote = lambda_zygote.Zygote(self.spawn, {
-            "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "TZ": ":UTC"})
+            "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "TZ": ":UTC",
+            **lambda_packages.worker_environment(None)})  # it preloads only the runtime's
         with self.lock:
             self.zygote = zygote
 
@@ -339,6 +341,7 @@ class Runtime:
             # GLUELAB_CLOUD_URL. Handler code itself stays free of local wiring.
             "AWS_ENDPOINT_URL": self.endpoint,
             "GLUELAB_CLOUD_URL": self.endpoint,
+            **lambda_packages.worker_environment(task_root),  # what the function may import
         }
 
     def acquire(self, spec: FunctionSpec, call: Invocation) -> Worker:

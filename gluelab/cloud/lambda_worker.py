@@ -25,6 +25,11 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
+if __package__:  # imported by the cloud
+    from gluelab.cloud import lambda_packages
+else:  # a worker, run by path (or forked from the zygote): this file's folder is on sys.path
+    import lambda_packages
+
 
 class LogChannel:
     """Sends each log event to the cloud at once; handler threads may log concurrently."""
@@ -236,6 +241,7 @@ def init():
     # Run by file path so that starting a worker imports nothing of gluelab (nor boto3);
     # Lambda puts the task root, not the runtime's own folder, first on sys.path.
     sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]
+    lambda_packages.guard(sys.path[0])  # it imports only what Lambda would let it import
     # An init error has no request to belong to: Lambda's Python runtimes send "requestId": "".
     try:
         return load_handler(os.environ["_HANDLER"]), None
@@ -253,7 +259,8 @@ def main() -> None:
     request_filter = route_output(log, streams)
     handler, error = init()
     if os.environ.get("GLUELAB_CLOUD_URL") and "twilio" in sys.modules:  # only twilio users pay the import
-        from gluelab.twilio_local import install_redirect  # the official client -> Twilio stand-in
+        with lambda_packages.runtime_imports():  # not the function's: hidden from it after
+            from gluelab.twilio_local import install_redirect  # the official client -> Twilio stand-in
         install_redirect(os.environ["GLUELAB_CLOUD_URL"])
     for stream in streams:
         stream.end_phase()

@@ -140,6 +140,7 @@ def _zygote() -> None:
     import lambda_sdk_data
     lambda_worker.die_with_parent(int(sys.argv[2]))
     del sys.path[0]  # nothing of gluelab's folder shadows what boto3 imports
+    lambda_worker.lambda_packages.guard(None)  # boto3 as Lambda's runtime has it (no awscrt)
     for name in PRELOADED:
         importlib.import_module(name)
     lambda_sdk_data.preload()  # botocore's data files, parsed once for every worker

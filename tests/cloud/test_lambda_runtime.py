@@ -32,10 +32,12 @@ def clients(endpoint: str):
             for name in ("iam", "lambda", "logs", "ssm", "stepfunctions")}
 
 
-def zipped(source: str) -> bytes:
+def zipped(source: str, files: dict[str, str] | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", textwrap.dedent(source))
+        for path, text in (files or {}).items():
+            archive.writestr(path, text)
     return buffer.getvalue()
 
 
@@ -48,13 +50,14 @@ INVOKE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
 MACHINE_ROLE = "arn:aws:iam::123456789012:role/sfn"
 
 
-def deploy(aws, source: str, name: str | None = None, **config) -> str:
+def deploy(aws, source: str, name: str | None = None, files: dict[str, str] | None = None,
+           **config) -> str:
     name = name or f"fn-{uuid.uuid4().hex[:8]}"
     role = aws["iam"].create_role(RoleName=f"role-{name}", AssumeRolePolicyDocument="{}")
     aws["iam"].put_role_policy(RoleName=f"role-{name}", PolicyName="ssm",
                                PolicyDocument=SSM_POLICY)
     aws["lambda"].create_function(
-        FunctionName=name, Role=role["Role"]["Arn"], Code={"ZipFile": zipped(source)},
+        FunctionName=name, Role=role["Role"]["Arn"], Code={"ZipFile": zipped(source, files)},
         **{"Runtime": "python3.11", "Handler": "app.handler", **config})
     return name
 
@@ -145,16 +148,45 @@ def test_handler_gets_lambda_environment_and_context(aws, local):
         logGroupName=f"/aws/lambda/{name}")["logStreams"]}
 
 
-def test_handler_code_uses_plain_boto3_and_twilio_against_the_local_cloud(aws):
-    parameter = f"/fixit/{uuid.uuid4().hex[:8]}"
-    name = deploy(aws, """
-        import boto3, twilio
+def test_handler_code_imports_what_lambda_provides_and_what_its_requirements_name(aws):
+    # Lambda's Python runtime has the standard library, boto3 and its dependencies; a function
+    # imports anything else only from its package (what `sam build` installs from its
+    # requirements.txt): "Runtime.ImportModuleError: Unable to import module 'app': No module
+    # named 'twilio'" (AWS Lambda Developer Guide, Troubleshoot deployment/invocation issues).
+    source = """
+        import importlib
+        import boto3, twilio, requests
         def handler(event, context):
             boto3.client("ssm").put_parameter(Name=event["name"], Value="on call", Type="String")
-            return {"twilio": twilio.__version__}
-    """)
-    result, reply = invoke(aws, name, {"name": parameter})
-    assert "FunctionError" not in reply and result["twilio"]
+            refused = {}
+            for module in ("gluelab", "moto", "jwt"):
+                try:
+                    importlib.import_module(module)
+                except ModuleNotFoundError as exc:
+                    refused[module] = str(exc)
+            import yaml
+            return {"twilio": twilio.__version__, "refused": refused, "yaml": yaml.VENDORED}
+    """
+    forgot = deploy(aws, source)
+    result, reply = invoke(aws, forgot)
+    assert reply["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "Runtime.ImportModuleError"
+    assert result["errorMessage"] == "Unable to import module 'app': No module named 'twilio'"
+
+    parameter = f"/fixit/{uuid.uuid4().hex[:8]}"
+    named = deploy(aws, source, files={
+        "requirements.txt": "# what Lambda lacks\ntwilio>=9.0,<10  # SMS\nno-such-dist-here\n",
+        "yaml/__init__.py": "VENDORED = True\n"})  # a package the zip brings is its own
+    result, reply = invoke(aws, named, {"name": parameter})
+    assert "FunctionError" not in reply, result
+    # twilio's own dependencies (requests, PyJWT's jwt) come with it, as pip installs them;
+    # gluelab, which the runtime loads for the Twilio stand-in, and moto are not the function's.
+    assert result["refused"] == {"gluelab": "No module named 'gluelab'",
+                                 "moto": "No module named 'moto'"}
+    assert result["twilio"] and result["yaml"] is True
+    # What the workshop's environment lacks the local cloud cannot install offline: it says so.
+    assert ("[WARNING] requirements.txt names no-such-dist-here, which the workshop's "
+            "environment does not have") in tail(reply)
     assert aws["ssm"].get_parameter(Name=parameter)["Parameter"]["Value"] == "on call"
 
 

@@ -83,7 +83,7 @@ def test_the_build_installs_requirements_for_the_platform_the_template_declares(
 
 def test_the_build_commands_lint_and_package_code_and_definition(local, tmp_path):
     project = copy_of_infra(tmp_path)
-    # As `gluelab pipeline run` does: the local runtime has the workshop's packages (and no internet).
+    # As `gluelab pipeline run` does: the local runtime lends the workshop's packages (no internet).
     resources = run_build(local, project, build_commands(), GLUELAB_LOCAL="1")
     code = [r["Properties"]["CodeUri"] for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
     bucket = resources["FixitStateMachine"]["Properties"]["DefinitionUri"]["Bucket"]

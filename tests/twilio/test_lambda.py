@@ -66,6 +66,7 @@ def deploy(name: str, code: str, **environment) -> str:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("app.py", textwrap.dedent(code))
+        zipped.writestr("requirements.txt", "twilio\n")  # Lambda's runtime has boto3 only
     return client("lambda").create_function(
         FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler", Timeout=30,
         Code={"ZipFile": archive.getvalue()},
