@@ -336,6 +336,22 @@ def test_hook_the_interpreter_keeps_its_threads_in_one_module_list_it_never_empt
     assert not any(re.search(r"TMP_THREADS\.(remove|pop|clear)|del TMP_THREADS", text) for text in sources)
 
 
+# --- gluelab/cloud/ec2_offerings.py --------------------------------------------------------
+
+def test_hook_instance_type_offerings_are_read_by_location_type_then_region_only():
+    # ec2_offerings.RegionOfferings reads a region's file when indexed or asked with get()
+    from moto.ec2.models import instance_types, instances, spot_requests
+    assert "for _location_type in listdir(root / offerings_path):" in inspect.getsource(instance_types)
+    assert 'instance["LocationType"] = _location_type' in inspect.getsource(instance_types)
+    readers = {module: inspect.getsource(module) for module in (instance_types, instances, spot_requests)}
+    for module, source in readers.items():
+        assert re.findall(r"INSTANCE_TYPE_OFFERINGS\[(\w+|\"[\w-]+\")\]", source), module
+    assert "matches = matches.get(self.region_name, [])" in readers[instance_types]
+    assert "matches = matches.get(self.region_name, [])" in readers[spot_requests]
+    assert 'valid_instance_types[kwargs["region_name"]]' in readers[instances]
+    assert "valid_instance_types.get(" in readers[instances]
+
+
 # --- gluelab/cloud/cloudformation.py ------------------------------------------------------
 
 def test_hook_stack_methods_replaced_by_the_cloudformation_patch():
