@@ -317,15 +317,23 @@ def _build_day(s, deploys: int, reports: int, senders: int) -> tuple[dict, list[
         return outputs, list(pool.map(report, range(reports)))
 
 
-def _pss_kb(pid: int) -> int:
+def _process_memory_mb(pid: int) -> dict[str, float]:
+    """One process's resident memory: RSS (every page it maps), PSS (each page divided by the
+    number of processes sharing it) and USS (its private pages, freed if it ended)."""
+    sizes = {}
     with open(f"/proc/{pid}/smaps_rollup") as rollup:
-        return next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+        for line in rollup:
+            name, _, value = line.partition(":")
+            if name in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
+                sizes[name] = int(value.split()[0]) / 1024
+    return {"rss": sizes["Rss"], "pss": sizes["Pss"],
+            "uss": sizes["Private_Clean"] + sizes["Private_Dirty"]}
 
 
-def _tree_rss_mb(root: int, proportional: bool = False) -> float:
-    """Resident memory of a process and all its descendants (the cloud and its workers).
-    RSS counts a page shared by two processes (a forked snapshot writer and the cloud) twice;
-    `proportional` sums PSS instead, which splits it between them: what the machine gives."""
+def _tree_memory(root: int) -> list[dict[str, float]]:
+    """The memory of a process and of all its descendants (the cloud, the Lambda zygote and
+    the workers forked from it, a forked snapshot writer), one dict per process; "lambda" marks
+    the zygote and the workers."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         try:
@@ -334,16 +342,20 @@ def _tree_rss_mb(root: int, proportional: bool = False) -> float:
                 children.setdefault(ppid, []).append(int(entry))
         except (OSError, ValueError, IndexError):
             continue
-    total, todo = 0.0, [root]
+    processes, todo = [], [root]
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
         try:
-            total += (_pss_kb(pid) * 1024 if proportional else
-                      int(open(f"/proc/{pid}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
-        except (OSError, ValueError, StopIteration):
+            lambda_process = b"lambda_" in open(f"/proc/{pid}/cmdline", "rb").read()
+            processes.append({"pid": pid, "lambda": lambda_process, **_process_memory_mb(pid)})
+        except (OSError, KeyError, ValueError):  # it ended meanwhile
             continue
-    return round(total / 2**20, 1)
+    return processes
+
+
+def _total_mb(processes: list[dict[str, float]], kind: str) -> float:
+    return round(sum(process[kind] for process in processes), 1)
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:
@@ -374,12 +386,14 @@ def bench_load(texts: int = 500, senders: int = 20, idle_s: int = 60, after_s: i
     try:
         outputs = _deploy_fixit("load-fixit")
         cloud_pid = int((state / "cloud.pid").read_text())
-        peak, peak_pss, done = [0.0], [0.0], threading.Event()
+        peak_rss, peak, done = [0.0], [[]], threading.Event()
 
         def sample() -> None:
             while not done.wait(0.5):
-                peak[0] = max(peak[0], _tree_rss_mb(cloud_pid))
-                peak_pss[0] = max(peak_pss[0], _tree_rss_mb(cloud_pid, proportional=True))
+                processes = _tree_memory(cloud_pid)
+                peak_rss[0] = max(peak_rss[0], _total_mb(processes, "rss"))
+                if _total_mb(processes, "pss") > _total_mb(peak[0], "pss"):
+                    peak[0] = processes
 
         def text(handset: str, body: str) -> dict | None:
             try:
@@ -425,6 +439,8 @@ def bench_load(texts: int = 500, senders: int = 20, idle_s: int = 60, after_s: i
         failed = _client("stepfunctions").list_executions(
             stateMachineArn=outputs["StateMachineArn"], statusFilter="FAILED")["executions"]
         time.sleep(after_s)
+        after = _tree_memory(cloud_pid)
+        lambdas = [p for p in peak[0] if p["lambda"]]  # the workers and the zygote they fork from
         return {"load: texts sent": len(sent),
                 "load: texts the stand-in could not deliver in time": len(sent) - len(results),
                 "load: texts acknowledged": len(acknowledged),
@@ -444,9 +460,15 @@ def bench_load(texts: int = 500, senders: int = 20, idle_s: int = 60, after_s: i
                 "load: executions failed": len(failed),
                 "load: worker processes started": workers["started_total"],
                 "load: worker bound": workers["bound"],
-                "load: peak cloud + workers RSS (MB)": peak[0],
-                "load: peak cloud + workers PSS (MB)": peak_pss[0],
-                f"load: cloud + workers RSS {after_s} s after (MB)": _tree_rss_mb(cloud_pid)}
+                "load: peak cloud + workers PSS (MB)": _total_mb(peak[0], "pss"),
+                "load: peak cloud + workers RSS (MB)": peak_rss[0],
+                "load: at the PSS peak, the cloud's PSS (MB)": _total_mb(
+                    [p for p in peak[0] if p["pid"] == cloud_pid], "pss"),
+                "load: at the PSS peak, Lambda processes (workers and zygote)": len(lambdas),
+                "load: at the PSS peak, a Lambda process's private memory (USS), mean (MB)": round(
+                    _total_mb(lambdas, "uss") / max(1, len(lambdas)), 1),
+                f"load: cloud + workers PSS {after_s} s after (MB)": _total_mb(after, "pss"),
+                f"load: cloud + workers RSS {after_s} s after (MB)": _total_mb(after, "rss")}
     finally:
         process.stop(s)
         os.environ.pop("GLUELAB_LAMBDA_IDLE_S", None)
@@ -499,8 +521,8 @@ def write_report(results: dict[str, float], alone: str | None = None) -> None:
                "full template deploy (ms)": 300, "code-only redeploy (ms)": 1000,
                "solutions 00-07 in sequence (s)": 90, "solutions 00-15 in sequence (s)": 180,
                "load: acknowledged reports lost": 0, "load: webhook 5xx or no answer": 0,
-               "load: webhook p99 (ms)": 1000, "load: peak cloud + workers RSS (MB)": 1500,
-               "load: cloud + workers RSS 300 s after (MB)": 400}
+               "load: webhook p99 (ms)": 1000, "load: peak cloud + workers PSS (MB)": 1500,
+               "load: cloud + workers PSS 300 s after (MB)": 400}
     lines = ["# Benchmarks", "",
              f"Measured {datetime.date.today().isoformat()} by `make bench` on {machine()}."
              if alone is None else f"Measured by `make bench` on {machine()}; the {alone} figures "
@@ -545,8 +567,13 @@ def write_report(results: dict[str, float], alone: str | None = None) -> None:
               "  cold starts, as on Lambda); *after each handset's first text* is the sustained load.",
               "  *queued for a worker*: time an invocation waited for a Lambda worker process, apart",
               "  from any cold start (the webhook's function is served before state machine tasks).",
-              "  RSS is the cloud process plus its Lambda workers, sampled every 0.5 s; PSS splits the",
-              "  pages a forked snapshot writer shares with the cloud instead of counting them twice.",
+              "  Memory is the cloud process plus its Lambda zygote, workers and any forked snapshot",
+              "  writer, sampled every 0.5 s. The targets are on PSS, the memory these processes take",
+              "  from the machine: each page counted once, split between the processes that share it.",
+              "  RSS, shown beside it, counts a shared page once per process: the workers share what",
+              "  the zygote imported (boto3) and a snapshot writer, forked from the cloud, shares the",
+              "  cloud's whole heap, so summed RSS counts that heap twice while a snapshot is written.",
+              "  *at the PSS peak*: the cloud's share, and each Lambda process's private (USS) memory.",
               "  Idle workers retire after 60 s in this run (GLUELAB_LAMBDA_IDLE_S; 300 s by default).",
               "  `python benchmarks/run.py load --texts 100 --senders 5 --after 30` runs a smaller one."]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")

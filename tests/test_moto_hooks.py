@@ -310,6 +310,49 @@ def test_hook_executions_report_their_end_and_are_read_through_these_attributes(
     assert "execution.stop(stop_date=" in inspect.getsource(StateMachine.stop_execution)
 
 
+def test_hook_ended_executions_are_listed_on_their_machine_and_keep_map_runs_in_their_env():
+    # finished_executions._settle swaps an ended execution for its FinishedExecution where
+    # start_execution listed it, unless its environment holds map runs (read from there)
+    from moto.stepfunctions.parser import models
+    from moto.stepfunctions.parser.asl.eval import environment
+    start = inspect.getsource(models.StepFunctionsParserBackend.start_execution)
+    assert "state_machine.executions.append(execution)" in start
+    assert "execution.exec_worker.env.map_run_record_pool_manager" in inspect.getsource(
+        models.StepFunctionsParserBackend.list_map_runs)
+    assert "self.map_run_record_pool_manager" in inspect.getsource(environment.Environment)
+
+
+# --- gluelab/cloud/memory.py -------------------------------------------------------------
+
+def test_hook_the_interpreter_keeps_its_threads_in_one_module_list_it_never_empties():
+    # memory._forget_ended_threads empties it in place: the modules imported it by name
+    import pathlib
+    from moto.stepfunctions import parser
+    from moto.stepfunctions.parser import utils
+    assert isinstance(utils.TMP_THREADS, list)
+    sources = [path.read_text() for path in pathlib.Path(parser.__file__).parent.rglob("*.py")]
+    users = [text for text in sources if "TMP_THREADS" in text]
+    assert len(users) >= 5 and all("from moto.stepfunctions.parser.utils import TMP_THREADS" in text
+                                   for text in users if "TMP_THREADS = []" not in text)
+    assert not any(re.search(r"TMP_THREADS\.(remove|pop|clear)|del TMP_THREADS", text) for text in sources)
+
+
+# --- gluelab/cloud/ec2_offerings.py --------------------------------------------------------
+
+def test_hook_instance_type_offerings_are_read_by_location_type_then_region_only():
+    # ec2_offerings.RegionOfferings reads a region's file when indexed or asked with get()
+    from moto.ec2.models import instance_types, instances, spot_requests
+    assert "for _location_type in listdir(root / offerings_path):" in inspect.getsource(instance_types)
+    assert 'instance["LocationType"] = _location_type' in inspect.getsource(instance_types)
+    readers = {module: inspect.getsource(module) for module in (instance_types, instances, spot_requests)}
+    for module, source in readers.items():
+        assert re.findall(r"INSTANCE_TYPE_OFFERINGS\[(\w+|\"[\w-]+\")\]", source), module
+    assert "matches = matches.get(self.region_name, [])" in readers[instance_types]
+    assert "matches = matches.get(self.region_name, [])" in readers[spot_requests]
+    assert 'valid_instance_types[kwargs["region_name"]]' in readers[instances]
+    assert "valid_instance_types.get(" in readers[instances]
+
+
 # --- gluelab/cloud/cloudformation.py ------------------------------------------------------
 
 def test_hook_stack_methods_replaced_by_the_cloudformation_patch():

@@ -6,6 +6,12 @@ history, and comes back after a restart as it ended: DescribeExecution, ListExec
 GetExecutionHistory (hence `gluelab executions`, the graphs and the cost ledger) answer as
 before. An execution still running when the cloud stops runs on after the start
 (durable_executions.py).
+
+The same stand-in replaces an execution as soon as it ends, not only after a restart, so an
+ended execution answers alike before and after one, and moto's interpreter of it (its
+evaluation environment, its copy of the state machine, its worker) is freed: the 300 ended
+executions of a load test took 6 MB instead of 8. An execution that ran a distributed Map
+stays moto's, whose map runs DescribeMapRun and ListMapRuns read.
 """
 from __future__ import annotations
 
@@ -94,7 +100,23 @@ def _noting_terminated(original):
         persistence.note("execution", {
             "account": execution.account_id, "region": execution.region_name,
             "described": plain(described), "events": plain(events)})
+        if type(execution).__name__ == "Execution":  # StartSyncExecution answers from its own
+            _settle(execution, FinishedExecution(described, events))
     return terminated
+
+
+def _settle(execution, finished: FinishedExecution) -> None:
+    """Put `finished` where the backend lists `execution`, unless map runs are read from it."""
+    env = getattr(execution.exec_worker, "env", None)
+    if env is None or env.map_run_record_pool_manager.get_all():
+        return
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    backend = stepfunctions_parser_backends[execution.account_id][execution.region_name]
+    for machine in backend.state_machines:
+        for index, listed in enumerate(machine.executions):
+            if listed is execution:
+                machine.executions[index] = finished
+                return
 
 
 @persistence.restores("execution")

@@ -8,12 +8,19 @@ the child takes the worker's environment, folder and channel and runs lambda_wor
 the handler's own init (its module) still runs in the child, as Lambda's init phase does. A
 function whose zip brings its own boto3 is started as before (its copy must win, as on Lambda).
 
+What the zygote imported is frozen out of the garbage collector's sight (gc.freeze) before the
+first fork: a child's collections would otherwise write to every inherited object's header, and
+each page written is copied into the child. Frozen, a child that builds two boto3 clients (and
+imports twilio) keeps 7-8 MB less of its own (private) memory, 22 MB instead of 30 without
+twilio; the rest stays shared with the zygote.
+
 Protocol over a SOCK_SEQPACKET socket (argv[1]): cloud -> zygote {"env", "cwd"} with the
 worker's channel as the one passed descriptor; zygote -> cloud {"pid"} for it, and
 {"exited": pid, "code": returncode} when a worker ends (negative: the signal, as Popen says).
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import queue
@@ -144,6 +151,8 @@ def _zygote() -> None:
     for name in PRELOADED:
         importlib.import_module(name)
     lambda_sdk_data.preload()  # botocore's data files, parsed once for every worker
+    gc.collect()  # garbage frozen would never be freed
+    gc.freeze()
     channel.send(json.dumps({"ready": True}).encode())
 
     def reap(signum, frame) -> None:

@@ -19,6 +19,7 @@ from gluelab.cloud import warm_start
 # Modules that patch moto in place; each exposes install(context).
 PATCHES = (
     "gluelab.cloud.memory",  # first: malloc's arenas are tuned before other threads allocate
+    "gluelab.cloud.ec2_offerings",
     "gluelab.cloud.interpreter_caches",  # before iam_enforcement, whose client wrapper goes around it
     "gluelab.cloud.seeding",
     "gluelab.cloud.dispatch_cache",

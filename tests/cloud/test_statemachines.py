@@ -211,3 +211,30 @@ def test_a_definition_the_interpreter_cannot_read_is_refused_with_invalid_defini
     message = refused.value.response["Error"]["Message"]
     assert message.startswith("Invalid State Machine Definition: ") and "IntervalSeconds" in message
     assert "StartAt" not in message  # the reason, not the whole definition pasted back
+
+
+def test_an_ended_execution_answers_as_it_ended(local):
+    # finished_executions puts a light stand-in in place of moto's execution once it ends
+    # (its interpreter is dropped); every call about it answers as before, as AWS does.
+    sfn = client("stepfunctions")
+    definition = {"StartAt": "Check", "States": {
+        "Check": {"Type": "Choice", "Choices": [
+            {"Variable": "$.ok", "BooleanEquals": True, "Next": "Done"}], "Default": "Broken"},
+        "Done": {"Type": "Pass", "Result": {"fixed": True}, "End": True},
+        "Broken": {"Type": "Fail", "Error": "Lift.Broken", "Cause": "stuck between floors"}}}
+    arn = sfn.create_state_machine(name=f"ended-{uuid.uuid4().hex[:6]}", roleArn=ROLE,
+                                   definition=json.dumps(definition))["stateMachineArn"]
+    succeeded = run(arn, {"ok": True}, name="fine")
+    failed = run(arn, {"ok": False}, name="stuck")
+
+    assert (succeeded["status"], json.loads(succeeded["output"])) == ("SUCCEEDED", {"fixed": True})
+    assert (failed["status"], failed["error"], failed["cause"]) == (
+        "FAILED", "Lift.Broken", "stuck between floors")
+    assert sfn.describe_execution(executionArn=succeeded["executionArn"])["input"] == '{"ok": true}'
+    history = sfn.get_execution_history(executionArn=failed["executionArn"])["events"]
+    assert [e["type"] for e in history][-1] == "ExecutionFailed"
+    listed = sfn.list_executions(stateMachineArn=arn, statusFilter="FAILED")["executions"]
+    assert [(e["name"], "stopDate" in e) for e in listed] == [("stuck", True)]
+    with pytest.raises(ClientError) as again:  # its name stays taken, even with the same input
+        sfn.start_execution(stateMachineArn=arn, name="fine", input='{"ok": true}')
+    assert again.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
