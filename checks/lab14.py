@@ -7,7 +7,7 @@ import uuid
 
 import requests
 
-from checks.fixit import (STACK, bad_gateway, signed_in_token, stack_outputs, stored_report,
+from checks.fixit import (bad_gateway, signed_in_token, stack_outputs, stored_report,
                           succeeded, text_fixit)
 from checks.lab12 import check_document
 from checks.lab13 import reports_table

@@ -98,7 +98,7 @@ def run_command(command: str, project: Path, env: dict[str, str], phase: str) ->
         raise PipelineError(f"Phase {phase} failed: `{' '.join(command.split())}` exited with "
                             f"status {done.returncode}. It printed:\n"
                             + "\n".join(f"  {line}" for line in output)
-                            + f"\nFix what it names in your project, then run the pipeline again.")
+                            + "\nFix what it names in your project, then run the pipeline again.")
 
 
 def run_pipeline(project: str | Path, stack: str, echo: Callable[[str], None] = print,

@@ -10,7 +10,6 @@ and Lambda) end up where the HTTP front door and `get_resources` look for them.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import yaml
 from moto.core.common_models import CloudFormationModel
