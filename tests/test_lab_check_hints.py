@@ -34,9 +34,10 @@ def project(tmp_path_factory):
 
 
 def restored(before: str) -> Lab:
-    """The project and cloud as the labs before `before` leave them."""
+    """The project and cloud as the labs before `before` leave them (going back if an earlier
+    test went further: tests run in any order across xdist's workers)."""
     lab = Lab(before, settings())
-    lab.restore(echo=lambda line: None)
+    lab.restore(echo=lambda line: None, remove=True)
     return lab
 
 

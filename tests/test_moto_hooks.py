@@ -1157,3 +1157,17 @@ def test_hook_dynamodb_tasks_name_their_client_errors_in_one_static_method_and_c
     # Why a task's request can lack a required member: the interpreter's client checks nothing.
     assert "parameter_validation=False" in inspect.getsource(boto_client.boto_client_for)
 
+
+
+# --- gluelab/cloud/finished_executions.py: a timed-out execution's closing event --------------
+
+def test_hook_a_timed_out_execution_s_closing_event_is_written_by_its_state_s_thread():
+    """finished_executions._close_timed_out_history writes ExecutionTimedOut when moto has not yet:
+    moto's Program.eval returns at the timeout, and only _eval_body (the state's thread, once its
+    state returns) adds the event."""
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    assert "env.set_timed_out()" in inspect.getsource(Program.eval)
+    assert "ExecutionTimedOut" not in inspect.getsource(Program.eval)
+    assert "HistoryEventType.ExecutionTimedOut" in inspect.getsource(Program._eval_body)
+    assert parameters(EventManager.add_event)[:4] == ["self", "context", "event_type", "event_details"]

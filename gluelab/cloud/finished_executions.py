@@ -94,6 +94,7 @@ def describe(execution) -> tuple[dict, list[dict]]:
 
 def _noting_terminated(original):
     def terminated(self) -> None:
+        _close_timed_out_history(self.execution)  # before its status says TIMED_OUT
         original(self)
         execution = self.execution
         described, events = describe(execution)
@@ -103,6 +104,24 @@ def _noting_terminated(original):
         if type(execution).__name__ == "Execution":  # StartSyncExecution answers from its own
             _settle(execution, FinishedExecution(described, events))
     return terminated
+
+
+def _close_timed_out_history(execution) -> None:
+    """moto ends a timed-out execution at once, but its ExecutionTimedOut event is written by the
+    state's own thread when that state notices (a Wait: when its wait is over), after the history
+    is kept here: on AWS the history of a TIMED_OUT execution ends with that event."""
+    from moto.stepfunctions.parser.api import ExecutionTimedOutEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramTimedOut
+    env = getattr(execution.exec_worker, "env", None)
+    if env is None or not isinstance(env.program_state(), ProgramTimedOut):
+        return
+    events = execution.to_history_output()["events"]
+    if not events or events[-1]["type"] != HistoryEventType.ExecutionTimedOut:
+        env.event_manager.add_event(
+            context=env.event_history_context, event_type=HistoryEventType.ExecutionTimedOut,
+            event_details=EventDetails(
+                executionTimedOutEventDetails=ExecutionTimedOutEventDetails()))
 
 
 def _settle(execution, finished: FinishedExecution) -> None:

@@ -115,6 +115,7 @@ def test_a_workflow_s_timeout_counts_the_time_it_was_stopped(handle, sfn):
     # over once resumed (counting from the resume, it would have run timeout_s more)
     assert took < back + timeout_s - 1, f"{took:.1f} s, the cloud back at {back:.1f} s"
 
+
 def test_cloud_status_shows_running_executions_workers_queue_and_memory(handle, sfn, capsys):
     machine = sfn.create_state_machine(name="waits-long", roleArn=ROLE,
                                        definition=json.dumps(WAITING))["stateMachineArn"]

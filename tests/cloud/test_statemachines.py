@@ -238,3 +238,18 @@ def test_an_ended_execution_answers_as_it_ended(local):
     with pytest.raises(ClientError) as again:  # its name stays taken, even with the same input
         sfn.start_execution(stateMachineArn=arn, name="fine", input='{"ok": true}')
     assert again.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
+
+
+def test_a_timed_out_execution_s_history_ends_with_its_timeout(local):
+    # moto ends it at TimeoutSeconds but wrote ExecutionTimedOut only when its Wait was over
+    # (here a minute later), after the history had been kept: it never showed.
+    sfn = client("stepfunctions")
+    definition = {"StartAt": "Wait", "TimeoutSeconds": 1, "States": {
+        "Wait": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    arn = sfn.create_state_machine(name=f"slow-{uuid.uuid4().hex[:6]}", roleArn=ROLE,
+                                   definition=json.dumps(definition))["stateMachineArn"]
+    ended = run(arn, {})
+    assert ended["status"] == "TIMED_OUT"
+    history = sfn.get_execution_history(executionArn=ended["executionArn"])["events"]
+    assert [e["type"] for e in history] == [
+        "ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
