@@ -322,18 +322,16 @@ class Pool:
     def _pop_oldest_idle(self, idle_before: float, background: bool = False,
                          background_only: bool = False):
         """The least recently used idle worker idle since before `idle_before`. For a
-        background invocation, a foreground function's only if idle for FOREGROUND_SPARE_S
-        (FOREGROUND_KEEP_S if it is the function's last), and none at all when background
-        functions hold their whole share (background_only)."""
+        background invocation, a foreground function's only if _kept_for_foreground() does not
+        keep it, and none at all when background functions hold their whole share
+        (background_only)."""
         kept = self._kept_for_foreground() if background else set()
 
-        def evictable(spec, since: float, worker) -> bool:
-            if not background or spec.name not in self.foreground:
-                return True
-            return not background_only and worker not in kept
+        def evictable(spec, worker) -> bool:
+            return (not background or spec.name not in self.foreground
+                    or (not background_only and worker not in kept))
         oldest = min(((since, n, spec) for spec, pool in self.idle.items()
-                      for n, (since, worker) in enumerate(pool)
-                      if evictable(spec, since, worker)),
+                      for n, (since, worker) in enumerate(pool) if evictable(spec, worker)),
                      key=lambda entry: entry[0], default=None)
         if oldest is None or oldest[0] > idle_before:
             return None
