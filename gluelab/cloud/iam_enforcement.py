@@ -314,10 +314,8 @@ def wrap(app, context):
         identity = _keys.get(found["key"]) if found and _enabled else None
         if identity is None:
             return app(environ, start_response)
-        from werkzeug.wsgi import get_input_stream
-        body = get_input_stream(environ).read()
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
+        from gluelab.cloud.persistence import buffered_body
+        body = buffered_body(environ)
         call = describe(environ, body, found["service"], found["region"], identity.account)
         if call and call.action == "sts:GetCallerIdentity" and call.protocol == "query":
             return caller_identity(identity, start_response)

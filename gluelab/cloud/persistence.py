@@ -107,6 +107,15 @@ def _headers(environ: dict) -> dict[str, str]:
     return headers
 
 
+def buffered_body(environ: dict) -> bytes:
+    """The request's body, read once and put back, so that the layers and moto after can read
+    it too (every layer that looks at a body reads it through here)."""
+    body = get_input_stream(environ).read()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
 class Journal:
     def __init__(self, app, path: Path):
         self.app = app
@@ -184,9 +193,7 @@ class Journal:
             print(f"warning: could not restore {failure}", flush=True)
 
     def __call__(self, environ, start_response):
-        body = get_input_stream(environ).read()
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
+        body = buffered_body(environ)
         if not changes_state(environ, body):
             return self.app(environ, start_response)
         with self.lock:

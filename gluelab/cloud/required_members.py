@@ -27,7 +27,6 @@ a SigV4 signature (their service is not known).
 from __future__ import annotations
 
 import functools
-import io
 import json
 import uuid
 
@@ -100,10 +99,8 @@ def wrap(app, context):
     def checking(environ, start_response):
         if "HTTP_X_AMZ_TARGET" not in environ:
             return app(environ, start_response)
-        from werkzeug.wsgi import get_input_stream
-        body = get_input_stream(environ).read()
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
+        from gluelab.cloud.persistence import buffered_body
+        body = buffered_body(environ)
         refused = refusal(environ, body)
         if refused is None:
             return app(environ, start_response)
