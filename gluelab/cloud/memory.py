@@ -12,7 +12,8 @@ schemas a deploy loads): with hundreds of executions running it took the GIL for
 stall every webhook. What survives a full collection is frozen out of the collector's sight
 (gc.freeze), so the next full ones scan only what came since; once the cloud is quiet, or the
 frozen objects have doubled since, everything is unfrozen and collected again, so cyclic
-garbage among them is not kept for good.
+garbage among them is not kept for good. So is what a start froze uncollected because the cloud
+was busy when its warm-up ended (warm_start.py: collect_when_quiet).
 
 moto's Step Functions interpreter appends every thread it starts (an execution's, its
 program's, each Parallel branch's, each task's) to a module-level list, TMP_THREADS, which its
@@ -35,6 +36,7 @@ CHECK_EVERY_S = 5.0
 QUIET_FOR_S = 10.0  # nothing ran for this long: the burst is over
 
 _libc = None
+_owed = threading.Event()  # a full collection put off until the cloud is quiet
 
 
 def _glibc():
@@ -53,6 +55,10 @@ def trim() -> None:
     gc.freeze()
     if _libc is not None:
         _libc.malloc_trim(0)
+
+
+def collect_when_quiet() -> None:
+    _owed.set()
 
 
 def _freeze_survivors(phase: str, info: dict) -> None:
@@ -78,7 +84,8 @@ def _quiet(busy) -> None:
         if busy():
             last_busy, trimmed = now, False
         if (frozen and gc.get_freeze_count() > 2 * frozen) or (
-                not trimmed and now - last_busy >= QUIET_FOR_S):
+                (not trimmed or _owed.is_set()) and now - last_busy >= QUIET_FOR_S):
+            _owed.clear()
             trim()
             trimmed, frozen = True, gc.get_freeze_count()
 

@@ -11,7 +11,10 @@ ordered so that an attendee's first calls are served first.
 3. Python's cyclic garbage collector is off from the start of the process until then (`begin`):
    a start makes a million objects that live as long as the process (modules, the saved
    state), and each collection walked them all again, a quarter of a start's CPU time. At the
-   end, once quiet, one full collection (memory.py freezes what survives it).
+   end, once quiet, one full collection (memory.py freezes what survives it). If the cloud is
+   still busy then, they are frozen without that walk: it held the interpreter for 0.9 s in the
+   middle of the load benchmark's burst, and every webhook being answered waited for it;
+   memory.py collects them once the cloud is quiet.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import threading
 import time
 from typing import Callable
 
-from gluelab.cloud import first_use
+from gluelab.cloud import first_use, memory
 
 log = logging.getLogger("gluelab.warm_start")
 
@@ -49,13 +52,15 @@ def later(step: Callable[[], None], first: bool = False) -> None:
     _steps.insert(0 if first else len(_steps), step)
 
 
-def _quiet(deadline: float) -> None:
+def _quiet(deadline: float) -> bool:
+    """Wait until no request has been served for QUIET_S (True) or until `deadline` (False)."""
     while time.monotonic() < deadline:
         with _lock:
             idle = 0.0 if _busy else time.monotonic() - _last
         if idle >= QUIET_S:
-            return
+            return True
         time.sleep(QUIET_S - idle if idle else 0.05)
+    return False
 
 
 def _run() -> None:
@@ -66,8 +71,11 @@ def _run() -> None:
             step()
         except Exception:  # a warm-up only saves time later: the cloud serves without it
             log.exception("warming up with %s", getattr(step, "__name__", step))
-    _quiet(time.monotonic() + MAX_WAIT_S)
-    gc.collect()
+    if _quiet(time.monotonic() + MAX_WAIT_S):
+        gc.collect()
+    else:
+        gc.freeze()
+        memory.collect_when_quiet()
     gc.enable()
 
 

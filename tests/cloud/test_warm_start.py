@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from gluelab.cloud import warm_start
+from gluelab.cloud import memory, warm_start
 
 
 @pytest.fixture
@@ -55,3 +55,36 @@ def test_the_warm_up_s_own_requests_do_not_hold_it_back(fresh):
     release.set()
     caller.join(5)
     assert ran == ["first", "second"]
+
+
+def test_a_warm_up_that_ends_while_a_caller_is_served_leaves_the_full_collection_for_later(
+        fresh, monkeypatch):
+    """The collection that ends a start walks every object the start made: in the middle of the
+    load benchmark's burst it held the interpreter for 0.9 s, and every webhook waited for it.
+    While a caller is being served, what the start made is frozen instead, and memory.py is
+    told to collect it once the cloud is quiet."""
+    monkeypatch.setattr(warm_start, "MAX_WAIT_S", 0.2)
+    collections = []
+    monkeypatch.setattr(gc, "collect", lambda *generation: collections.append(generation))
+    monkeypatch.setattr(memory, "_owed", threading.Event())
+    release, caller = _serving("Boto3/1.43 md/Botocore")
+    while not warm_start._busy:
+        time.sleep(0.01)
+    warm_start.begin()
+    try:
+        warm_start.start().join(5)
+        assert collections == [] and gc.get_freeze_count() > 0 and gc.isenabled()
+        assert memory._owed.is_set()
+    finally:
+        release.set()
+        caller.join(5)
+        gc.unfreeze()
+
+
+def test_a_warm_up_that_ends_on_a_quiet_cloud_collects_at_once(fresh, monkeypatch):
+    collections = []
+    monkeypatch.setattr(gc, "collect", lambda *generation: collections.append(generation))
+    monkeypatch.setattr(memory, "_owed", threading.Event())
+    warm_start.begin()
+    warm_start.start().join(5)
+    assert collections == [()] and not memory._owed.is_set() and gc.isenabled()
