@@ -11,6 +11,7 @@ processes within a bound derived from the machine (GLUELAB_LAMBDA_WORKERS overri
     average, at least EVICT_AFTER_S), then takes only a worker idle for that long: under load,
     stopping and restarting workers in turn took more time than the handlers themselves;
   - when every worker is busy, the invocation WAITS for one (a queue), up to QUEUE_WAIT_S;
+    callers who wait for the same function are served in the order they came;
   - one function cold-starts at most one worker per core at a time; more invocations of it wait
     for those workers, which serve them sooner than further cold starts sharing the cores would.
 The wait is not charged to the function's timeout: Lambda would have started an environment at
@@ -134,6 +135,7 @@ class Pool:
         self.starting_for: Counter = Counter()  # spec -> of those, cold starts for it
         self.waiting = 0
         self.foreground_waiting = 0
+        self.lines: dict = {}  # spec -> foreground invocations waiting for it, oldest first
         self.foreground: set[str] = set()  # functions ever invoked in the foreground
         # Time invocations spent queued for a worker (not their cold start), by kind.
         self.waits = {kind: {"count": 0, "total_ms": 0.0, "max_ms": 0.0}
@@ -164,9 +166,19 @@ class Pool:
             if not background:
                 self.foreground.add(spec.name)
                 self.foreground_waiting += 1
+                line, place = self.lines.setdefault(spec, deque()), object()
+                line.append(place)
             try:
                 while True:
                     now = time.monotonic()
+                    if not background and line[0] is not place:
+                        # Served in arrival order: woken all at once, whichever thread got
+                        # the lock first took the worker, and a webhook waited 1.5 s while
+                        # later ones went ahead.
+                        if now >= deadline:
+                            raise PoolFull()
+                        self.changed.wait(min(0.25, deadline - now))
+                        continue
                     if (background and self.holding[False]
                             and self.holding[True] >= beside_foreground(self.bound)
                             and now < min(arrived + BACKGROUND_PATIENCE_S, deadline)):
@@ -224,6 +236,10 @@ class Pool:
                     self._next_turn()
                 else:
                     self.foreground_waiting -= 1
+                    line.remove(place)
+                    if not line:
+                        del self.lines[spec]
+                    self.changed.notify_all()  # the next in line
                 self._count_wait(background, arrived)
         if evicted:
             evicted.stop()

@@ -190,3 +190,25 @@ def test_while_a_webhook_runs_tasks_run_a_few_at_a_time_until_they_have_waited_l
     pool.checkin(webhook, keep=True)
     assert start(pool, NOTIFY, background=True).spec == NOTIFY  # nobody waits: at once
     assert all(not task.stopped for task in tasks)
+
+
+def test_webhooks_waiting_for_their_function_s_worker_get_one_in_the_order_they_came(pool):
+    # Woken all at once by a check-in, whichever webhook's thread took the lock first got the
+    # worker: under load one waited 1.5 s while later ones went ahead of it.
+    workers = [start(pool, RECEIVER) for _ in range(4)]  # the whole pool, busy
+    order: list[int] = []
+    webhooks = []
+    for n in range(6):
+        def webhook(n=n):
+            got = start(pool, RECEIVER)
+            order.append(n)
+            time.sleep(0.01)  # its handler runs
+            pool.checkin(got, keep=True)
+        webhooks.append(in_thread(webhook)[0])
+        time.sleep(0.05)  # they arrive in this order
+    for worker in workers[1:]:
+        pool.checkin(worker, keep=False)  # stopped (a new configuration, say): one is left
+    pool.checkin(workers[0], keep=True)
+    for thread in webhooks:
+        thread.join(5)
+    assert order == [0, 1, 2, 3, 4, 5]
