@@ -123,6 +123,19 @@ def test_one_function_cold_starts_at_most_one_worker_per_core_at_once(pool):
     assert stats["count"] == 2 and stats["max_ms"] >= 300
 
 
+def test_when_one_of_its_cold_starts_ends_the_next_caller_starts_another_at_once(
+        pool, monkeypatch):
+    monkeypatch.setattr(lambda_pool, "RECHECK_S", 30.0)  # woken, not found by looking again
+    pool.parallel_starts = 1
+    assert pool.checkout(RECEIVER) is None  # a cold start under way
+    second, got = in_thread(lambda: pool.checkout(RECEIVER))
+    time.sleep(0.3)
+    assert second.is_alive()  # waits for a start slot
+    pool.started_worker(Worker(RECEIVER))  # started: busy with the first invocation
+    second.join(5)
+    assert not second.is_alive() and got == [None] and pool.starting == 1  # its own cold start
+
+
 def test_on_a_quiet_machine_a_task_takes_the_idle_worker_of_a_webhook_function_at_once(pool):
     # Nothing busy, nobody else waiting: keeping the receiver's worker warm would make the task
     # wait FOREGROUND_KEEP_S (30 s) for a worker nobody uses (an execution's first task).
