@@ -1184,10 +1184,14 @@ deferred_imports.install(None)
 cfn_models.install(None)
 import moto.cloudformation.models, moto.stepfunctions.parser.models, moto.apigateway.models
 from moto.cloudformation import parsing
+def stand_ins(module):
+    return sorted(n for n, v in vars(module).items() if isinstance(v, deferred_imports.Later))
 seen = {"imported": sorted(m for m in ("moto.ec2", "moto.autoscaling", "moto.rds", "moto.ssm",
-                                       "moto.batch.models", "openapi_spec_validator")
+                                       "moto.batch.models", "openapi_spec_validator",
+                                       "moto.stepfunctions.parser.asl.parse.asl_parser",
+                                       "moto.stepfunctions.parser.backend.execution")
                            if m in sys.modules),
-        "stand_ins": sorted(deferred_imports.stand_ins(parsing)),
+        "stand_ins": stand_ins(parsing),
         "not_ec2": isinstance(object(), parsing.TaggedEC2Resource)}
 from moto.apigateway.exceptions import InvalidOpenAPIDocumentException
 try:
@@ -1195,10 +1199,16 @@ try:
         {"openapi": "3.0.0", "info": {"title": "t", "description": "d"}, "paths": 5}, True)
 except InvalidOpenAPIDocumentException:
     seen["openapi_refused"] = True
+from moto.stepfunctions.parser.api import InvalidDefinition
+try:  # the interpreter's parser, loaded, and its exception caught by name
+    moto.stepfunctions.parser.models.StepFunctionsParserBackend._validate_definition("{")
+except InvalidDefinition as refusal:
+    seen["definition_refused"] = "ASLParserException" in str(refusal)
 seen["types"] = sorted(parsing.get_model_map())  # first: it loads Batch's deferred models too
 import moto.batch
 seen["batch_backends"] = type(moto.batch.batch_backends).__name__
-seen["left"] = sorted(deferred_imports.stand_ins(parsing))
+deferred_imports.load("moto.stepfunctions.parser.models")  # as the warm-up does
+seen["left"] = stand_ins(parsing) + stand_ins(moto.stepfunctions.parser.models)
 from moto.ec2.models.core import TaggedEC2Resource
 seen["tagged_is_real"] = parsing.TaggedEC2Resource is TaggedEC2Resource
 print(json.dumps(seen))
@@ -1210,7 +1220,7 @@ print(json.dumps(sorted(parsing.get_model_map())))
 """
 
 
-def test_hook_cloudformation_and_the_interpreter_import_other_services_when_they_use_them():
+def test_hook_cloudformation_and_step_functions_import_what_they_use_when_they_use_it():
     import json
     import subprocess
     import sys
@@ -1223,6 +1233,7 @@ def test_hook_cloudformation_and_the_interpreter_import_other_services_when_they
     assert {"ec2_models", "TaggedEC2Resource", "ssm_backends"} <= set(deferred["stand_ins"])
     assert deferred["not_ec2"] is False
     assert deferred.get("openapi_refused") is True  # the validator and its exception, loaded
+    assert deferred.get("definition_refused") is True
     assert deferred["batch_backends"] == "BackendDict"
     # the registry: every type moto's own import lists, every deferred name then the real one
     assert deferred["types"] == plain and "AWS::EC2::VPC" in plain

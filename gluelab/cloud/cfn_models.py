@@ -9,14 +9,12 @@ Here those imports are deferred (deferred_imports.py): everything parsing.py imp
 core, CloudFormation itself and S3 (which CloudFormation's responses import anyway). The
 registry of models (`get_model_list`, which `get_model_map`, `resource_class_from_type` and
 gluelab's `supported_types` read) imports them all first, so a deploy sees exactly the types
-moto supports; the background warm-up does that once a start's first calls are served.
+moto supports (the background warm-up loads them all, deferred_imports.install).
 Pinned in tests/test_moto_hooks.py.
 """
 from __future__ import annotations
 
-import importlib
-
-from gluelab.cloud import deferred_imports, warm_start
+from gluelab.cloud import deferred_imports
 from gluelab.cloud.lazy import when_imported
 
 PARSING = "moto.cloudformation.parsing"
@@ -30,24 +28,16 @@ def _deferred(name: str) -> bool:
 
 
 def _complete_registry(parsing) -> None:
-    later = deferred_imports.stand_ins(parsing)
     every_model = parsing.get_model_list
 
     def get_model_list():
-        for stand_in in later.values():
-            stand_in.load()
+        deferred_imports.load(PARSING)
         return every_model()
     get_model_list.__wrapped__ = every_model
     get_model_list.cache_clear = every_model.cache_clear
     parsing.get_model_list = get_model_list
 
 
-def _load_every_model() -> None:
-    """What a first deploy would import, in the background once a start's callers are served."""
-    importlib.import_module(PARSING).get_model_list()
-
-
 def install(context) -> None:
     deferred_imports.defer(PARSING, _deferred)
     when_imported(PARSING, _complete_registry)
-    warm_start.later(_load_every_model)

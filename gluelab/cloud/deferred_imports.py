@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Callable
 
+from gluelab.cloud import warm_start
 from gluelab.cloud.lazy import when_imported, while_importing
 
 
@@ -63,11 +64,6 @@ class _Stand:
             setattr(self, name, Later(module, name))
 
 
-def stand_ins(module) -> dict[str, Later]:
-    """The names of `module` still bound to stand-ins."""
-    return {name: value for name, value in vars(module).items() if isinstance(value, Later)}
-
-
 def defer(module_name: str, deferred: Callable[[str], bool]) -> None:
     """Defer `module_name`'s top-level imports of the modules `deferred` names (see above)."""
     while_importing(module_name, lambda: _deferring(module_name, deferred))
@@ -75,6 +71,7 @@ def defer(module_name: str, deferred: Callable[[str], bool]) -> None:
 
 
 _active: dict[str, Callable[[str], bool]] = {}  # modules running their own code: what they defer
+_waiting: dict[str, dict[str, Later]] = {}  # imported modules: their stand-ins, by name
 _lock = threading.Lock()
 _real_import = builtins.__import__
 
@@ -106,7 +103,8 @@ def _deferring(module_name: str, deferred: Callable[[str], bool]):
 
 
 def _bind_later(module) -> None:
-    later = stand_ins(module)
+    later = _waiting[module.__name__] = {
+        name: value for name, value in vars(module).items() if isinstance(value, Later)}
     if hasattr(module, "__path__"):  # a package: its names are read as attributes
         for name in later:
             delattr(module, name)
@@ -138,9 +136,26 @@ DEFERRED = {
     "moto.batch": lambda name: name == "moto.batch.models",
     # For import_rest_api/put_rest_api with failOnWarnings only.
     "moto.apigateway.models": lambda name: name.split(".")[0] == "openapi_spec_validator",
+    # The interpreter (about 0.3 s): for validating a definition and running an execution, not
+    # for listing or describing what a restart brought back.
+    "moto.stepfunctions.parser.models": lambda name: name.startswith((
+        "moto.stepfunctions.parser.asl.", "moto.stepfunctions.parser.backend.")),
 }
+
+
+def load(module_name: str) -> None:
+    """What `module_name` (if imported) deferred, imported now."""
+    for stand_in in list(_waiting.get(module_name, {}).values()):
+        stand_in.load()
+
+
+def _load_everything() -> None:
+    for module_name in list(_waiting):
+        load(module_name)
 
 
 def install(context) -> None:
     for module_name, deferred in DEFERRED.items():
         defer(module_name, deferred)
+    # in the background once a start's callers are served: a first deploy does not wait for it
+    warm_start.later(_load_everything)
