@@ -992,6 +992,17 @@ def test_hook_dispatcher_asks_the_module_list_through_the_backends_module_on_eac
     assert {"awslambda", "stepfunctions"} <= set(backends.list_of_moto_modules())
 
 
+def test_hook_service_models_are_read_through_one_function_with_a_new_loader_each_time():
+    # dispatch_cache.py makes moto.core.utils._load_service_model one Loader's
+    # load_service_model, which moto's readers must call by that name, with these arguments.
+    from moto.core import utils
+    source = inspect.getsource(utils)  # the module's own text, whether replaced here or not
+    assert "def _load_service_model(service_name: str, model_name: str)" in source
+    assert "loader = create_loader()" in source
+    for reader in (utils.get_service_model, utils.get_pagination_model):
+        assert "_load_service_model(service_name, " in inspect.getsource(reader)
+
+
 # --- gluelab/cloud/ec2_regions.py ---------------------------------------------------------
 
 def test_hook_ec2_lists_its_regions_at_import_through_new_boto3_sessions():
