@@ -81,7 +81,7 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
     if deferred is not None:
         absolute = importlib.util.resolve_name("." * level + name, globals["__package__"]) \
             if level else name
-        if deferred(absolute):
+        if deferred(absolute) and "*" not in fromlist:  # a star import binds what X has
             return _Stand(absolute, fromlist)
     return _real_import(name, globals, locals, fromlist, level)
 
