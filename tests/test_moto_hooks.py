@@ -992,6 +992,17 @@ def test_hook_dispatcher_asks_the_module_list_through_the_backends_module_on_eac
     assert {"awslambda", "stepfunctions"} <= set(backends.list_of_moto_modules())
 
 
+def test_hook_service_models_are_read_through_one_function_with_a_new_loader_each_time():
+    # dispatch_cache.py makes moto.core.utils._load_service_model one Loader's
+    # load_service_model, which moto's readers must call by that name, with these arguments.
+    from moto.core import utils
+    source = inspect.getsource(utils)  # the module's own text, whether replaced here or not
+    assert "def _load_service_model(service_name: str, model_name: str)" in source
+    assert "loader = create_loader()" in source
+    for reader in (utils.get_service_model, utils.get_pagination_model):
+        assert "_load_service_model(service_name, " in inspect.getsource(reader)
+
+
 # --- gluelab/cloud/ec2_regions.py ---------------------------------------------------------
 
 def test_hook_ec2_lists_its_regions_at_import_through_new_boto3_sessions():
@@ -1171,3 +1182,79 @@ def test_hook_a_timed_out_execution_s_closing_event_is_written_by_its_state_s_th
     assert "ExecutionTimedOut" not in inspect.getsource(Program.eval)
     assert "HistoryEventType.ExecutionTimedOut" in inspect.getsource(Program._eval_body)
     assert parameters(EventManager.add_event)[:4] == ["self", "context", "event_type", "event_details"]
+
+
+# --- gluelab/cloud/cfn_models.py and deferred_imports.py: imports that wait for their use -----
+
+# Run in a fresh interpreter: what a module's import imports is only seen before anything else
+# imported it. Prints what the hooks must make true, as JSON.
+_DEFERRED_IMPORTS_PROBE = """
+import json, sys
+from gluelab.cloud import cfn_models, deferred_imports
+deferred_imports.install(None)
+cfn_models.install(None)
+import moto.cloudformation.models, moto.stepfunctions.parser.models, moto.apigateway.models
+from moto.cloudformation import parsing
+def stand_ins(module):
+    return sorted(n for n, v in vars(module).items() if isinstance(v, deferred_imports.Later))
+seen = {"imported": sorted(m for m in ("moto.ec2", "moto.autoscaling", "moto.rds", "moto.ssm",
+                                       "moto.batch.models", "openapi_spec_validator",
+                                       "moto.stepfunctions.parser.asl.parse.asl_parser",
+                                       "moto.stepfunctions.parser.backend.execution")
+                           if m in sys.modules),
+        "stand_ins": stand_ins(parsing),
+        "not_ec2": isinstance(object(), parsing.TaggedEC2Resource)}
+from moto.apigateway.exceptions import InvalidOpenAPIDocumentException
+try:
+    moto.apigateway.models.apigateway_backends["123456789012"]["us-east-1"].import_rest_api(
+        {"openapi": "3.0.0", "info": {"title": "t", "description": "d"}, "paths": 5}, True)
+except InvalidOpenAPIDocumentException:
+    seen["openapi_refused"] = True
+from moto.stepfunctions.parser.api import InvalidDefinition
+try:  # the interpreter's parser, loaded, and its exception caught by name
+    moto.stepfunctions.parser.models.StepFunctionsParserBackend._validate_definition("{")
+except InvalidDefinition as refusal:
+    seen["definition_refused"] = "ASLParserException" in str(refusal)
+seen["types"] = sorted(parsing.get_model_map())  # first: it loads Batch's deferred models too
+import moto.batch
+seen["batch_backends"] = type(moto.batch.batch_backends).__name__
+deferred_imports.load("moto.stepfunctions.parser.models")  # as the warm-up does
+seen["left"] = stand_ins(parsing) + stand_ins(moto.stepfunctions.parser.models)
+from moto.ec2.models.core import TaggedEC2Resource
+seen["tagged_is_real"] = parsing.TaggedEC2Resource is TaggedEC2Resource
+print(json.dumps(seen))
+"""
+_PLAIN_TYPES_PROBE = """
+import json
+from moto.cloudformation import parsing
+print(json.dumps(sorted(parsing.get_model_map())))
+"""
+
+
+def test_hook_cloudformation_and_step_functions_import_what_they_use_when_they_use_it():
+    import json
+    import subprocess
+    import sys
+    probes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+              for code in (_DEFERRED_IMPORTS_PROBE, _PLAIN_TYPES_PROBE)]
+    deferred, plain = [json.loads(probe.communicate(timeout=120)[0]) for probe in probes]
+    # A stack's DescribeStacks, the interpreter and API Gateway load without EC2 and the rest
+    assert deferred["imported"] == []
+    # the names parsing.py uses from the services it defers (moto/cloudformation/parsing.py)
+    assert {"ec2_models", "TaggedEC2Resource", "ssm_backends"} <= set(deferred["stand_ins"])
+    assert deferred["not_ec2"] is False
+    assert deferred.get("openapi_refused") is True  # the validator and its exception, loaded
+    assert deferred.get("definition_refused") is True
+    assert deferred["batch_backends"] == "BackendDict"
+    # the registry: every type moto's own import lists, every deferred name then the real one
+    assert deferred["types"] == plain and "AWS::EC2::VPC" in plain
+    assert deferred["left"] == [] and deferred["tagged_is_real"] is True
+
+
+def test_hook_the_model_registry_is_read_through_get_model_list():
+    """cfn_models.py completes the registry in get_model_list, which the rest must call by name."""
+    from moto.cloudformation import parsing
+    for reader in (parsing.get_model_map, parsing.get_name_type_map,
+                   parsing.resource_name_property_from_type):
+        assert "get_model_list()" in inspect.getsource(reader)
+    assert "get_model_map()" in inspect.getsource(parsing.resource_class_from_type)

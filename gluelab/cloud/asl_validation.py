@@ -22,11 +22,12 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any, Iterator
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Iterator
 
 from gluelab.cloud import sfn_integrations
+
+if TYPE_CHECKING:  # imported at the first validation: a start needs none (0.2 s)
+    import jsonschema
 
 SCHEMA_FAILED = "SCHEMA_VALIDATION_FAILED"
 MISSING_TARGET = "MISSING_TRANSITION_TARGET"
@@ -67,12 +68,14 @@ def _validator() -> jsonschema.Draft202012Validator:
     schema["definitions"]["pass"]["properties"]["ResultPath"]["type"] = ["string", "null"]
     # $ref beside other keywords applies both, as cfn-lint's validator does (draft 2019+ rules);
     # "requiredXor" is cfn-lint's keyword for Next/End: exactly one of them.
+    import jsonschema
     validator = jsonschema.validators.extend(jsonschema.Draft202012Validator,
                                              {"requiredXor": _required_xor})
     return validator(schema)
 
 
 def _required_xor(validator, names, instance, schema):
+    import jsonschema
     if isinstance(instance, dict):
         present = [name for name in names if name in instance]
         if len(present) != 1:
@@ -321,11 +324,14 @@ def validate_state_machine_definition(self):
                          "truncated": len(found) > limit})
 
 
-def _patch_parser_backend(parser_models) -> None:
-    # moto loads this module in the cloud's warm-up: compile the schema and the JSONPath parser
-    # and read the integrations' API models (under a second) there, not in the first
-    # CreateStateMachine.
+def _warm() -> None:
+    """The schema and the JSONPath parser compiled and the integrations' API models read (under
+    a second), in the cloud's warm-up: not in the first CreateStateMachine, nor in a restart's
+    first calls (which load the Step Functions backend)."""
     _validator(), _jsonpath_parser(), sfn_integrations.warm()
+
+
+def _patch_parser_backend(parser_models) -> None:
     backend = parser_models.StepFunctionsParserBackend
     backend._validate_definition = _checking_definitions(backend._validate_definition)
     backend.start_execution = _checking_names(backend.start_execution)
@@ -336,6 +342,8 @@ def _patch_responses(responses) -> None:
 
 
 def install(context) -> None:
+    from gluelab.cloud import warm_start
     from gluelab.cloud.lazy import when_imported
+    warm_start.later(_warm)
     when_imported("moto.stepfunctions.parser.models", _patch_parser_backend)
     when_imported("moto.stepfunctions.responses", _patch_responses)

@@ -117,9 +117,10 @@ def _run(key: tuple[str, str], step: Callable[[], None]) -> None:
               f"reset` starts from an empty cloud.", flush=True)
 
 
-def restore_everything(first: tuple[tuple[str, str], ...] = ()) -> None:
+def restore_everything(first: tuple[tuple[str, str], ...] = (),
+                       pause: Callable[[], None] = lambda: None) -> None:
     """Every registered step run (before a snapshot is saved: it must hold everything), those
-    of the BackendDicts in `first` first."""
+    of the BackendDicts in `first` first, then each of the others after `pause()`."""
     for key in first:
         if key in _steps:
             restore(key)
@@ -127,7 +128,9 @@ def restore_everything(first: tuple[tuple[str, str], ...] = ()) -> None:
         with _lock:
             keys = list(_steps)
         for key in keys:
-            restore(key)
+            if key in _steps:  # not restored by a request during the pause
+                pause()
+                restore(key)
 
 
 def _loading_first(method):

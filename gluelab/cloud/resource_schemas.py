@@ -10,6 +10,9 @@ CloudFormation's validator words them.
 CloudFormation converts scalar values for the declared type ("128" is a fine MemorySize, 5 a
 fine string), so this does too; a value the local cloud could not resolve is accepted as is,
 never refused.
+
+jsonschema (about 0.2 s with the format checkers JupyterLab brings) is imported at the first
+validation, not when the cloud starts: a start, and a restart's first calls, need none.
 """
 from __future__ import annotations
 
@@ -18,10 +21,10 @@ import importlib.util
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import regex
+if TYPE_CHECKING:
+    import jsonschema
 
 log = logging.getLogger("gluelab.resource_schemas")
 REGION_FILE = "us-east-1"  # the local cloud answers in us-east-1's shape
@@ -95,18 +98,11 @@ def _is_integer(checker, value: Any) -> bool:
         isinstance(value, float) and value.is_integer())
 
 
-TYPES = jsonschema.Draft7Validator.TYPE_CHECKER.redefine_many({
-    "string": lambda checker, value: isinstance(value, (str, int, float, bool)),
-    "number": _is_number,
-    "integer": _is_integer,
-    "boolean": lambda checker, value: isinstance(value, bool) or value in ("true", "false"),
-})
-
-
 @functools.lru_cache(maxsize=4096)
 def _compiled(pattern: str):
     """The registry's patterns are Java regexes (\\p{L}, ...): `regex` reads them, `re` cannot.
     One that neither reads constrains nothing here, rather than refuse a valid value."""
+    import regex
     try:
         return regex.compile(pattern)
     except regex.error:
@@ -125,6 +121,7 @@ def _extra_keys(instance: dict, schema: dict) -> list[str]:
 
 
 def _pattern(validator, pattern, instance, schema):
+    import jsonschema
     if isinstance(instance, str) and not _matches(pattern, instance):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
@@ -138,6 +135,7 @@ def _pattern_properties(validator, patterns, instance, schema):
 
 
 def _additional_properties(validator, allowed, instance, schema):
+    import jsonschema
     if not isinstance(instance, dict):
         return
     extras = _extra_keys(instance, schema)
@@ -162,19 +160,29 @@ def _lenient(keyword: str, keyword_check):
     return check
 
 
-Validator = jsonschema.validators.extend(
-    jsonschema.Draft7Validator,
-    {keyword: _lenient(keyword, check) for keyword, check in {
-        **jsonschema.Draft7Validator.VALIDATORS, "pattern": _pattern,
-        "patternProperties": _pattern_properties, "additionalProperties": _additional_properties}.items()},
-    type_checker=TYPES)
+@functools.cache
+def _validator_class() -> type:
+    import jsonschema
+    types = jsonschema.Draft7Validator.TYPE_CHECKER.redefine_many({
+        "string": lambda checker, value: isinstance(value, (str, int, float, bool)),
+        "number": _is_number,
+        "integer": _is_integer,
+        "boolean": lambda checker, value: isinstance(value, bool) or value in ("true", "false"),
+    })
+    return jsonschema.validators.extend(
+        jsonschema.Draft7Validator,
+        {keyword: _lenient(keyword, check) for keyword, check in {
+            **jsonschema.Draft7Validator.VALIDATORS, "pattern": _pattern,
+            "patternProperties": _pattern_properties,
+            "additionalProperties": _additional_properties}.items()},
+        type_checker=types)
 
 
 @functools.lru_cache(maxsize=None)
 def validator_for(resource_type: str) -> Any:
     """The compiled validator for a type's properties, or None for a type with no schema."""
     schema = _schema(resource_type)
-    return Validator(schema) if schema else None
+    return _validator_class()(schema) if schema else None
 
 
 def resolved(value: Any) -> Any:
@@ -219,6 +227,7 @@ def _describe(error: jsonschema.ValidationError, validator: Any) -> list[str]:
     if kind == "required":
         return [f"{where}: required key [{key}] not found" for key in expected if key not in value]
     if kind == "type":
+        import jsonschema
         wanted = expected if isinstance(expected, list) else [expected]
         found = next(TYPE_NAMES[name] for name in ("boolean", "integer", "number", "string", "array",
                                                     "object", "null")

@@ -24,6 +24,8 @@ PATCHES = (
     "gluelab.cloud.seeding",
     "gluelab.cloud.dispatch_cache",
     "gluelab.cloud.ec2_regions",  # before anything imports EC2's models (CloudFormation's do)
+    "gluelab.cloud.deferred_imports",  # before anything imports what it defers
+    "gluelab.cloud.cfn_models",  # before anything imports CloudFormation's parsing
     "gluelab.cloud.first_use",  # before the dispatcher is made: it shares the dispatcher's lock
     # Before every patch that imports the Step Functions interpreter: its patch of the
     # interpreter's boto client must precede those imports (its modules bind the function by name).

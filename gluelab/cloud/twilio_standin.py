@@ -734,11 +734,16 @@ def _page(path: str, key: str, records: list[dict], filters: dict, query: dict) 
 
 
 def wrap(app, context):
-    api = Api(Standin(Store(Path(context.state_dir) / "twilio.json")))
+    # The store is read at the first request for it, not at start: a day's messages are 4 MB
+    # of JSON, which a start (and a restart's first calls) need none of.
+    store_path, made, lock = Path(context.state_dir) / "twilio.json", [], threading.Lock()
 
     def twilio_layer(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == PREFIX or path.startswith(PREFIX + "/"):
-            return api(environ, start_response)
+            with lock:
+                if not made:
+                    made.append(Api(Standin(Store(store_path))))
+            return made[0](environ, start_response)
         return app(environ, start_response)
     return twilio_layer

@@ -3,8 +3,9 @@ ordered so that an attendee's first calls are served first.
 
 1. The saved state (first_use.py) is put back right away, service by service: CloudFormation
    first (a stack reaches every service it made), then DynamoDB and Step Functions, then the
-   rest. The first calls after a restart (the stack, the reports, the executions) find their
-   service restored, or being restored, instead of each beginning it in turn.
+   rest, each once no request has been served for QUIET_S. The first calls after a restart (the
+   stack, the reports, the executions) find their service restored, or being restored, instead
+   of each beginning it in turn, and do not wait behind services nobody has asked for yet.
 2. Then the warm-up steps (`later`: what the first deploy needs, IAM's reference data), each
    once no request has been served for QUIET_S (or after MAX_WAIT_S): a step would otherwise
    take half of the one interpreter lock from the calls being answered.
@@ -64,7 +65,10 @@ def _quiet(deadline: float) -> bool:
 
 
 def _run() -> None:
-    first_use.restore_everything(first=FIRST)
+    # A restore holds the dispatcher's lock (first_use.py): every request waits for it. Those a
+    # caller needs come first, and a caller's request restores what it uses itself: the others
+    # wait for a quiet moment, so a restart's first calls do not queue behind them.
+    first_use.restore_everything(first=FIRST, pause=lambda: _quiet(time.monotonic() + MAX_WAIT_S))
     for step in _steps:
         _quiet(time.monotonic() + MAX_WAIT_S)
         try:

@@ -1,5 +1,7 @@
 """After a start, the warm-up waits while a caller is being served (it would take half of the
-interpreter from the caller's answer) and runs once nobody is; the collector is back on after it."""
+interpreter from the caller's answer) and runs once nobody is; the collector is back on after it.
+So does the restore of the services callers are not likeliest to ask for first: a restore holds
+the dispatcher's lock, and a restart's first calls queued behind them."""
 from __future__ import annotations
 
 import gc
@@ -8,7 +10,7 @@ import time
 
 import pytest
 
-from gluelab.cloud import memory, warm_start
+from gluelab.cloud import first_use, memory, warm_start
 
 
 @pytest.fixture
@@ -88,3 +90,31 @@ def test_a_warm_up_that_ends_on_a_quiet_cloud_collects_at_once(fresh, monkeypatc
     warm_start.begin()
     warm_start.start().join(5)
     assert collections == [()] and not memory._owed.is_set() and gc.isenabled()
+
+
+SERVICE = """
+from moto.core.base_backend import BackendDict, BaseBackend
+things_backends = BackendDict(BaseBackend, "sts")
+"""
+
+
+def test_a_start_restores_the_likeliest_services_first_and_the_others_once_callers_are_served(
+        fresh, tmp_path, monkeypatch):
+    for module in ("gluelab_fake_stacks", "gluelab_fake_other"):
+        (tmp_path / f"{module}.py").write_text(SERVICE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    likeliest, other = ("gluelab_fake_stacks", "things_backends"), ("gluelab_fake_other", "things_backends")
+    monkeypatch.setattr(warm_start, "FIRST", (likeliest,))
+    restored = []
+    first_use.on_first_use(other, lambda: restored.append("other"))
+    first_use.on_first_use(likeliest, lambda: restored.append("likeliest"))
+    release, caller = _serving("Boto3/1.43 md/Botocore")
+    while not warm_start._busy:  # the request is in the layer
+        time.sleep(0.01)
+    thread = warm_start.start()
+    thread.join(0.5)
+    assert restored == ["likeliest"]  # the other waits: a caller is being served
+    release.set()
+    caller.join(5)
+    thread.join(5)
+    assert restored == ["likeliest", "other"]
