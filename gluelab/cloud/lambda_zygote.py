@@ -14,6 +14,14 @@ each page written is copied into the child. Frozen, a child that builds two boto
 imports twilio) keeps 7-8 MB less of its own (private) memory, 22 MB instead of 30 without
 twilio; the rest stays shared with the zygote.
 
+The cloud keeps one zygote (Keeper): started in the cloud's warm-up, or by the first
+CreateFunction after it retired, so that its preloads are done before the first invocation. A
+cold start that finds it still starting waits for it (up to READY_WAIT_S) rather than start a
+Python of its own, which would import boto3 again beside the zygote's preloads, on the same
+cores: a burst's first cold starts all wait for one preload, and fork in milliseconds. It
+retires with the last idle worker, or after the idle timeout if no worker was forked from it
+(about 50 MB on an idle cloud until then).
+
 Protocol over a SOCK_SEQPACKET socket (argv[1]): cloud -> zygote {"env", "cwd"} with the
 worker's channel as the one passed descriptor; zygote -> cloud {"pid"} for it, and
 {"exited": pid, "code": returncode} when a worker ends (negative: the signal, as Popen says).
@@ -29,9 +37,11 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 MESSAGE_BYTES = 1 << 20
+READY_WAIT_S = 5.0  # then a cold start is started anew; the zygote is ready in about 1 s
 PRELOADED = ("boto3", "botocore.client", "botocore.endpoint", "botocore.parsers",
              "botocore.serialize", "botocore.httpsession", "botocore.regions",
              "botocore.credentials", "botocore.auth", "botocore.retries.standard")
@@ -79,7 +89,8 @@ class Zygote:
         self.pids: queue.Queue = queue.Queue()
         self.exits: dict[int, int] = {}
         self.ended = threading.Condition()
-        self.ready = threading.Event()  # boto3 imported: forks are quick from now on
+        self.ready = threading.Event()  # preloads done (or the zygote gone): fork, or not
+        self.forked = 0  # workers forked so far
         self.gone = False
         threading.Thread(target=self._read, name="lambda-zygote", daemon=True).start()
 
@@ -94,6 +105,7 @@ class Zygote:
                 with self.ended:
                     self.gone = True
                     self.ended.notify_all()
+                self.ready.set()  # cold starts waiting for it find it gone
                 return
             message = json.loads(data)
             if "ready" in message:
@@ -115,12 +127,83 @@ class Zygote:
                 pid = None
         if pid is None:
             raise OSError("the Lambda zygote process did not fork a worker")
+        self.forked += 1
         return Forked(pid, self)
 
     def stop(self) -> None:
         self.channel.close()
         self.process.kill()
         self.process.wait()
+
+
+class Keeper:
+    """The cloud's one zygote: start() it ahead of need, ready() it for a cold start, stop() it
+    when the last worker retires. `environment()` is the zygote's; `in_use()` says whether any
+    worker lives."""
+
+    def __init__(self, spawn, environment, idle_s: float, in_use):
+        self.spawn, self.environment, self.idle_s, self.in_use = spawn, environment, idle_s, in_use
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.zygote: Zygote | str | None = None  # "starting" while it starts
+
+    def start(self) -> None:
+        """Start a zygote (in the background) unless there is one."""
+        with self.lock:
+            self._start()
+
+    def _start(self) -> None:
+        if isinstance(self.zygote, Zygote) and self.zygote.gone:
+            self.zygote = None  # it died (its workers with it): start another
+        if self.zygote is None:
+            self.zygote = "starting"
+            threading.Thread(target=self._run, name="lambda-zygote-start", daemon=True).start()
+
+    def _run(self) -> None:
+        zygote = None
+        try:
+            zygote = Zygote(self.spawn, self.environment())
+        except OSError as exc:  # workers are started anew; the next cold start tries again
+            print(f"Lambda: the zygote process could not start ({exc.strerror or exc}); "
+                  f"workers start anew.", flush=True)
+        finally:  # nobody waits for a zygote that is not coming
+            with self.changed:
+                self.zygote = zygote
+                self.changed.notify_all()
+        if zygote is not None:
+            retire = threading.Timer(self.idle_s, self._retire_unused, args=(zygote,))
+            retire.daemon = True
+            retire.start()
+
+    def ready(self, wait_s: float = READY_WAIT_S) -> Zygote | None:
+        """The zygote to fork from, started if there is none and waited for while it starts;
+        None if it is not ready within wait_s."""
+        deadline = time.monotonic() + wait_s
+        with self.changed:
+            self._start()
+            self.changed.wait_for(lambda: self.zygote != "starting", wait_s)
+            zygote = self.zygote
+        if not isinstance(zygote, Zygote):
+            return None
+        zygote.ready.wait(max(0.0, deadline - time.monotonic()))
+        return zygote if zygote.ready.is_set() and not zygote.gone else None
+
+    def _retire_unused(self, zygote: Zygote) -> None:
+        """Started ahead and never forked from: it retires as an idle worker would."""
+        with self.lock:
+            unused = self.zygote is zygote and not zygote.forked and not self.in_use()
+        if unused:
+            self.stop()
+
+    def stop(self) -> None:
+        """Every worker has retired for idleness: so does the zygote (about 50 MB); the next
+        cold start starts another."""
+        with self.lock:
+            zygote = self.zygote
+            if isinstance(zygote, Zygote):
+                self.zygote = None
+        if isinstance(zygote, Zygote):  # one still starting stays: it retires unused later
+            zygote.stop()
 
 
 # --- the zygote's side -----------------------------------------------------------------------
