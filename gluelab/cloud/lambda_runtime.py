@@ -225,10 +225,8 @@ class Runtime:
         self.init_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
         self.event_queue = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix="lambda-event")
         self.events_running = 0  # asynchronous invocations handed to event_queue, not yet ended
-        self.zygotes = lambda_zygote.Keeper(self.spawn, lambda: {
-            "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "TZ": ":UTC",
-            **lambda_packages.worker_environment(None)},  # it preloads only the runtime's
-            self.pool.idle_s, self.pool.live)
+        self.zygotes = lambda_zygote.Keeper(self.spawn, lambda_zygote.environment,
+                                            self.pool.idle_s, self.pool.live)
         self.serving = False  # the journal has been replayed
         self.extracting: dict[str, threading.Lock] = {}  # code digest -> held while extracting
 
@@ -246,9 +244,9 @@ class Runtime:
 
     def start_worker(self, channel_fd: int, task_root: Path, env: dict[str, str]):
         """A worker process: forked from the zygote, else started anew, as is the worker of a
-        zip that brings its own boto3."""
-        zygote = None if (task_root / "boto3").exists() else self.zygotes.ready()
-        if zygote is not None:
+        zip that brings its own copy of what the zygote preloaded (boto3, twilio, ...)."""
+        zygote = self.zygotes.ready()
+        if zygote is not None and not zygote.shadowed_by(task_root):
             try:
                 return zygote.fork(env, task_root, channel_fd)
             except OSError:  # it died: the next cold start starts another

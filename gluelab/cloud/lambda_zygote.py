@@ -8,6 +8,13 @@ the child takes the worker's environment, folder and channel and runs lambda_wor
 the handler's own init (its module) still runs in the child, as Lambda's init phase does. A
 function whose zip brings its own boto3 is started as before (its copy must win, as on Lambda).
 
+It also imports what the workshop's functions borrow from the workshop's environment (BORROWED:
+twilio, which the receiver and notify import, with requests): in each of a burst's first cold
+starts that import, and the Twilio stand-in's redirect, took 70-350 ms. A worker's guard
+(lambda_packages) forgets what its function may not import, as it forgets the rest of what the
+zygote loaded; a zip that brings its own copy of any module the zygote loaded (the top-level
+names it reports when ready) gets a worker started anew.
+
 What the zygote imported is frozen out of the garbage collector's sight (gc.freeze) before the
 first fork: a child's collections would otherwise write to every inherited object's header, and
 each page written is copied into the child. Frozen, a child that builds two boto3 clients (and
@@ -42,12 +49,24 @@ from pathlib import Path
 
 MESSAGE_BYTES = 1 << 20
 READY_WAIT_S = 5.0  # then a cold start is started anew; the zygote is ready in about 1 s
+# Distribution -> the modules of it that the workshop's functions import; preloaded where the
+# environment has it.
+BORROWED = {"twilio": ("twilio.rest", "twilio.request_validator",
+                       "twilio.twiml.messaging_response")}
 PRELOADED = ("boto3", "botocore.client", "botocore.endpoint", "botocore.parsers",
              "botocore.serialize", "botocore.httpsession", "botocore.regions",
              "botocore.credentials", "botocore.auth", "botocore.retries.standard")
 
 
 # --- the cloud's side ------------------------------------------------------------------------
+
+def environment() -> dict[str, str]:
+    """The zygote's: its guard lets it import the runtime's boto3 and what BORROWED names."""
+    from gluelab.cloud import lambda_packages
+    guard = lambda_packages.worker_environment(None, tuple(BORROWED))
+    guard.pop(lambda_packages.MISSING_VAR, None)  # not installed here: not preloaded either
+    return {"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "TZ": ":UTC", **guard}
+
 
 class Forked:
     """A worker process forked by the zygote, with what the runtime uses of subprocess.Popen."""
@@ -91,6 +110,7 @@ class Zygote:
         self.ended = threading.Condition()
         self.ready = threading.Event()  # preloads done (or the zygote gone): fork, or not
         self.forked = 0  # workers forked so far
+        self.modules: frozenset[str] = frozenset()  # top-level names it loaded, once ready
         self.gone = False
         threading.Thread(target=self._read, name="lambda-zygote", daemon=True).start()
 
@@ -109,6 +129,7 @@ class Zygote:
                 return
             message = json.loads(data)
             if "ready" in message:
+                self.modules = frozenset(message["modules"])
                 self.ready.set()
             elif "pid" in message:
                 self.pids.put(message["pid"])
@@ -116,6 +137,11 @@ class Zygote:
                 with self.ended:
                     self.exits[message["exited"]] = message["code"]
                     self.ended.notify_all()
+
+    def shadowed_by(self, task_root: Path) -> bool:
+        """Whether the function's package brings its own copy of a module this zygote loaded:
+        that copy must win, as on Lambda (a folder, a .py, an extension module)."""
+        return any(entry.name.partition(".")[0] in self.modules for entry in os.scandir(task_root))
 
     def fork(self, env: dict[str, str], cwd: Path, channel_fd: int) -> Forked:
         with self.lock:
@@ -234,9 +260,18 @@ def _zygote() -> None:
     for name in PRELOADED:
         importlib.import_module(name)
     lambda_sdk_data.preload()  # botocore's data files, parsed once for every worker
+    for modules in BORROWED.values():
+        try:
+            for name in modules:
+                importlib.import_module(name)
+        except ImportError:  # not in this environment: no function borrows it either
+            pass
     gc.collect()  # garbage frozen would never be freed
     gc.freeze()
-    channel.send(json.dumps({"ready": True}).encode())
+    loaded = ({name.partition(".")[0] for name, module in sys.modules.items()
+               if getattr(module, "__file__", None)} - set(sys.stdlib_module_names)
+              - lambda_worker.lambda_packages.RUNTIME_MODULES)
+    channel.send(json.dumps({"ready": True, "modules": sorted(loaded)}).encode())
 
     def reap(signum, frame) -> None:
         while True:

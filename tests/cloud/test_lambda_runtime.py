@@ -588,6 +588,29 @@ def test_workers_forked_from_the_zygote_run_as_their_function_and_a_bundled_boto
     assert (bundled["boto3"], bundled["forked"]) == ("the function's own", False)
 
 
+def test_twilio_comes_preloaded_from_the_zygote_unless_the_zip_brings_its_own(aws):
+    # The zygote imports twilio too (the receiver and notify do: 70-350 ms of each of a burst's
+    # cold starts); a function whose requirements.txt names it gets it in a forked worker, one
+    # whose zip brings its own copy gets that copy (in a worker started anew), and one that
+    # names it nowhere still cannot import it (test_handler_code_imports_what_lambda_provides...).
+    probe = """
+        import os
+        import twilio
+        def handler(event, context):
+            with open(f"/proc/{os.getppid()}/cmdline", "rb") as parent:
+                forked = b"lambda_zygote.py" in parent.read()
+            return {"twilio": getattr(twilio, "BUNDLED", "borrowed"), "forked": forked}
+    """
+    named = {"requirements.txt": "twilio>=9\n"}
+    assert invoke(aws, deploy(aws, probe, files=named))[0] == {"twilio": "borrowed",
+                                                               "forked": True}
+    bundled = {**named, "twilio/__init__.py": 'BUNDLED = "its own"\n',  # what the stand-in hooks
+               "twilio/base/__init__.py": "", "twilio/base/client_base.py": (
+                   "class ClientBase:\n    def get_hostname(self, uri):\n        return uri\n")}
+    assert invoke(aws, deploy(aws, probe, files=bundled))[0] == {"twilio": "its own",
+                                                                 "forked": False}
+
+
 def test_a_task_s_worker_yields_the_cpu_to_callers_who_wait(aws):
     # Nobody waits for a state machine's task; a webhook's caller does: on a busy laptop the
     # task's worker process runs at a lower priority than the cloud and the webhook's workers.

@@ -3,23 +3,19 @@ waited for rather than duplicated while it starts, and gone from an idle cloud a
 timeout. Real zygote processes, no cloud: the keeper is the part under test."""
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 
 import pytest
 
-from gluelab.cloud import lambda_packages
-from gluelab.cloud.lambda_zygote import Keeper
+from gluelab.cloud.lambda_zygote import Keeper, environment
 
 IDLE_S = 2.0
 
 
 def keeper(in_use) -> Keeper:
-    return Keeper(lambda args, **kwargs: subprocess.Popen(args, **kwargs),
-                  lambda: {"PATH": os.environ.get("PATH", os.defpath),
-                           **lambda_packages.worker_environment(None)},
-                  IDLE_S, in_use)
+    return Keeper(lambda args, **kwargs: subprocess.Popen(args, **kwargs), environment, IDLE_S,
+                  in_use)
 
 
 def wait_until(condition, timeout: float) -> bool:
