@@ -9,6 +9,7 @@ import time
 import pytest
 
 from gluelab.cloud.lambda_zygote import Keeper, environment
+from tests.cloud.test_lambda_runtime import wait_until
 
 IDLE_S = 2.0
 
@@ -16,15 +17,6 @@ IDLE_S = 2.0
 def keeper(in_use) -> Keeper:
     return Keeper(lambda args, **kwargs: subprocess.Popen(args, **kwargs), environment, IDLE_S,
                   in_use)
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @pytest.fixture
