@@ -22,10 +22,11 @@ imports twilio) keeps 7-8 MB less of its own (private) memory, 22 MB instead of 
 twilio; the rest stays shared with the zygote.
 
 The cloud keeps one zygote (Keeper): started in the cloud's warm-up, or by the first
-CreateFunction after it retired, so that its preloads are done before the first invocation. A
-cold start that finds it still starting waits for it (up to READY_WAIT_S) rather than start a
-Python of its own, which would import boto3 again beside the zygote's preloads, on the same
-cores: a burst's first cold starts all wait for one preload, and fork in milliseconds. It
+CreateFunction or cold start after it retired, so that its preloads are done before the first
+invocation. A cold start that finds it still starting waits for it (up to READY_WAIT_S) rather
+than start a Python of its own, which would import boto3 again beside the zygote's preloads,
+on the same cores: a burst's cold starts all wait for one preload, and fork in milliseconds.
+Only the cold start that finds no zygote at all starts anew (and starts the zygote). It
 retires with the last idle worker, or after the idle timeout if no worker was forked from it
 (about 50 MB on an idle cloud until then).
 
@@ -178,12 +179,15 @@ class Keeper:
         with self.lock:
             self._start()
 
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """Whether there was no zygote: it is starting now."""
         if isinstance(self.zygote, Zygote) and self.zygote.gone:
             self.zygote = None  # it died (its workers with it): start another
-        if self.zygote is None:
-            self.zygote = "starting"
-            threading.Thread(target=self._run, name="lambda-zygote-start", daemon=True).start()
+        if self.zygote is not None:
+            return False
+        self.zygote = "starting"
+        threading.Thread(target=self._run, name="lambda-zygote-start", daemon=True).start()
+        return True
 
     def _run(self) -> None:
         zygote = None
@@ -202,11 +206,13 @@ class Keeper:
             retire.start()
 
     def ready(self, wait_s: float = READY_WAIT_S) -> Zygote | None:
-        """The zygote to fork from, started if there is none and waited for while it starts;
-        None if it is not ready within wait_s."""
+        """The zygote to fork from, waited for while it starts; None if it is not ready within
+        wait_s, or if there was none (it is started, and this lone cold start, after the
+        zygote retired with the last idle worker, is quicker started anew)."""
         deadline = time.monotonic() + wait_s
         with self.changed:
-            self._start()
+            if self._start():
+                return None
             self.changed.wait_for(lambda: self.zygote != "starting", wait_s)
             zygote = self.zygote
         if not isinstance(zygote, Zygote):
