@@ -5,15 +5,15 @@ Every Lambda Python runtime provides boto3, and nearly every handler imports it:
 queued behind twenty of them. The zygote (this file, run by path: it imports nothing of
 gluelab) imports boto3 and the botocore modules a client needs, then forks one child per worker;
 the child takes the worker's environment, folder and channel and runs lambda_worker.main(), so
-the handler's own init (its module) still runs in the child, as Lambda's init phase does. A
-function whose zip brings its own boto3 is started as before (its copy must win, as on Lambda).
+the handler's own init (its module) still runs in the child, as Lambda's init phase does.
 
 It also imports what the workshop's functions borrow from the workshop's environment (BORROWED:
 twilio, which the receiver and notify import, with requests): in each of a burst's first cold
 starts that import, and the Twilio stand-in's redirect, took 70-350 ms. A worker's guard
 (lambda_packages) forgets what its function may not import, as it forgets the rest of what the
-zygote loaded; a zip that brings its own copy of any module the zygote loaded (the top-level
-names it reports when ready) gets a worker started anew.
+zygote loaded; a zip that brings its own copy of any module the zygote loaded (boto3, twilio,
+requests, ...: the top-level names it reports when ready) gets a worker started anew, so that
+its copy wins, as on Lambda.
 
 What the zygote imported is frozen out of the garbage collector's sight (gc.freeze) before the
 first fork: a child's collections would otherwise write to every inherited object's header, and
@@ -30,9 +30,10 @@ Only the cold start that finds no zygote at all starts anew (and starts the zygo
 retires with the last idle worker, or after the idle timeout if no worker was forked from it
 (about 50 MB on an idle cloud until then).
 
-Protocol over a SOCK_SEQPACKET socket (argv[1]): cloud -> zygote {"env", "cwd"} with the
-worker's channel as the one passed descriptor; zygote -> cloud {"pid"} for it, and
-{"exited": pid, "code": returncode} when a worker ends (negative: the signal, as Popen says).
+Protocol over a SOCK_SEQPACKET socket (argv[1]): zygote -> cloud {"ready": true, "modules":
+[top-level names it loaded]} once preloaded; cloud -> zygote {"env", "cwd"} with the worker's
+channel as the one passed descriptor; zygote -> cloud {"pid"} for it, and {"exited": pid,
+"code": returncode} when a worker ends (negative: the signal, as Popen says).
 """
 from __future__ import annotations
 
