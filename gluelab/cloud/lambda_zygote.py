@@ -8,12 +8,12 @@ the child takes the worker's environment, folder and channel and runs lambda_wor
 the handler's own init (its module) still runs in the child, as Lambda's init phase does.
 
 It also imports what the workshop's functions borrow from the workshop's environment (BORROWED:
-twilio, which the receiver and notify import, with requests): in each of a burst's first cold
-starts that import, and the Twilio stand-in's redirect, took 70-350 ms. A worker's guard
-(lambda_packages) forgets what its function may not import, as it forgets the rest of what the
-zygote loaded; a zip that brings its own copy of any module the zygote loaded (boto3, twilio,
-requests, ...: the top-level names it reports when ready) gets a worker started anew, so that
-its copy wins, as on Lambda.
+twilio, which the receiver and notify import, with requests), and the Twilio stand-in's redirect
+that a twilio user's worker installs: in each of a burst's first cold starts those imports took
+70-350 ms. A worker's guard (lambda_packages) forgets what its function may not import, as it
+forgets the rest of what the zygote loaded; a zip that brings its own copy of any module the
+zygote loaded (boto3, twilio, requests, ...: the top-level names it reports when ready) gets a
+worker started anew, so that its copy wins, as on Lambda.
 
 What the zygote imported is frozen out of the garbage collector's sight (gc.freeze) before the
 first fork: a child's collections would otherwise write to every inherited object's header, and
@@ -273,6 +273,8 @@ def _zygote() -> None:
                 importlib.import_module(name)
         except ImportError:  # not in this environment: no function borrows it either
             pass
+    if "twilio" in sys.modules:
+        lambda_worker.twilio_redirect()  # what a twilio user's worker installs (not done here)
     gc.collect()  # garbage frozen would never be freed
     gc.freeze()
     loaded = ({name.partition(".")[0] for name, module in sys.modules.items()
