@@ -36,10 +36,10 @@ RUNTIME_MODULES = frozenset({"__main__", "lambda_worker", "lambda_packages"})  #
 
 # --- the cloud's side -------------------------------------------------------------------------
 
-def worker_environment(task_root: Path | None) -> dict[str, str]:
+def worker_environment(task_root: Path | None, also: tuple[str, ...] = ()) -> dict[str, str]:
     """What a worker for the code in `task_root` (None: the zygote, whose preloads are the
-    runtime's) needs to know to guard its imports."""
-    modules, missing = resolve(task_root)
+    runtime's and the distributions `also` names) needs to know to guard its imports."""
+    modules, missing = resolve(task_root, also)
     environment = {ENV_VAR: ",".join(sorted(modules))}
     if missing:
         environment[MISSING_VAR] = ",".join(missing)
@@ -47,13 +47,14 @@ def worker_environment(task_root: Path | None) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=256)
-def resolve(task_root: Path | None) -> tuple[frozenset[str], tuple[str, ...]]:
+def resolve(task_root: Path | None,
+            also: tuple[str, ...] = ()) -> tuple[frozenset[str], tuple[str, ...]]:
     """(Top-level modules of the third-party distributions the function may import: the
-    runtime's and those its requirements.txt names, with their dependencies; the distributions
-    it names that the workshop's environment lacks). task_root is one code version's folder:
-    what it holds never changes."""
+    runtime's, those `also` names and those its requirements.txt names, with their
+    dependencies; the distributions named that the workshop's environment lacks). task_root is
+    one code version's folder: what it holds never changes."""
     from packaging.requirements import Requirement
-    wanted = [Requirement(name) for name in RUNTIME_PROVIDED]
+    wanted = [Requirement(name) for name in RUNTIME_PROVIDED + also]
     if task_root is not None:
         wanted += requirements(task_root / REQUIREMENTS, task_root)
     modules = _modules_by_distribution()

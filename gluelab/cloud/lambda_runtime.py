@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from gluelab.cloud import (iam_enforcement, interpreter_caches, lambda_concurrency, lambda_pool,
-                           lambda_worker, lambda_zygote, persistence, worker_priority)
+                           lambda_worker, lambda_zygote, persistence, warm_start, worker_priority)
 from gluelab.cloud.lambda_concurrency import ACCOUNT, Concurrency, TooManyRequests
 from gluelab.cloud.lambda_pool import Pool, PoolFull
 from gluelab.cloud import lambda_packages  # what a function may import
@@ -212,7 +212,7 @@ class Runtime:
         self.code_root = state_dir / "lambda"
         self.lock = threading.Lock()
         self.pool = Pool(lambda_pool.configured_bound(), lambda_pool.configured_idle_s(),
-                         on_empty=self.stop_zygote)
+                         on_empty=lambda: self.zygotes.stop())
         self.concurrency = Concurrency(lambda_concurrency.account_limit(), _reservations)
         self.current: dict[str, FunctionSpec] = {}  # function ARN -> the spec now deployed
         self.faults = Faults()
@@ -225,7 +225,8 @@ class Runtime:
         self.init_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
         self.event_queue = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix="lambda-event")
         self.events_running = 0  # asynchronous invocations handed to event_queue, not yet ended
-        self.zygote: lambda_zygote.Zygote | str | None = None  # "starting" while it starts
+        self.zygotes = lambda_zygote.Keeper(self.spawn, lambda_zygote.environment,
+                                            self.pool.idle_s, self.pool.live)
         self.serving = False  # the journal has been replayed
         self.extracting: dict[str, threading.Lock] = {}  # code digest -> held while extracting
 
@@ -242,47 +243,16 @@ class Runtime:
                                    **kwargs).result()
 
     def start_worker(self, channel_fd: int, task_root: Path, env: dict[str, str]):
-        """A worker process: forked from the zygote once it is ready, else started anew, as is
-        the worker of a zip that brings its own boto3."""
-        zygote = self.zygote_ready()
-        if zygote is not None and not (task_root / "boto3").exists():
+        """A worker process: forked from the zygote, else started anew, as is the worker of a
+        zip that brings its own copy of what the zygote preloaded (boto3, twilio, ...)."""
+        zygote = self.zygotes.ready()
+        if zygote is not None and not zygote.shadowed_by(task_root):
             try:
                 return zygote.fork(env, task_root, channel_fd)
             except OSError:  # it died: the next cold start starts another
                 pass
         return self.spawn([sys.executable, str(WORKER_SCRIPT), str(channel_fd),
                            str(os.getpid())], pass_fds=(channel_fd,), cwd=task_root, env=env)
-
-    def zygote_ready(self) -> lambda_zygote.Zygote | None:
-        """The zygote if it is ready to fork; starts one (in the background) if there is none:
-        when the first function is created, so that its first cold starts find it ready."""
-        with self.lock:
-            if isinstance(self.zygote, lambda_zygote.Zygote) and self.zygote.gone:
-                self.zygote = None  # it died (its workers with it): start another
-            zygote, self.zygote = self.zygote, self.zygote or "starting"
-        if zygote is None:
-            threading.Thread(target=self.start_zygote, name="lambda-zygote-start",
-                             daemon=True).start()
-        ready = isinstance(zygote, lambda_zygote.Zygote) and zygote.ready.is_set()
-        return zygote if ready else None
-
-    def start_zygote(self) -> None:
-        zygote = lambda_zygote.Zygote(self.spawn, {
-            "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "TZ": ":UTC",
-            **lambda_packages.worker_environment(None)})  # it preloads only the runtime's
-        with self.lock:
-            self.zygote = zygote
-
-    def stop_zygote(self) -> None:
-        """Every worker has retired for idleness: so does the zygote (about 50 MB); the next
-        cold start is started anew and starts another."""
-        with self.lock:
-            zygote, self.zygote = self.zygote, None
-        if isinstance(zygote, lambda_zygote.Zygote):
-            zygote.stop()
-        elif zygote == "starting":  # let it finish starting, then have it retire
-            with self.lock:
-                self.zygote = zygote
 
     def code_dir(self, spec: FunctionSpec) -> Path:
         """The deployed zip, extracted once per code version: by one thread, the others wait
@@ -313,7 +283,7 @@ class Runtime:
         spec = FunctionSpec.of(fn)
         if spec.unsupported(fn.package_type) is None:
             try:
-                self.code_dir(spec)
+                lambda_packages.resolve(self.code_dir(spec))  # what it may import, worked out
             except (OSError, zipfile.BadZipFile):  # the first cold start meets it and says so
                 pass
 
@@ -671,7 +641,7 @@ def _preparing_forks(create_function):
     def patched(self, spec):
         created = create_function(self, spec)
         if _runtime.serving:  # not while a start replays the journal: it would slow the start
-            _runtime.zygote_ready()
+            _runtime.zygotes.start()
             threading.Thread(target=_runtime.prepare_code, args=(created,),
                              name="lambda-code-extract", daemon=True).start()
         return created
@@ -692,6 +662,10 @@ def install(context) -> None:
     global _runtime
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     _runtime = Runtime(context.endpoint, context.state_dir)
+    # Once the cloud is up and quiet: a zygote ready (botocore parsed, package metadata read)
+    # before the first invocation, not started by the first CreateFunction, whose invocation
+    # then waited for it. Nothing a function runs, or when, changes.
+    warm_start.later(_runtime.zygotes.start)
     lambda_concurrency.install()
     LambdaFunction._invoke_lambda = _invoke_lambda
     LambdaFunction.invoke = _by_invocation_type(_reporting_unhandled(LambdaFunction.invoke))

@@ -251,6 +251,20 @@ def init():
         return None, error_payload(type(exc).__name__, str(exc), exc.__traceback__, "")
 
 
+_install_redirect = None
+
+
+def twilio_redirect():
+    """gluelab.twilio_local.install_redirect, which sends the official twilio client to the
+    Twilio stand-in; imported once per process (the zygote imports it for what it forks)."""
+    global _install_redirect
+    if _install_redirect is None:
+        with lambda_packages.runtime_imports():  # not the function's: hidden from it after
+            from gluelab.twilio_local import install_redirect
+        _install_redirect = install_redirect
+    return _install_redirect
+
+
 def main() -> None:
     channel_fd, parent_pid = int(sys.argv[1]), int(sys.argv[2])
     die_with_parent(parent_pid)
@@ -259,9 +273,7 @@ def main() -> None:
     request_filter = route_output(log, streams)
     handler, error = init()
     if os.environ.get("GLUELAB_CLOUD_URL") and "twilio" in sys.modules:  # only twilio users pay the import
-        with lambda_packages.runtime_imports():  # not the function's: hidden from it after
-            from gluelab.twilio_local import install_redirect  # the official client -> Twilio stand-in
-        install_redirect(os.environ["GLUELAB_CLOUD_URL"])
+        twilio_redirect()(os.environ["GLUELAB_CLOUD_URL"])
     for stream in streams:
         stream.end_phase()
     if error:

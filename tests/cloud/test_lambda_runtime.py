@@ -557,8 +557,10 @@ def test_failing_timing_out_and_retried_tasks_leave_the_history_step_functions_w
 
 def test_workers_forked_from_the_zygote_run_as_their_function_and_a_bundled_boto3_wins(aws):
     # Cold starts fork from a process that imported the runtime's boto3 (lambda_zygote.py),
-    # started when a function is created: the worker still has its own environment, folder
-    # and module path, and a zip that brings its own boto3 gets its own copy, as on Lambda.
+    # started in the cloud's warm-up (or when a function is created), and waited for while it
+    # starts: even a function invoked as soon as it is created gets a forked worker. The
+    # worker still has its own environment, folder and module path, and a zip that brings its
+    # own boto3 gets its own copy, as on Lambda.
     probe = """
         import os, sys
         import boto3
@@ -574,10 +576,6 @@ def test_workers_forked_from_the_zygote_run_as_their_function_and_a_bundled_boto
         name = deploy(aws, probe)
         return {**invoke(aws, name)[0], "name": name}
     result = cold_start()
-    deadline = time.monotonic() + 30
-    while not result["forked"] and time.monotonic() < deadline:  # the zygote is starting
-        time.sleep(0.5)
-        result = cold_start()
     assert result["forked"] and result["function"] == result["name"]
     assert result["boto3"] == "runtime's"
     assert result["cwd"] == result["path"] and "/lambda/" in result["cwd"]
@@ -588,6 +586,29 @@ def test_workers_forked_from_the_zygote_run_as_their_function_and_a_bundled_boto
     aws["lambda"].update_function_code(FunctionName=result["name"], ZipFile=buffer.getvalue())
     bundled = invoke(aws, result["name"])[0]
     assert (bundled["boto3"], bundled["forked"]) == ("the function's own", False)
+
+
+def test_twilio_comes_preloaded_from_the_zygote_unless_the_zip_brings_its_own(aws):
+    # The zygote imports twilio too (the receiver and notify do: 70-350 ms of each of a burst's
+    # cold starts); a function whose requirements.txt names it gets it in a forked worker, one
+    # whose zip brings its own copy gets that copy (in a worker started anew), and one that
+    # names it nowhere still cannot import it (test_handler_code_imports_what_lambda_provides...).
+    probe = """
+        import os
+        import twilio
+        def handler(event, context):
+            with open(f"/proc/{os.getppid()}/cmdline", "rb") as parent:
+                forked = b"lambda_zygote.py" in parent.read()
+            return {"twilio": getattr(twilio, "BUNDLED", "borrowed"), "forked": forked}
+    """
+    named = {"requirements.txt": "twilio>=9\n"}
+    assert invoke(aws, deploy(aws, probe, files=named))[0] == {"twilio": "borrowed",
+                                                               "forked": True}
+    bundled = {**named, "twilio/__init__.py": 'BUNDLED = "its own"\n',  # what the stand-in hooks
+               "twilio/base/__init__.py": "", "twilio/base/client_base.py": (
+                   "class ClientBase:\n    def get_hostname(self, uri):\n        return uri\n")}
+    assert invoke(aws, deploy(aws, probe, files=bundled))[0] == {"twilio": "its own",
+                                                                 "forked": False}
 
 
 def test_a_task_s_worker_yields_the_cpu_to_callers_who_wait(aws):
