@@ -135,8 +135,9 @@ class Pool:
         self.starting = 0  # slots granted to cold starts not yet checked in
         self.starting_for: Counter = Counter()  # spec -> of those, cold starts for it
         self.waiting = 0
-        self.foreground_waiting = 0
-        self.lines: dict = {}  # spec -> foreground invocations waiting for it, oldest first
+        # spec -> the foreground invocations waiting for a worker of it, oldest first (a spec
+        # none waits for has no entry)
+        self.lines: dict = {}
         self.foreground: set[str] = set()  # functions ever invoked in the foreground
         # Time invocations spent queued for a worker (not their cold start), by kind.
         self.waits = {kind: {"count": 0, "total_ms": 0.0, "max_ms": 0.0}
@@ -166,7 +167,6 @@ class Pool:
             self.waiting += 1
             if not background:
                 self.foreground.add(spec.name)
-                self.foreground_waiting += 1
                 line, place = self.lines.setdefault(spec, deque()), object()
                 line.append(place)
             try:
@@ -197,7 +197,7 @@ class Pool:
                     now = time.monotonic()
                     if now >= deadline:
                         raise PoolFull()
-                    if background and self.foreground_waiting:
+                    if background and self.lines:
                         self.changed.wait(min(RECHECK_S, deadline - now))
                         continue
                     full = background and self._background_held() >= self._background_share()
@@ -237,7 +237,6 @@ class Pool:
                     self.looking_background -= 1
                     self._next_turn()
                 else:
-                    self.foreground_waiting -= 1
                     line.remove(place)
                     if not line:
                         del self.lines[spec]
